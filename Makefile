@@ -1,0 +1,54 @@
+# tabpipe tasks. `make help` lists them. The README, CI and pre-commit call these targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+export DVC_NO_ANALYTICS := 1
+# The locked environment's tools (tabpipe, dvc, pytest, ...) come first, also for dvc's stage commands.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+# uv from PATH, else the copy that `python3 -m pip install uv` puts beside python3.
+UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+VENV_STAMP := .venv/.installed
+
+.PHONY: help install train test lint format format-check typecheck pytest ui clean
+
+help: ## Show this list of tasks
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV_STAMP): pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| { echo "installing uv with pip"; python3 -m pip install --quiet uv; }
+	$(UV) sync --frozen --compile-bytecode
+	@touch $@
+
+install: $(VENV_STAMP) ## Install the locked environment into .venv (bootstraps uv if missing)
+
+train: $(VENV_STAMP) ## Run the pipeline (dvc repro) and say where the outputs are
+	dvc repro
+	@tabpipe status
+
+test: lint format-check typecheck pytest ## Everything CI checks: lint, format, types, tests with coverage
+
+lint: $(VENV_STAMP) ## ruff lint and hadolint on the Dockerfile
+	ruff check .
+	hadolint Dockerfile
+
+format: $(VENV_STAMP) ## Format the code (ruff format, ruff --fix)
+	ruff format .
+	ruff check --fix .
+
+format-check: $(VENV_STAMP) ## Fail if any file is not formatted
+	ruff format --check .
+
+typecheck: $(VENV_STAMP) ## mypy --strict on the package and the tests
+	mypy src tests
+
+pytest: $(VENV_STAMP) ## Unit, property and integration tests with coverage >= 80%
+	pytest --cov --cov-report=term --cov-fail-under=80
+
+clean: ## Remove caches and generated outputs (not the DVC cache or the MLflow store)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov logs
+	rm -rf data/interim data/processed data/generated
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

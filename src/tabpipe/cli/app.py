@@ -1,0 +1,111 @@
+"""The ``tabpipe`` command. Commands parse, delegate to one service, and map errors.
+
+Services are imported inside each command so that ``tabpipe --help`` and every
+stage pay only for the libraries they use (MLflow and Evidently cost seconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tabpipe.cli.errors import exit_on_error
+from tabpipe.cli.schema import schema_app
+from tabpipe.utils.logging import configure_logging
+
+app = typer.Typer(
+    name="tabpipe",
+    help="A reference ML pipeline for tabular data: ingest, split, train, evaluate, drift, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(schema_app, name="schema")
+
+ParamsOption = Annotated[
+    Path, typer.Option("--params", "-p", help="Parameters file.", dir_okay=False)
+]
+
+
+@dataclass(frozen=True)
+class CliState:
+    verbose: bool
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Debug output and tracebacks.")
+    ] = False,
+    log_dir: Annotated[
+        Path, typer.Option(help="Folder for JSON-lines logs.", envvar="TABPIPE_LOG_DIR")
+    ] = Path("logs"),
+) -> None:
+    configure_logging(verbose=verbose, log_dir=log_dir)
+    ctx.obj = CliState(verbose=verbose)
+
+
+def _verbose(ctx: typer.Context) -> bool:
+    return isinstance(ctx.obj, CliState) and ctx.obj.verbose
+
+
+@app.command()
+def params(
+    ctx: typer.Context,
+    params_path: ParamsOption = Path("params.yaml"),
+    schema: Annotated[bool, typer.Option("--schema", help="Print the JSON schema.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Validate the file.")] = False,
+) -> None:
+    """Print the JSON schema of params.yaml, or check a parameters file."""
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.services.params_info import check_params, params_json_schema
+
+        if schema:
+            typer.echo(params_json_schema())
+        if check or not schema:
+            typer.echo(check_params(params_path))
+
+
+@app.command()
+def ingest(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Read, normalise and validate the raw data; write Parquet and a dataset summary."""
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.ingest import run_ingest
+
+        result = run_ingest(load_params(params_path))
+        typer.echo(
+            f"ingest ok: {result.summary.n_rows} rows x {result.summary.n_columns} columns "
+            f"({result.summary.duplicate_rows} duplicates)"
+        )
+
+
+@app.command()
+def split(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Split the validated data into train, validation and test sets."""
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.split import run_split
+
+        loaded = load_params(params_path)
+        summary = run_split(loaded)
+        counts = ", ".join(f"{part.name}={part.n_rows}" for part in summary.parts)
+        typer.echo(f"split ok: {counts} -> {loaded.paths.split_dir}")
+
+
+@app.command()
+def status(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Say what the pipeline has produced and where it lies."""
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.outputs import describe_outputs
+
+        typer.echo(describe_outputs(load_params(params_path)))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,46 @@
+"""``tabpipe schema``: draft a pandera schema for a new dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tabpipe.cli.errors import exit_on_error
+
+schema_app = typer.Typer(help="Work with dataset schemas.", no_args_is_help=True)
+
+
+@schema_app.command("infer")
+def infer(
+    ctx: typer.Context,
+    raw: Annotated[Path, typer.Argument(help="Raw data file (CSV, gzip CSV or Parquet).")],
+    delimiter: Annotated[str, typer.Option(help="CSV field separator.")] = ",",
+    encoding: Annotated[str, typer.Option(help="CSV text encoding.")] = "utf-8",
+    missing: Annotated[
+        list[str] | None, typer.Option(help="Missing-value marker (repeatable).")
+    ] = None,
+    drop_column: Annotated[
+        list[str] | None, typer.Option(help="Column to leave out (repeatable).")
+    ] = None,
+    max_categories: Annotated[
+        int, typer.Option(help="Text columns with at most this many values become categories.")
+    ] = 100,
+) -> None:
+    """Print a draft pandera schema (YAML) inferred from RAW; review it, then commit it."""
+    verbose = bool(getattr(ctx.find_root().obj, "verbose", False))
+    with exit_on_error(verbose=verbose):
+        from tabpipe.services.schema_inference import draft_schema_yaml
+
+        typer.echo(
+            draft_schema_yaml(
+                raw,
+                delimiter=delimiter,
+                encoding=encoding,
+                missing_values=tuple(missing or ()),
+                drop_columns=tuple(drop_column or ()),
+                max_categories=max_categories,
+            ),
+            nl=False,
+        )

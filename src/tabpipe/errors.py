@@ -1,0 +1,61 @@
+"""The project's exceptions and the exit code each one maps to.
+
+Every error a user can cause derives from :class:`TabpipeError`; the CLI turns
+it into one readable line and its exit code, and only an unexpected exception
+(exit 1) is a bug.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tabpipe.models.validation import ValidationReport
+
+
+class ExitCode:
+    """Exit codes are part of the CLI contract (documented in the README)."""
+
+    OK = 0
+    UNEXPECTED = 1
+    BAD_PARAMS = 2
+    DATA_INVALID = 3
+    GATE_FAILED = 4
+    DRIFT_DETECTED = 5
+
+
+class TabpipeError(Exception):
+    """Base class: an error the user can act on, with its exit code."""
+
+    exit_code: int = ExitCode.UNEXPECTED
+
+
+class ParamsError(TabpipeError):
+    """params.yaml (or a command-line option) is missing, malformed or invalid."""
+
+    exit_code = ExitCode.BAD_PARAMS
+
+
+class DataValidationError(TabpipeError):
+    """Input data cannot be read or does not satisfy its schema.
+
+    ``report`` holds every failed check when schema validation ran; ``report_path``
+    points at its machine-readable copy once one was written.
+    """
+
+    exit_code = ExitCode.DATA_INVALID
+
+    def __init__(
+        self,
+        message: str,
+        report: ValidationReport | None = None,
+        report_path: Path | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.report = report
+        self.report_path = report_path
+
+
+class DataReadError(DataValidationError):
+    """The raw file cannot be parsed at all (missing, empty, corrupt, wrong delimiter)."""

@@ -1,0 +1,1 @@
+"""pydantic models: configuration and the business data that crosses module borders."""

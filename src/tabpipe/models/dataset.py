@@ -1,0 +1,59 @@
+"""Summaries of datasets that stages hand to each other and to reports."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from tabpipe.models.base import FrozenModel
+from tabpipe.models.params import Task
+
+
+class ColumnSummary(FrozenModel):
+    name: str
+    dtype: str
+    n_missing: int = Field(ge=0)
+    n_unique: int = Field(ge=0)
+
+
+class TargetSummary(FrozenModel):
+    """Class counts for classification; location and spread for regression."""
+
+    column: str
+    class_counts: dict[str, int] | None = None
+    mean: float | None = None
+    std: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+class DatasetModel(FrozenModel):
+    """What a validated dataset holds: read by split, train, reports and the model card."""
+
+    name: str
+    task: Task
+    source_path: str
+    source_sha256: str
+    n_rows: int = Field(ge=0)
+    n_columns: int = Field(ge=0)
+    columns: tuple[ColumnSummary, ...]
+    target: TargetSummary
+    duplicate_rows: int = Field(ge=0, description="Rows equal to an earlier row.")
+    duplicates_dropped: bool
+    content_sha256: str = Field(description="Digest of the validated values (frame_sha256).")
+
+
+class SplitPart(FrozenModel):
+    name: str
+    n_rows: int = Field(ge=0)
+    fraction: float = Field(ge=0, le=1)
+    target: TargetSummary
+    content_sha256: str
+
+
+class SplitSummary(FrozenModel):
+    """How the validated rows were divided; the basis for leakage and balance checks."""
+
+    seed: int
+    stratified: bool
+    group_column: str | None
+    parts: tuple[SplitPart, ...]

@@ -1,0 +1,1 @@
+"""Where things are stored: raw files, validated datasets, schemas, params."""

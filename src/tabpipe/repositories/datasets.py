@@ -1,0 +1,38 @@
+"""Validated datasets and their summaries on disk: Parquet for frames, JSON for models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+from pydantic import BaseModel
+
+from tabpipe.errors import DataReadError
+from tabpipe.utils.atomic import atomic_path, write_text_atomic
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def write_frame(frame: pd.DataFrame, destination: Path) -> None:
+    """Parquet keeps dtypes (categories included) so downstream stages need no re-parsing."""
+    with atomic_path(destination) as tmp:
+        frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        msg = f"{path}: not found. Run the stage that produces it first (`dvc repro`)."
+        raise DataReadError(msg)
+    return pd.read_parquet(path, engine="pyarrow")
+
+
+def write_model(model: BaseModel, destination: Path) -> None:
+    write_text_atomic(destination, model.model_dump_json(indent=2, exclude_none=True) + "\n")
+
+
+def read_model(path: Path, model_type: type[ModelT]) -> ModelT:
+    if not path.is_file():
+        msg = f"{path}: not found. Run the stage that produces it first (`dvc repro`)."
+        raise DataReadError(msg)
+    return model_type.model_validate_json(path.read_text(encoding="utf-8"))

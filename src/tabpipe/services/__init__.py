@@ -1,0 +1,1 @@
+"""Stage logic. Services know nothing of typer, DVC or the terminal."""

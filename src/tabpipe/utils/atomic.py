@@ -1,0 +1,41 @@
+"""Atomic file writes: a crash or a failed check never leaves a half-written output.
+
+Each writer fills a temporary file in the destination's folder (same filesystem),
+then renames it over the destination, which POSIX guarantees to be atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(destination: Path) -> Iterator[Path]:
+    """Yield a temporary path; on success it replaces ``destination``, on error it vanishes."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        tmp.replace(destination)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(destination: Path, text: str) -> None:
+    with atomic_path(destination) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(destination: Path, payload: Any) -> None:
+    """Stable, human-diffable JSON (sorted keys off: field order is meaningful)."""
+    write_text_atomic(destination, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")

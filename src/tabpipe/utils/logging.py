@@ -1,0 +1,41 @@
+"""loguru, configured once per process by the CLI: readable console lines, JSON lines to a file.
+
+Nothing is configured at import time, so library users keep control of their own logging.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from loguru import logger
+
+CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
+
+
+def configure_logging(*, verbose: bool = False, log_dir: Path | None = Path("logs")) -> None:
+    """Replace loguru's default sink with a console sink and, if given, a JSON-lines file.
+
+    The JSON file always records DEBUG so that a failed run can be read after the fact,
+    whatever the console showed.
+    """
+    logger.remove()
+    logger.add(
+        sys.stderr,
+        level="DEBUG" if verbose else "INFO",
+        format=CONSOLE_FORMAT,
+        colorize=None,
+        backtrace=verbose,
+        diagnose=False,
+    )
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        logger.add(
+            log_dir / "tabpipe.jsonl",
+            level="DEBUG",
+            serialize=True,
+            rotation="10 MB",
+            retention=5,
+            enqueue=False,
+            diagnose=False,
+        )
