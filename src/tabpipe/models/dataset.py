@@ -55,5 +55,5 @@ class SplitSummary(FrozenModel):
 
     seed: int
     stratified: bool
-    group_column: str | None
+    group_column: str | None = None
     parts: tuple[SplitPart, ...]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from tabpipe.errors import DataReadError
 from tabpipe.utils.atomic import atomic_path, write_text_atomic
@@ -35,4 +35,11 @@ def read_model(path: Path, model_type: type[ModelT]) -> ModelT:
     if not path.is_file():
         msg = f"{path}: not found. Run the stage that produces it first (`dvc repro`)."
         raise DataReadError(msg)
-    return model_type.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        return model_type.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        msg = (
+            f"{path}: not a valid {model_type.__name__} ({exc.error_count()} error(s)). "
+            "It was written by another version or edited by hand: rerun its stage."
+        )
+        raise DataReadError(msg) from exc

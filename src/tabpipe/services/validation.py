@@ -21,6 +21,7 @@ from tabpipe.models.validation import CheckFailure, ValidationReport
 NOT_ALL_MISSING = "not_all_missing"
 AT_LEAST_TWO_CLASSES = "target_has_at_least_two_classes"
 MIN_CLASSES = 2
+_MAX_CHECK_NAME = 60
 
 
 def build_schema(base: pa.DataFrameSchema, *, target: str, task: Task) -> pa.DataFrameSchema:
@@ -120,4 +121,7 @@ _READABLE = {
 
 def _readable_check(check: str) -> str:
     """pandera's check names are terse; say what they mean and keep the name to search for."""
+    if check.startswith("isin([") and len(check) > _MAX_CHECK_NAME:
+        n_allowed = check.count("', '") + 1
+        return f"isin(<{n_allowed} allowed values, see the schema file>)"
     return _READABLE.get(check, check)

@@ -1,0 +1,54 @@
+"""A throwaway copy of this repository, to run the real pipeline (DVC, git) in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+
+
+def run(
+    args: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with the project's environment first on PATH, as `make` does."""
+    full_env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+        **(env or {}),
+    }
+    result = subprocess.run(  # noqa: PLW1510 - checked below, with the output in the message
+        args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=600
+    )
+    if check and result.returncode != 0:
+        msg = f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        raise AssertionError(msg)
+    return result
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """The working tree's files (tracked and new, not ignored) in a fresh git repository."""
+    listed = run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO_ROOT
+    ).stdout
+    destination = tmp_path / "repo"
+    for name in filter(None, listed.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    run(["git", "init", "-q"], cwd=destination)
+    run(["git", "add", "-A"], cwd=destination)
+    run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"],
+        cwd=destination,
+    )
+    return destination

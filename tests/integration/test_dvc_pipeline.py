@@ -1,0 +1,60 @@
+"""The real pipeline, run by DVC in a copy of the repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import run
+
+pytestmark = pytest.mark.integration
+
+
+def test_dvc_repro_runs_the_stages_reproduces_the_lock_and_then_does_nothing(
+    repo_copy: Path,
+) -> None:
+    committed_lock = (repo_copy / "dvc.lock").read_text()
+
+    first = run(["dvc", "repro"], cwd=repo_copy)
+    assert "Running stage 'ingest'" in first.stdout
+    assert "Running stage 'split'" in first.stdout
+
+    dataset = json.loads((repo_copy / "reports/ingest/dataset.json").read_text())
+    assert (dataset["n_rows"], dataset["n_columns"]) == (32561, 14)
+    assert dataset["target"]["class_counts"] == {"<=50K": 24720, ">50K": 7841}
+    for name in ("train", "val", "test"):
+        assert (repo_copy / f"data/processed/{name}.parquet").is_file()
+    # The committed lock is current: same code, params and data give the same hashes.
+    assert (repo_copy / "dvc.lock").read_text() == committed_lock
+
+    second = run(["dvc", "repro"], cwd=repo_copy)
+    assert "Data and pipelines are up to date." in second.stdout
+    assert "Running stage" not in second.stdout
+
+    metrics = run(["dvc", "metrics", "show", "--json"], cwd=repo_copy)
+    assert "n_rows" in metrics.stdout
+
+
+def test_a_failed_stage_keeps_the_last_good_outputs(repo_copy: Path) -> None:
+    run(["dvc", "repro"], cwd=repo_copy)
+    validated = repo_copy / "data/interim/validated.parquet"
+    before = validated.read_bytes()
+
+    raw = repo_copy / "data/raw/adult.csv.gz"
+    raw.write_bytes(raw.read_bytes()[:5000])  # a truncated gzip
+    failed = run(["dvc", "repro"], cwd=repo_copy, check=False)
+
+    assert failed.returncode != 0
+    assert "cannot be decompressed" in failed.stderr + failed.stdout
+    assert validated.read_bytes() == before
+
+
+def test_changing_a_split_param_reruns_split_only(repo_copy: Path) -> None:
+    run(["dvc", "repro"], cwd=repo_copy)
+    params = repo_copy / "params.yaml"
+    params.write_text(params.read_text().replace("seed: 42", "seed: 7"))
+    rerun = run(["dvc", "repro"], cwd=repo_copy)
+    assert "Stage 'ingest' didn't change, skipping" in rerun.stdout
+    assert "Running stage 'split'" in rerun.stdout

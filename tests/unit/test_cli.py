@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from tabpipe.cli.app import app
+from tabpipe.cli.errors import exit_on_error
+from tabpipe.errors import ExitCode
+from tabpipe.repositories.raw_data import read_raw
+from tabpipe.services.normalise import normalise_frame
+from tests.conftest import ProjectFactory
+
+runner = CliRunner()
+
+
+def test_params_schema_prints_json_schema(make_project: ProjectFactory) -> None:
+    make_project()
+    result = runner.invoke(app, ["params", "--schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["title"] == "Params"
+
+
+def test_params_check_exits_2_naming_the_bad_key(make_project: ProjectFactory) -> None:
+    project = make_project()
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("task: classification", "task: ranking"))
+    result = runner.invoke(app, ["params", "--check"])
+    assert result.exit_code == ExitCode.BAD_PARAMS
+    assert "data.task: Input should be 'classification' or 'regression'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_params_stop_a_stage_before_any_work(make_project: ProjectFactory) -> None:
+    project = make_project()
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("seed: 42", "seed: -1"))
+    result = runner.invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.BAD_PARAMS
+    assert "split.seed" in result.output
+    assert not (project / "data/interim").exists()
+
+
+def test_missing_schema_file_is_a_params_error(make_project: ProjectFactory) -> None:
+    project = make_project()
+    (project / "schemas/adult.yaml").unlink()
+    result = runner.invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.BAD_PARAMS
+    assert "schema file not found" in result.output
+
+
+def test_ingest_then_split_then_status(make_project: ProjectFactory) -> None:
+    project = make_project()
+    assert runner.invoke(app, ["ingest"]).exit_code == 0
+    result = runner.invoke(app, ["split"])
+    assert result.exit_code == 0, result.output
+    assert "split ok: train=22792, val=4884, test=4885" in result.stdout
+    status = runner.invoke(app, ["status"])
+    assert "32561 rows x 14 columns" in status.stdout
+    for name in ("train", "val", "test"):
+        assert (project / f"data/processed/{name}.parquet").is_file()
+    logs = (project / "logs/tabpipe.jsonl").read_text().splitlines()
+    record = json.loads(logs[-1])
+    assert record["record"]["level"]["name"] == "INFO"
+
+
+def test_split_before_ingest_says_what_to_run(make_project: ProjectFactory) -> None:
+    make_project()
+    result = runner.invoke(app, ["split"])
+    assert result.exit_code == ExitCode.DATA_INVALID
+    assert "Run the stage that produces it first" in result.output
+
+
+def test_schema_infer_drafts_a_schema_the_data_passes(repo_root: Path, tmp_path: Path) -> None:
+    raw = repo_root / "data/raw/adult.csv.gz"
+    result = runner.invoke(
+        app, ["schema", "infer", str(raw), "--missing", "?", "--drop-column", "Unnamed: 0"]
+    )
+    assert result.exit_code == 0, result.output
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(result.stdout)
+    schema = pa.DataFrameSchema.from_yaml(draft)
+    assert schema.strict is True
+    assert set(schema.columns["workclass"].checks[0].statistics["allowed_values"]) >= {"Private"}
+    frame = normalise_frame(
+        read_raw(raw, file_format="csv"), missing_values=("?",), drop_columns=("Unnamed: 0",)
+    )
+    schema.validate(frame, lazy=True)
+
+
+def test_schema_infer_marks_unique_identifiers(tmp_path: Path) -> None:
+    raw = tmp_path / "ids.parquet"
+    pd.DataFrame({"id": ["a", "b", "c"], "v": [1, 1, 2]}).to_parquet(raw)
+    result = runner.invoke(app, ["schema", "infer", str(raw)])
+    schema = pa.DataFrameSchema.from_yaml(result.stdout.split("\n", 3)[3])
+    assert schema.columns["id"].unique
+    assert not schema.columns["v"].unique
+
+
+def test_unexpected_errors_exit_1_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(typer.Exit) as excinfo, exit_on_error(verbose=False):
+        raise RuntimeError("boom")
+    assert excinfo.value.exit_code == ExitCode.UNEXPECTED
+
+
+def test_help_lists_the_stage_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    for command in ("params", "ingest", "split", "schema", "status"):
+        assert command in result.stdout
+
+
+def test_a_corrupted_summary_is_a_clear_error(make_project: ProjectFactory) -> None:
+    project = make_project()
+    assert runner.invoke(app, ["ingest"]).exit_code == 0
+    (project / "reports/ingest/dataset.json").write_text('{"name": 3}')
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == ExitCode.DATA_INVALID
+    assert "not a valid DatasetModel" in result.output

@@ -1,0 +1,170 @@
+"""Every way raw data can break gives exit 3, one readable message, and loses nothing."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tabpipe.cli.app import app
+from tabpipe.errors import ExitCode
+from tests.conftest import ProjectFactory
+
+RAW = Path("data/raw/adult.csv.gz")
+OUTPUTS = (
+    Path("data/interim/validated.parquet"),
+    Path("reports/ingest/dataset.json"),
+)
+
+Breaker = Callable[[pd.DataFrame, Path], None]
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False)
+
+
+def _empty(_: pd.DataFrame, path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _header_only(frame: pd.DataFrame, path: Path) -> None:
+    _write(frame.head(0), path)
+
+
+def _undecodable(frame: pd.DataFrame, path: Path) -> None:
+    text = frame.to_csv(index=False).encode()
+    path.write_bytes(gzip.compress(text[:500] + b"\xff\xfe\xfa" + text[500:]))
+
+
+def _corrupt_gzip(frame: pd.DataFrame, path: Path) -> None:
+    path.write_bytes(gzip.compress(frame.to_csv(index=False).encode())[:2000])
+
+
+def _wrong_delimiter(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, sep=";")
+
+
+def _missing_column(frame: pd.DataFrame, path: Path) -> None:
+    _write(frame.drop(columns=["education"]), path)
+
+
+def _extra_column(frame: pd.DataFrame, path: Path) -> None:
+    _write(frame.assign(shoe_size=42), path)
+
+
+def _missing_target(frame: pd.DataFrame, path: Path) -> None:
+    _write(frame.drop(columns=["income"]), path)
+
+
+def _wrong_type(frame: pd.DataFrame, path: Path) -> None:
+    broken = frame.astype({"age": object})
+    broken.loc[3, "age"] = "forty"
+    _write(broken, path)
+
+
+def _out_of_range(frame: pd.DataFrame, path: Path) -> None:
+    _write(frame.assign(age=frame["age"].where(frame.index != 5, 150)), path)
+
+
+def _unknown_category(frame: pd.DataFrame, path: Path) -> None:
+    broken = frame.copy()
+    broken.loc[7, "workclass"] = " Space-force"
+    _write(broken, path)
+
+
+def _one_class(frame: pd.DataFrame, path: Path) -> None:
+    _write(frame.assign(income=" <=50K"), path)
+
+
+def _all_missing(frame: pd.DataFrame, path: Path) -> None:
+    _write(frame.assign(occupation=" ?"), path)
+
+
+CASES: dict[str, tuple[Breaker, str]] = {
+    "missing file": (lambda _, path: path.unlink(), "file not found"),
+    "empty file": (_empty, "file is empty"),
+    "header only": (_header_only, "has a header (15 columns) but no data rows"),
+    "undecodable bytes": (_undecodable, "cannot be decoded as utf-8"),
+    "corrupt gzip": (_corrupt_gzip, "cannot be decompressed"),
+    "wrong delimiter": (_wrong_delimiter, "Is data.delimiter (',') right"),
+    "missing column": (
+        _missing_column,
+        "column missing from the data (column_in_dataframe): education",
+    ),
+    "extra column": (
+        _extra_column,
+        "column not declared in the schema (column_in_schema): shoe_size",
+    ),
+    "missing target": (
+        _missing_target,
+        "column missing from the data (column_in_dataframe): income",
+    ),
+    "wrong type": (_wrong_type, "column 'age': coerce_dtype('int64'): forty"),
+    "out of range": (_out_of_range, "column 'age': less_than_or_equal_to(90.0): 150"),
+    "unknown category": (_unknown_category, "column 'workclass': isin("),
+    "one-class target": (_one_class, "column 'income': the target has fewer than two classes"),
+    "all-NA column": (_all_missing, "column 'occupation': every value is missing"),
+}
+
+
+@pytest.fixture
+def sample(adult_raw: pd.DataFrame) -> pd.DataFrame:
+    return adult_raw.head(400).copy()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_exits_3_with_one_message_and_keeps_earlier_outputs(
+    case: str, sample: pd.DataFrame, make_project: ProjectFactory
+) -> None:
+    runner = CliRunner()
+    project = make_project(sample)
+    first = runner.invoke(app, ["ingest"])
+    assert first.exit_code == ExitCode.OK, first.output
+    before = {path: (project / path).read_bytes() for path in OUTPUTS}
+
+    breaker, expected = CASES[case]
+    breaker(sample, project / RAW)
+    result = runner.invoke(app, ["ingest"])
+
+    assert result.exit_code == ExitCode.DATA_INVALID, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert str(RAW) in result.output
+    assert {path: (project / path).read_bytes() for path in OUTPUTS} == before
+    assert not list((project / "data/interim").glob(".*.tmp"))
+
+
+def test_schema_failures_leave_a_machine_readable_report(
+    sample: pd.DataFrame, make_project: ProjectFactory
+) -> None:
+    project = make_project(sample)
+    _out_of_range(sample, project / RAW)
+    result = CliRunner().invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.DATA_INVALID
+    assert "full report: reports/ingest/validation.json" in result.output
+    report = (project / "reports/ingest/validation.json").read_text()
+    assert '"passed": false' in report
+    assert '"column": "age"' in report
+
+
+def test_verbose_shows_the_traceback(sample: pd.DataFrame, make_project: ProjectFactory) -> None:
+    project = make_project(sample)
+    _empty(sample, project / RAW)
+    result = CliRunner().invoke(app, ["--verbose", "ingest"])
+    assert result.exit_code == ExitCode.DATA_INVALID
+    assert "Traceback" in result.output
+
+
+def test_duplicates_are_counted_and_dropped_on_request(
+    sample: pd.DataFrame, make_project: ProjectFactory
+) -> None:
+    doubled = pd.concat([sample, sample.head(10)], ignore_index=True)
+    make_project(doubled)
+    kept = CliRunner().invoke(app, ["ingest"])
+    assert kept.exit_code == 0, kept.output
+    assert "410 rows x 14 columns" in kept.output
+    assert "duplicate rows kept" in kept.output
