@@ -48,6 +48,10 @@ typecheck: $(VENV_STAMP) ## mypy --strict on the package and the tests
 pytest: $(VENV_STAMP) ## Unit, property and integration tests with coverage >= 80%
 	pytest --cov --cov-report=term --cov-fail-under=80
 
+ui: $(VENV_STAMP) ## MLflow UI on http://127.0.0.1:5000 over the pipeline's tracking store
+	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
+		--host 127.0.0.1 --port $${MLFLOW_UI_PORT:-5000}
+
 clean: ## Remove caches and generated outputs (not the DVC cache or the MLflow store)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov logs
 	rm -rf data/interim data/processed data/generated

@@ -95,3 +95,27 @@ def make_project(
         return project
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def adult_splits(
+    adult_raw: pd.DataFrame, adult_params: Params, adult_schema: pa.DataFrameSchema
+) -> dict[str, pd.DataFrame]:
+    """Train / val / test from 4,000 validated Adult rows: small enough to fit in a second."""
+    from tabpipe.services.ingest import ingest_frame
+    from tabpipe.services.split import split_dataset
+
+    frame, _ = ingest_frame(
+        adult_raw.head(4000), adult_schema, data=adult_params.data, ingest=adult_params.ingest
+    )
+    return split_dataset(
+        frame, adult_params.split, target=adult_params.data.target, task=adult_params.data.task
+    )
+
+
+def with_overrides(params: Params, **sections: dict[str, Any]) -> Params:
+    """A copy of ``params`` with some sections replaced, validated like params.yaml."""
+    raw = params.model_dump(mode="json")
+    for name, values in sections.items():
+        raw[name] = {**raw[name], **values}
+    return parse_params(raw)

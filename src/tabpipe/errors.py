@@ -59,3 +59,13 @@ class DataValidationError(TabpipeError):
 
 class DataReadError(DataValidationError):
     """The raw file cannot be parsed at all (missing, empty, corrupt, wrong delimiter)."""
+
+
+class TrackingError(TabpipeError):
+    """The MLflow tracking store or registry cannot be reached or used."""
+
+
+class GateFailedError(TabpipeError):
+    """The candidate model failed at least one enforced quality gate."""
+
+    exit_code = ExitCode.GATE_FAILED

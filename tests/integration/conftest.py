@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import yaml
+from mlflow.tracking import MlflowClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
@@ -17,8 +20,9 @@ def run(
     args: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a command with the project's environment first on PATH, as `make` does."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
     full_env = {
-        **os.environ,
+        **inherited,
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "DVC_NO_ANALYTICS": "1",
         **(env or {}),
@@ -52,3 +56,21 @@ def repo_copy(tmp_path: Path) -> Path:
         cwd=destination,
     )
     return destination
+
+
+def edit_params(repo: Path, **sections: Mapping[str, object]) -> None:
+    """Merge values into sections of the copy's params.yaml (comments are not kept)."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for name, values in sections.items():
+        params[name] = {**params[name], **values}
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def mlflow_client(repo: Path) -> MlflowClient:
+    """A client on the copy's own default store, as the pipeline resolved it."""
+    return MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+
+
+def champion_version(repo: Path, name: str = "tabpipe-adult") -> str:
+    return str(mlflow_client(repo).get_model_version_by_alias(name, "champion").version)

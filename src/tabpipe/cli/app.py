@@ -107,5 +107,49 @@ def status(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
         typer.echo(describe_outputs(load_params(params_path)))
 
 
+@app.command()
+def train(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Fit the declared scikit-learn pipeline and log it to MLflow."""
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.train import run_train
+
+        run = run_train(load_params(params_path))
+        iterations = f", {run.n_iter} iterations" if run.n_iter is not None else ""
+        typer.echo(f"train ok: {run.model_kind}{iterations}; MLflow run {run.run_id}")
+
+
+@app.command()
+def evaluate(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Score the model on every split, against a baseline, by slice; check the quality gates."""
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.evaluate import run_evaluate
+
+        report, gates = run_evaluate(load_params(params_path))
+        primary = report.primary_metric
+        interval = (
+            f" [95% CI {report.interval.low:.4f}, {report.interval.high:.4f}]"
+            if report.interval
+            else ""
+        )
+        verdict = "passed" if gates.passed else "FAILED (not enforced)"
+        typer.echo(
+            f"evaluate ok: test {primary} {report.test[primary]:.4f}{interval}; gates {verdict}"
+        )
+
+
+@app.command()
+def promote(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Register the model and move the champion alias if every gate passed."""
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.promote import run_promote
+
+        outcome = run_promote(load_params(params_path))
+        version = f" v{outcome.version}" if outcome.version else ""
+        typer.echo(f"promote: {outcome.model_name}{version}: {outcome.reason}")
+
+
 def main() -> None:
     app()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, model_validator
 
 from tabpipe.models.base import FrozenModel, PathField, StrTuple
 
@@ -36,6 +36,11 @@ class DataParams(FrozenModel):
     )
     target: str = Field(min_length=1, description="Column to predict.")
     task: Task = "classification"
+    positive_class: str | None = Field(
+        None,
+        description="Binary classification: the class whose probability is scored "
+        "(default: the last class in sorted order, scikit-learn's convention).",
+    )
     schema_path: PathField = Field(description="pandera schema (YAML) of the normalised data.")
 
 
@@ -79,6 +84,153 @@ class PathsParams(FrozenModel):
     validation_report: PathField = Path("reports/ingest/validation.json")
     split_dir: PathField = Path("data/processed")
     split_summary: PathField = Path("reports/split/summary.json")
+    model: PathField = Path("models/model.skops")
+    training_run: PathField = Path("models/training_run.json")
+    metrics: PathField = Path("reports/metrics.json")
+    plots_dir: PathField = Path("reports/plots")
+    gates: PathField = Path("reports/gates.json")
+    gates_summary: PathField = Path("reports/gates.md")
+    promotion: PathField = Path("reports/promotion.json")
+
+
+class HistGradientBoostingSpec(FrozenModel):
+    """scikit-learn's HistGradientBoosting{Classifier,Regressor}; native categorical support."""
+
+    kind: Literal["hist_gradient_boosting"] = "hist_gradient_boosting"
+    learning_rate: float = Field(0.1, gt=0, le=1)
+    max_iter: int = Field(500, ge=1, le=10_000)
+    max_leaf_nodes: int = Field(31, ge=2)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_leaf: int = Field(20, ge=1)
+    l2_regularization: float = Field(0.0, ge=0)
+    early_stopping: bool = Field(
+        True, description="Stop adding trees when the validation split's loss stops improving."
+    )
+    n_iter_no_change: int = Field(10, ge=1)
+
+
+class LogisticRegressionSpec(FrozenModel):
+    kind: Literal["logistic_regression"]
+    C: float = Field(1.0, gt=0)
+    max_iter: int = Field(1000, ge=1)
+    class_weight: Literal["balanced"] | None = None
+
+
+class RandomForestSpec(FrozenModel):
+    kind: Literal["random_forest"]
+    n_estimators: int = Field(200, ge=1, le=5000)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_leaf: int = Field(1, ge=1)
+    max_features: float | Literal["sqrt", "log2"] | None = "sqrt"
+    n_jobs: int | None = Field(None, description="Parallel trees; None uses one core.")
+
+
+class RidgeSpec(FrozenModel):
+    kind: Literal["ridge"]
+    alpha: float = Field(1.0, ge=0)
+
+
+ModelSpec = Annotated[
+    HistGradientBoostingSpec | LogisticRegressionSpec | RandomForestSpec | RidgeSpec,
+    Field(discriminator="kind"),
+]
+MODEL_KINDS: dict[Task, frozenset[str]] = {
+    "classification": frozenset({"hist_gradient_boosting", "logistic_regression", "random_forest"}),
+    "regression": frozenset({"hist_gradient_boosting", "ridge", "random_forest"}),
+}
+
+
+class SearchParams(FrozenModel):
+    """A small declared grid, scored on the validation split (scikit-learn GridSearchCV)."""
+
+    grid: dict[str, list[Any]] = Field(
+        description="Hyperparameters of train.model and the values to try, e.g. "
+        "{learning_rate: [0.05, 0.1]}."
+    )
+
+
+class TrainParams(FrozenModel):
+    model: ModelSpec = HistGradientBoostingSpec()
+    seed: int = Field(42, ge=0)
+    exclude_columns: StrTuple = Field(
+        (), description="Columns not used as features (identifiers, group keys)."
+    )
+    search: SearchParams | None = None
+
+
+ClassificationMetric = Literal[
+    "accuracy", "balanced_accuracy", "precision", "recall", "f1",
+    "roc_auc", "pr_auc", "log_loss", "brier",
+]  # fmt: skip
+RegressionMetric = Literal["rmse", "mae", "r2", "mape"]
+MetricName = ClassificationMetric | RegressionMetric
+GREATER_IS_BETTER: dict[str, bool] = {
+    "accuracy": True, "balanced_accuracy": True, "precision": True, "recall": True, "f1": True,
+    "roc_auc": True, "pr_auc": True, "log_loss": False, "brier": False,
+    "rmse": False, "mae": False, "r2": True, "mape": False,
+}  # fmt: skip
+TASK_METRICS: dict[Task, frozenset[str]] = {
+    "classification": frozenset(ClassificationMetric.__args__),  # type: ignore[attr-defined]
+    "regression": frozenset(RegressionMetric.__args__),  # type: ignore[attr-defined]
+}
+
+
+class EvaluateParams(FrozenModel):
+    primary_metric: MetricName | None = Field(
+        None,
+        description="Metric for the interval, slices and search "
+        "(default: roc_auc for classification, rmse for regression).",
+    )
+    bootstrap_samples: int = Field(500, ge=0, le=10_000, description="0 disables the interval.")
+    slice_columns: StrTuple = Field((), description="Columns to report metrics per value of.")
+    min_slice_size: int = Field(30, ge=1, description="Smaller slices are listed but not gated.")
+
+
+class GateRule(FrozenModel):
+    """Bounds on one metric. Every bound set here becomes one gate in reports/gates.json."""
+
+    metric: MetricName
+    min: float | None = Field(None, description="Absolute lower bound.")
+    max: float | None = Field(None, description="Absolute upper bound.")
+    min_uplift: float | None = Field(
+        None, gt=0, description="Must beat the dummy baseline by at least this much."
+    )
+    max_drop_vs_champion: float | None = Field(
+        None, ge=0, description="May be worse than the current champion by at most this much."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> GateRule:
+        if all(
+            bound is None
+            for bound in (self.min, self.max, self.min_uplift, self.max_drop_vs_champion)
+        ):
+            msg = (
+                f"gate on '{self.metric}' sets no bound "
+                "(min, max, min_uplift, max_drop_vs_champion)"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class SliceGapRule(FrozenModel):
+    column: str
+    metric: MetricName
+    max_gap: float = Field(ge=0, description="Largest allowed best-minus-worst slice value.")
+
+
+class GatesParams(FrozenModel):
+    enforce: bool = Field(
+        True, description="false: failed gates warn instead of stopping (exit 4)."
+    )
+    rules: Annotated[tuple[GateRule, ...], Strict(False)] = ()
+    slice_gaps: Annotated[tuple[SliceGapRule, ...], Strict(False)] = ()
+
+
+class MlflowParams(FrozenModel):
+    experiment_name: str = Field("tabpipe", min_length=1)
+    registered_model_name: str = Field("tabpipe-model", min_length=1)
+    champion_alias: str = Field("champion", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
 class Params(FrozenModel):
@@ -87,4 +239,38 @@ class Params(FrozenModel):
     data: DataParams
     ingest: IngestParams = IngestParams()
     split: SplitParams = SplitParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    gates: GatesParams = GatesParams()
+    mlflow: MlflowParams = MlflowParams()
     paths: PathsParams = PathsParams()
+
+    @property
+    def primary_metric(self) -> MetricName:
+        if self.evaluate.primary_metric is not None:
+            return self.evaluate.primary_metric
+        return "roc_auc" if self.data.task == "classification" else "rmse"
+
+    @model_validator(mode="after")
+    def _fits_the_task(self) -> Params:
+        """Cross-section rules: the model kind and every metric must suit data.task."""
+        task = self.data.task
+        kind = self.train.model.kind
+        if kind not in MODEL_KINDS[task]:
+            allowed = ", ".join(sorted(MODEL_KINDS[task]))
+            msg = f"train.model.kind '{kind}' does not fit task '{task}' (allowed: {allowed})"
+            raise ValueError(msg)
+        metrics = {
+            "evaluate.primary_metric": self.primary_metric,
+            **{f"gates.rules.{i}.metric": rule.metric for i, rule in enumerate(self.gates.rules)},
+            **{
+                f"gates.slice_gaps.{i}.metric": rule.metric
+                for i, rule in enumerate(self.gates.slice_gaps)
+            },
+        }
+        for key, metric in metrics.items():
+            if metric not in TASK_METRICS[task]:
+                allowed = ", ".join(sorted(TASK_METRICS[task]))
+                msg = f"{key} '{metric}' is not a {task} metric (allowed: {allowed})"
+                raise ValueError(msg)
+        return self

@@ -28,7 +28,7 @@ def read_frame(path: Path) -> pd.DataFrame:
 
 
 def write_model(model: BaseModel, destination: Path) -> None:
-    write_text_atomic(destination, model.model_dump_json(indent=2, exclude_none=True) + "\n")
+    write_text_atomic(destination, model.model_dump_json(indent=2) + "\n")
 
 
 def read_model(path: Path, model_type: type[ModelT]) -> ModelT:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tabpipe.models.dataset import DatasetModel, SplitSummary
+from tabpipe.models.evaluation import GatesReport, MetricsReport, PromotionResult, TrainingRun
 from tabpipe.models.params import Params
 from tabpipe.repositories.datasets import read_model
 
@@ -29,4 +30,34 @@ def describe_outputs(params: Params, root: Path = Path()) -> str:
         lines.append(f"  split summary    {paths.split_summary}")
     else:
         lines.append(f"  splits           missing: run `dvc repro` ({paths.split_dir})")
+    if (root / paths.training_run).is_file():
+        run = read_model(root / paths.training_run, TrainingRun)
+        lines.append(f"  model            {paths.model}  ({run.model_kind}, run {run.run_id})")
+    if (root / paths.metrics).is_file():
+        metrics = read_model(root / paths.metrics, MetricsReport)
+        primary = metrics.primary_metric
+        interval = (
+            f" (95% CI {metrics.interval.low:.4f} to {metrics.interval.high:.4f})"
+            if metrics.interval
+            else ""
+        )
+        baseline = metrics.baseline.get(primary)
+        versus = f", baseline {baseline:.4f}" if baseline is not None else ""
+        lines.append(
+            f"  metrics          {paths.metrics}  (test {primary} "
+            f"{metrics.test[primary]:.4f}{interval}{versus})"
+        )
+    if (root / paths.gates).is_file():
+        gates = read_model(root / paths.gates, GatesReport)
+        verdict = "passed" if gates.passed else f"FAILED ({len(gates.failed)} gate(s))"
+        lines.append(f"  quality gates    {paths.gates_summary}  ({verdict})")
+    if (root / paths.promotion).is_file():
+        promotion = read_model(root / paths.promotion, PromotionResult)
+        champion = (
+            f"{promotion.model_name} v{promotion.version} is '{promotion.alias}'"
+            if promotion.version
+            else "no champion"
+        )
+        lines.append(f"  promotion        {paths.promotion}  ({champion}: {promotion.reason})")
+        lines.append("  compare runs     make ui, then open http://127.0.0.1:5000")
     return "\n".join(lines)

@@ -5,12 +5,25 @@ Nothing is configured at import time, so library users keep control of their own
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import warnings
 from pathlib import Path
 
 from loguru import logger
 
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
+
+
+def quiet_third_party() -> None:
+    """MLflow logs and warns through the standard library at INFO; keep the console to our lines."""
+    # MLflow sets its own level when imported, from this variable.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    for name in ("mlflow", "alembic", "skops"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\..*")
 
 
 def configure_logging(*, verbose: bool = False, log_dir: Path | None = Path("logs")) -> None:
@@ -19,6 +32,7 @@ def configure_logging(*, verbose: bool = False, log_dir: Path | None = Path("log
     The JSON file always records DEBUG so that a failed run can be read after the fact,
     whatever the console showed.
     """
+    quiet_third_party()
     logger.remove()
     logger.add(
         sys.stderr,

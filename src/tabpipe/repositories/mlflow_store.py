@@ -1,0 +1,218 @@
+"""MLflow: the tracking store, the pipeline's run, the logged model and the registry.
+
+Everything that talks to MLflow lives here, so services stay testable on plain
+data and ``import mlflow`` (about a second) is paid only by the stages that log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from loguru import logger
+from mlflow.data.pandas_dataset import from_pandas
+from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from tabpipe.errors import ExitCode, TabpipeError, TrackingError
+from tabpipe.repositories.model_file import SKOPS_TRUSTED_TYPES
+
+DEFAULT_DB = "mlflow.db"
+DEFAULT_ARTIFACTS = "mlartifacts"
+_MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+
+
+@dataclass(frozen=True)
+class TrackingStore:
+    uri: str
+    artifact_location: str | None
+
+    @property
+    def is_default(self) -> bool:
+        return self.artifact_location is not None
+
+
+def tracking_store(root: Path) -> TrackingStore:
+    """``MLFLOW_TRACKING_URI`` if set; else SQLite at the project root, artifacts beside it."""
+    configured = os.environ.get("MLFLOW_TRACKING_URI")
+    if configured:
+        return TrackingStore(uri=configured, artifact_location=None)
+    return TrackingStore(
+        uri=f"sqlite:///{root / DEFAULT_DB}",
+        artifact_location=(root / DEFAULT_ARTIFACTS).as_uri(),
+    )
+
+
+def connect(store: TrackingStore, experiment_name: str) -> str:
+    """Point MLflow at the store and return the experiment id (created when missing)."""
+    mlflow.set_tracking_uri(store.uri)
+    try:
+        experiment = mlflow.get_experiment_by_name(experiment_name)
+        if experiment is not None:
+            return str(experiment.experiment_id)
+        return str(
+            mlflow.create_experiment(experiment_name, artifact_location=store.artifact_location)
+        )
+    except MlflowException as exc:
+        msg = f"MLflow tracking store {store.uri} is not usable: {exc.message}"
+        raise TrackingError(msg) from exc
+
+
+@contextlib.contextmanager
+def pipeline_run(
+    *, experiment_id: str, run_id: str | None = None, run_name: str | None = None
+) -> Iterator[str]:
+    """Start (or resume) the pipeline's run and always close it with an honest status.
+
+    A gate or drift verdict is the run doing its job: FINISHED. A crash is FAILED,
+    an interrupt KILLED, so no run is left RUNNING by a stage that stopped.
+    """
+    run = mlflow.start_run(run_id=run_id, experiment_id=experiment_id, run_name=run_name)
+    try:
+        yield run.info.run_id
+    except TabpipeError as exc:
+        verdict = exc.exit_code in {ExitCode.GATE_FAILED, ExitCode.DRIFT_DETECTED}
+        mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED if verdict else RunStatus.FAILED))
+        raise
+    except KeyboardInterrupt:
+        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+        raise
+    except BaseException:
+        mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+        raise
+    mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested params as MLflow keys: ``{"train": {"seed": 1}} -> {"train.seed": "1"}``."""
+    flat: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat |= flatten(value, prefix=f"{name}.")
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def log_dataset(frame: pd.DataFrame, *, name: str, source: Path, target: str, context: str) -> str:
+    """Dataset lineage: MLflow computes the digest and records the schema and source."""
+    dataset = from_pandas(frame, source=str(source), targets=target, name=name)
+    mlflow.log_input(dataset, context=context)
+    return str(dataset.digest)
+
+
+def log_sklearn_model(model: Any, example: pd.DataFrame) -> str:
+    """Log the fitted pipeline in MLflow's skops format with a signature and pinned requirements."""
+    # Strings for categories, floats for integers: what a caller may send, missing values included.
+    example = example.astype(
+        dict.fromkeys(example.select_dtypes("category").columns, object)
+        | dict.fromkeys(example.select_dtypes("integer").columns, "float64")
+    )
+    signature = infer_signature(example, model.predict(example))
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=example,
+        pip_requirements=[f"{name}=={version(name)}" for name in _MODEL_REQUIREMENTS],
+        serialization_format="skops",
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+    )
+    return str(info.model_uri)
+
+
+@dataclass(frozen=True)
+class Champion:
+    version: str
+    run_id: str
+    metrics: dict[str, float]
+
+
+def current_champion(model_name: str, alias: str) -> Champion | None:
+    client = MlflowClient()
+    try:
+        found = client.get_model_version_by_alias(model_name, alias)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in exc.message.lower():
+            return None
+        raise
+    run = client.get_run(found.run_id) if found.run_id else None
+    return Champion(
+        version=str(found.version),
+        run_id=str(found.run_id),
+        metrics=dict(run.data.metrics) if run else {},
+    )
+
+
+def register_champion(
+    *, model_uri: str, run_id: str, model_name: str, alias: str, previous: Champion | None
+) -> str:
+    """Register a new version, move the alias to it, and record who replaced whom."""
+    client = MlflowClient()
+    registered = mlflow.register_model(model_uri, model_name, tags={"tabpipe.run_id": run_id})
+    new_version = str(registered.version)
+    if previous is not None:
+        client.set_model_version_tag(model_name, new_version, "replaced_version", previous.version)
+        client.set_model_version_tag(
+            model_name, previous.version, "replaced_by_version", new_version
+        )
+    client.set_registered_model_alias(model_name, alias, new_version)
+    logger.info("registered {} version {} as '{}'", model_name, new_version, alias)
+    return new_version
+
+
+def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:
+    mlflow.log_metrics({f"{prefix}{name}": value for name, value in metrics.items()})
+
+
+def log_artifact(path: Path, folder: str | None = None) -> None:
+    if path.exists():
+        mlflow.log_artifact(str(path), artifact_path=folder)
+
+
+def set_tags(tags: Mapping[str, str]) -> None:
+    mlflow.set_tags(dict(tags))
+
+
+def mark_stale_runs_failed(experiment_id: str) -> int:
+    """Runs left RUNNING by a process that no longer exists (killed stage) become FAILED."""
+    client = MlflowClient()
+    stale = 0
+    for run in client.search_runs(
+        [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+    ):
+        pid = run.data.tags.get("tabpipe.pid")
+        host = run.data.tags.get("tabpipe.host")
+        if pid is None or host != os.uname().nodename or _alive(int(pid)):
+            continue
+        client.set_terminated(run.info.run_id, status="FAILED")
+        stale += 1
+    return stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def log_params_flat(params: Mapping[str, Any]) -> None:
+    mlflow.log_params(flatten(params))
+
+
+def log_figure(figure: Any, artifact_file: str) -> None:
+    mlflow.log_figure(figure, artifact_file)

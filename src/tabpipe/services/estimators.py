@@ -1,0 +1,64 @@
+"""From a validated model spec in params.yaml to an unfitted scikit-learn pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+
+from tabpipe.models.params import (
+    HistGradientBoostingSpec,
+    LogisticRegressionSpec,
+    ModelSpec,
+    RandomForestSpec,
+    RidgeSpec,
+    Task,
+)
+from tabpipe.services.features import (
+    FeatureColumns,
+    categorical_mask,
+    linear_preprocessor,
+    tree_preprocessor,
+)
+
+
+def hyperparameters(spec: ModelSpec) -> dict[str, Any]:
+    """The spec's fields that are the estimator's own keyword arguments."""
+    return spec.model_dump(exclude={"kind"})
+
+
+def build_estimator(spec: ModelSpec, *, task: Task, columns: FeatureColumns, seed: int) -> Any:
+    params = hyperparameters(spec)
+    if isinstance(spec, HistGradientBoostingSpec):
+        hgb = (
+            HistGradientBoostingClassifier
+            if task == "classification"
+            else HistGradientBoostingRegressor
+        )
+        # Early stopping is driven by our validation split (see services.train), not by a
+        # random internal holdout: HistGradientBoosting only scores X_val when it is passed.
+        return hgb(**params, categorical_features=categorical_mask(columns), random_state=seed)
+    if isinstance(spec, LogisticRegressionSpec):
+        return LogisticRegression(**params, random_state=seed)
+    if isinstance(spec, RandomForestSpec):
+        forest = RandomForestClassifier if task == "classification" else RandomForestRegressor
+        return forest(**params, random_state=seed)
+    return Ridge(**params, random_state=seed)
+
+
+def build_pipeline(spec: ModelSpec, *, task: Task, columns: FeatureColumns, seed: int) -> Pipeline:
+    preprocessor = (
+        linear_preprocessor(columns)
+        if isinstance(spec, LogisticRegressionSpec | RidgeSpec)
+        else tree_preprocessor(columns)
+    )
+    estimator: BaseEstimator = build_estimator(spec, task=task, columns=columns, seed=seed)
+    return Pipeline([("preprocess", preprocessor), ("model", estimator)])

@@ -1,0 +1,187 @@
+"""Model metrics from scikit-learn, with the conventions tabpipe fixes once.
+
+Binary metrics score the positive class (``data.positive_class``, else the last
+class in sorted order, as scikit-learn does); multiclass ones are macro-averaged,
+one-vs-rest for the probability metrics.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
+
+from tabpipe.models.params import Task
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What a model said about a frame: labels (or values) and, for classifiers, probabilities."""
+
+    y_true: pd.Series
+    y_pred: npt.NDArray[Any]
+    proba: FloatArray | None
+    classes: tuple[str, ...]
+    positive_class: str | None
+
+    def take(self, rows: npt.NDArray[np.intp]) -> Predictions:
+        """The predictions for these row positions (a bootstrap sample or a slice)."""
+        return Predictions(
+            y_true=self.y_true.iloc[rows],
+            y_pred=self.y_pred[rows],
+            proba=None if self.proba is None else self.proba[rows],
+            classes=self.classes,
+            positive_class=self.positive_class,
+        )
+
+    @property
+    def positive_scores(self) -> FloatArray:
+        """Probability of the positive class (binary classification only)."""
+        if self.proba is None or self.positive_class is None:
+            msg = "positive-class scores exist only for binary classification"
+            raise ValueError(msg)
+        return self.proba[:, self.classes.index(self.positive_class)]
+
+
+def predict(
+    model: Any, frame: pd.DataFrame, target: str, *, task: Task, positive_class: str | None
+) -> Predictions:
+    features = frame.drop(columns=[target])
+    y_true = frame[target]
+    if task == "regression":
+        return Predictions(
+            y_true=y_true.astype(float),
+            y_pred=np.asarray(model.predict(features), dtype=float),
+            proba=None,
+            classes=(),
+            positive_class=None,
+        )
+    classes = tuple(str(label) for label in model.classes_)
+    proba = np.asarray(model.predict_proba(features), dtype=float)
+    y_pred = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    binary = len(classes) == 2  # noqa: PLR2004
+    positive = resolve_positive_class(classes, positive_class) if binary else None
+    return Predictions(
+        y_true=y_true.astype(str),
+        y_pred=y_pred,
+        proba=proba,
+        classes=classes,
+        positive_class=positive,
+    )
+
+
+def resolve_positive_class(classes: tuple[str, ...], declared: str | None) -> str:
+    if declared is None:
+        return sorted(classes)[-1]
+    if declared not in classes:
+        msg = (
+            f"data.positive_class '{declared}' is not a class of the target ({', '.join(classes)})"
+        )
+        raise ValueError(msg)
+    return declared
+
+
+def compute_metrics(
+    predictions: Predictions, *, task: Task, names: Iterable[str] | None = None
+) -> dict[str, float]:
+    """Every metric of the task (or only ``names``); one that is undefined on these rows
+    (ROC AUC when a single class is present) is left out rather than reported as NaN."""
+    functions = _metric_functions(predictions, task)
+    wanted = list(functions) if names is None else [name for name in names if name in functions]
+    result: dict[str, float] = {}
+    for name in wanted:
+        try:
+            with warnings.catch_warnings():
+                # An undefined metric (one class in a slice) is dropped below, not warned about.
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                value = float(functions[name]())
+        except ValueError:
+            continue
+        if np.isfinite(value):
+            result[name] = value
+    return result
+
+
+def _metric_functions(p: Predictions, task: Task) -> dict[str, Callable[[], float]]:
+    if task == "regression":
+        y, pred = p.y_true.to_numpy(dtype=float), p.y_pred.astype(float)
+        return {
+            "rmse": lambda: skm.root_mean_squared_error(y, pred),
+            "mae": lambda: skm.mean_absolute_error(y, pred),
+            "r2": lambda: skm.r2_score(y, pred),
+            "mape": lambda: skm.mean_absolute_percentage_error(y, pred),
+        }
+    if p.proba is None:
+        msg = "classification metrics need predicted probabilities"
+        raise ValueError(msg)
+    proba = p.proba
+    labels = list(p.classes)
+    y_true = p.y_true.to_numpy(dtype=object)
+    y_pred = p.y_pred
+    common: dict[str, Callable[[], float]] = {
+        "accuracy": lambda: skm.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": lambda: skm.balanced_accuracy_score(y_true, y_pred),
+        "log_loss": lambda: skm.log_loss(y_true, proba, labels=labels),
+    }
+    if p.positive_class is not None:
+        positive = p.positive_class
+        scores = p.positive_scores
+        is_positive = y_true == positive
+        return common | {
+            "precision": lambda: skm.precision_score(
+                y_true, y_pred, pos_label=positive, zero_division=0
+            ),
+            "recall": lambda: skm.recall_score(y_true, y_pred, pos_label=positive, zero_division=0),
+            "f1": lambda: skm.f1_score(y_true, y_pred, pos_label=positive, zero_division=0),
+            "roc_auc": lambda: skm.roc_auc_score(is_positive, scores),
+            "pr_auc": lambda: skm.average_precision_score(is_positive, scores),
+            "brier": lambda: skm.brier_score_loss(is_positive, scores),
+        }
+    one_hot = (y_true[:, None] == np.asarray(labels, dtype=object)[None, :]).astype(int)
+    return common | {
+        "precision": lambda: skm.precision_score(
+            y_true, y_pred, labels=labels, average="macro", zero_division=0
+        ),
+        "recall": lambda: skm.recall_score(
+            y_true, y_pred, labels=labels, average="macro", zero_division=0
+        ),
+        "f1": lambda: skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "roc_auc": lambda: skm.roc_auc_score(one_hot, proba, average="macro"),
+        "pr_auc": lambda: skm.average_precision_score(one_hot, proba, average="macro"),
+        "brier": lambda: skm.brier_score_loss(y_true, proba, labels=labels),
+    }
+
+
+def bootstrap_interval(
+    predictions: Predictions,
+    metric: str,
+    *,
+    task: Task,
+    n_resamples: int,
+    seed: int,
+    confidence: float = 0.95,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap over the rows; resamples where the metric is undefined are skipped."""
+    rng = np.random.default_rng(seed)
+    n_rows = len(predictions.y_true)
+    values = []
+    for _ in range(n_resamples):
+        sample = predictions.take(rng.integers(0, n_rows, size=n_rows))
+        value = compute_metrics(sample, task=task, names=[metric]).get(metric)
+        if value is not None:
+            values.append(value)
+    if not values:
+        return None
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(low), float(high)

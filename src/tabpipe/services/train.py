@@ -1,0 +1,196 @@
+"""The train stage: fit the declared scikit-learn pipeline on the train split.
+
+The validation split does the model-selection work: HistGradientBoosting stops
+adding trees when the validation loss stops improving, and an optional grid
+(``train.search``) is scored on it with scikit-learn's GridSearchCV over a
+PredefinedSplit. The test split is not touched here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from loguru import logger
+from pydantic import ValidationError
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.pipeline import Pipeline
+
+from tabpipe.errors import ParamsError
+from tabpipe.models.evaluation import TrainingRun
+from tabpipe.models.params import GREATER_IS_BETTER, HistGradientBoostingSpec, ModelSpec, Params
+from tabpipe.repositories import mlflow_store as store
+from tabpipe.repositories.datasets import read_frame, write_model
+from tabpipe.repositories.model_file import save_model
+from tabpipe.repositories.schema_file import load_schema
+from tabpipe.services.estimators import build_pipeline
+from tabpipe.services.features import FeatureColumns, feature_columns
+from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.services.split import split_path
+from tabpipe.utils.project import file_digest, git_state, project_root
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    pipeline: Pipeline
+    spec: ModelSpec
+    best_params: dict[str, Any]
+    n_iter: int | None
+
+
+def fit_model(
+    params: Params, columns: FeatureColumns, train: pd.DataFrame, val: pd.DataFrame
+) -> FittedModel:
+    target, task, seed = params.data.target, params.data.task, params.train.seed
+    spec = params.train.model
+    best: dict[str, Any] = {}
+    if params.train.search is not None:
+        best = search_hyperparameters(params, columns, train, val)
+        spec = _with_overrides(spec, best)
+    pipeline = build_pipeline(spec, task=task, columns=columns, seed=seed)
+    x_train, y_train = train[columns.all], train[target]
+    if isinstance(spec, HistGradientBoostingSpec) and spec.early_stopping:
+        preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
+        train_features = preprocess.fit_transform(x_train)
+        model.fit(
+            train_features,
+            y_train,
+            X_val=preprocess.transform(val[columns.all]),
+            y_val=val[target],
+        )
+    else:
+        pipeline.fit(x_train, y_train)
+    n_iter = getattr(pipeline.named_steps["model"], "n_iter_", None)
+    return FittedModel(
+        pipeline=pipeline,
+        spec=spec,
+        best_params=best,
+        n_iter=int(n_iter) if isinstance(n_iter, int | np.integer) else None,
+    )
+
+
+def search_hyperparameters(
+    params: Params, columns: FeatureColumns, train: pd.DataFrame, val: pd.DataFrame
+) -> dict[str, Any]:
+    """Score each grid point on the validation split; return the best point."""
+    assert params.train.search is not None  # noqa: S101 - checked by the caller
+    grid = params.train.search.grid
+    spec = params.train.model
+    unknown = set(grid) - set(type(spec).model_fields) | ({"kind"} & set(grid))
+    if unknown:
+        allowed = ", ".join(sorted(set(type(spec).model_fields) - {"kind"}))
+        msg = (
+            f"train.search.grid: {', '.join(sorted(unknown))} is not a parameter of "
+            f"{spec.kind} (allowed: {allowed})"
+        )
+        raise ParamsError(msg)
+    for key, values in grid.items():  # every value must be valid for the spec, before fitting
+        for value in values:
+            _with_overrides(spec, {key: value})
+    task, target, metric = params.data.task, params.data.target, params.primary_metric
+    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
+    positive = params.data.positive_class
+
+    def score(estimator: Any, features: pd.DataFrame, y: pd.Series) -> float:
+        frame = features.assign(**{target: y})
+        predictions = predict(estimator, frame, target, task=task, positive_class=positive)
+        return sign * compute_metrics(predictions, task=task, names=[metric]).get(metric, np.nan)
+
+    both = pd.concat([train, val], ignore_index=True)
+    folds = PredefinedSplit(np.r_[np.full(len(train), -1), np.zeros(len(val), dtype=int)])
+    search = GridSearchCV(
+        build_pipeline(spec, task=task, columns=columns, seed=params.train.seed),
+        param_grid={f"model__{key}": values for key, values in grid.items()},
+        scoring=score,
+        cv=folds,
+        refit=False,
+        error_score="raise",
+    )
+    search.fit(both[columns.all], both[target])
+    best = {key.removeprefix("model__"): value for key, value in search.best_params_.items()}
+    logger.info(
+        "train: search picked {} ({} {:.4f} on val)", best, metric, sign * search.best_score_
+    )
+    return best
+
+
+def _with_overrides(spec: ModelSpec, overrides: dict[str, Any]) -> ModelSpec:
+    try:
+        return type(spec).model_validate({**spec.model_dump(), **overrides})
+    except ValidationError as exc:
+        msg = f"train.search.grid: {exc.errors(include_url=False)[0]['msg']} ({overrides})"
+        raise ParamsError(msg) from exc
+
+
+def run_train(params: Params, root: Path = Path()) -> TrainingRun:
+    paths = params.paths
+    schema = load_schema(root / params.data.schema_path)
+    columns = feature_columns(
+        schema, target=params.data.target, exclude=params.train.exclude_columns
+    )
+    splits = {
+        name: read_frame(split_path(root / paths.split_dir, name))
+        for name in ("train", "val", "test")
+    }
+    project = project_root(root)
+    tracking = store.tracking_store(project)
+    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
+    if stale := store.mark_stale_runs_failed(experiment_id):
+        logger.warning("train: marked {} stale RUNNING run(s) as FAILED", stale)
+    logger.info(
+        "train: tracking to {} (experiment '{}')", tracking.uri, params.mlflow.experiment_name
+    )
+    run_name = os.environ.get("DVC_EXP_NAME") or None
+    with store.pipeline_run(experiment_id=experiment_id, run_name=run_name) as run_id:
+        store.set_tags(
+            {
+                **git_state(project),
+                "dvc.lock.sha256": file_digest(root / "dvc.lock") or "none",
+                "dvc.experiment": os.environ.get("DVC_EXP_NAME", ""),
+                "dataset": params.data.name,
+                "task": params.data.task,
+                "tabpipe.pid": str(os.getpid()),
+                "tabpipe.host": os.uname().nodename,
+            }
+        )
+        store.log_params_flat(params.model_dump(mode="json", exclude={"paths"}))
+        for name, frame in splits.items():
+            store.log_dataset(
+                frame,
+                name=f"{params.data.name}-{name}",
+                source=split_path(paths.split_dir, name),
+                target=params.data.target,
+                context={"train": "training", "val": "validation", "test": "testing"}[name],
+            )
+        for summary in (paths.dataset_summary, paths.validation_report, paths.split_summary):
+            store.log_artifact(root / summary, folder="data")
+        logger.info(
+            "train: fitting {} on {} rows ({} features)",
+            params.train.model.kind,
+            len(splits["train"]),
+            len(columns.all),
+        )
+        fitted = fit_model(params, columns, splits["train"], splits["val"])
+        if fitted.n_iter is not None:
+            logger.info("train: early stopping kept {} iterations", fitted.n_iter)
+            store.log_metrics({"n_iter": float(fitted.n_iter)})
+        if fitted.best_params:
+            store.set_tags({f"search.best.{k}": str(v) for k, v in fitted.best_params.items()})
+        save_model(fitted.pipeline, root / paths.model)
+        logger.info("train: logging the model to MLflow")
+        model_uri = store.log_sklearn_model(fitted.pipeline, splits["train"][columns.all].head(5))
+        run = TrainingRun(
+            run_id=run_id,
+            experiment_id=experiment_id,
+            model_uri=model_uri,
+            model_kind=fitted.spec.kind,
+            best_params=fitted.best_params,
+            n_iter=fitted.n_iter,
+        )
+        write_model(run, root / paths.training_run)
+    logger.info("train: model -> {}, MLflow run {}", paths.model, run_id)
+    return run

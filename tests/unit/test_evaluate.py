@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+
+from tabpipe.errors import ParamsError
+from tabpipe.models.params import Params
+from tabpipe.services.curves import MAX_POINTS, curve_tables
+from tabpipe.services.evaluate import Evaluation, evaluate_model
+from tabpipe.services.features import feature_columns
+from tabpipe.services.train import fit_model
+from tests.conftest import with_overrides
+
+
+@pytest.fixture(scope="module")
+def evaluation(
+    adult_params: Params, adult_schema: pa.DataFrameSchema, adult_splits: dict[str, pd.DataFrame]
+) -> Evaluation:
+    columns = feature_columns(adult_schema, target="income")
+    fitted = fit_model(adult_params, columns, adult_splits["train"], adult_splits["val"])
+    return evaluate_model(fitted.pipeline, adult_splits, adult_params)
+
+
+def test_model_beats_the_dummy_baseline(evaluation: Evaluation) -> None:
+    report = evaluation.report
+    assert report.baseline["roc_auc"] == pytest.approx(0.5)
+    assert report.uplift["roc_auc"] == pytest.approx(report.test["roc_auc"] - 0.5)
+    assert report.test["accuracy"] > report.baseline["accuracy"]
+    assert set(report.train) == set(report.test)
+
+
+def test_interval_brackets_the_primary_metric(evaluation: Evaluation) -> None:
+    interval = evaluation.report.interval
+    assert interval is not None
+    assert interval.metric == "roc_auc"
+    assert interval.low < evaluation.report.test["roc_auc"] < interval.high
+
+
+def test_slices_cover_each_value_and_report_the_largest_gap(evaluation: Evaluation) -> None:
+    report = evaluation.report
+    genders = [s for s in report.slices if s.column == "gender"]
+    assert {s.value for s in genders} == {"Female", "Male"}
+    assert sum(s.n_rows for s in genders) == sum(
+        s.n_rows for s in report.slices if s.column == "race"
+    )
+    gap = next(g for g in report.slice_gaps if g.column == "gender" and g.metric == "roc_auc")
+    by_value = {s.value: s.metrics["roc_auc"] for s in genders}
+    assert gap.gap == pytest.approx(abs(by_value["Female"] - by_value["Male"]))
+
+
+def test_small_slices_are_reported_but_not_gapped(
+    adult_params: Params, adult_splits: dict[str, pd.DataFrame], evaluation: Evaluation
+) -> None:
+    race = [s for s in evaluation.report.slices if s.column == "race"]
+    assert any(s.n_rows < adult_params.evaluate.min_slice_size for s in race)
+    gap = next(g for g in evaluation.report.slice_gaps if g.column == "race")
+    small = {s.value for s in race if s.n_rows < adult_params.evaluate.min_slice_size}
+    assert gap.best not in small
+    assert gap.worst not in small
+
+
+def test_curve_tables_for_dvc_plots(evaluation: Evaluation) -> None:
+    tables = curve_tables(evaluation.test_predictions, task="classification")
+    assert set(tables) == {"roc", "precision_recall", "calibration", "confusion"}
+    assert len(tables["roc"]) <= MAX_POINTS
+    assert tables["roc"][0] == {"fpr": 0.0, "tpr": 0.0}
+    assert len(tables["confusion"]) == len(evaluation.test_predictions.y_true)
+
+
+def test_unknown_slice_column_is_a_params_error(
+    adult_params: Params, adult_schema: pa.DataFrameSchema, adult_splits: dict[str, pd.DataFrame]
+) -> None:
+    params = with_overrides(adult_params, evaluate={"slice_columns": ["shoe_size"]})
+    columns = feature_columns(adult_schema, target="income")
+    fitted = fit_model(
+        with_overrides(params, train={"model": {"kind": "logistic_regression"}}),
+        columns,
+        adult_splits["train"],
+        adult_splits["val"],
+    )
+    with pytest.raises(ParamsError, match=r"evaluate\.slice_columns: 'shoe_size'"):
+        evaluate_model(fitted.pipeline, adult_splits, params)

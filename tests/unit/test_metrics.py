@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from tabpipe.services.metrics import (
+    Predictions,
+    bootstrap_interval,
+    compute_metrics,
+    resolve_positive_class,
+)
+
+
+def _binary(n_rows: int = 400, seed: int = 0) -> Predictions:
+    rng = np.random.default_rng(seed)
+    y = rng.choice(["no", "yes"], size=n_rows, p=[0.7, 0.3])
+    score = np.clip((y == "yes") * 0.4 + rng.uniform(0, 0.6, size=n_rows), 0, 1)
+    proba = np.column_stack([1 - score, score])
+    return Predictions(
+        y_true=pd.Series(y),
+        y_pred=np.where(score > 0.5, "yes", "no").astype(object),
+        proba=proba,
+        classes=("no", "yes"),
+        positive_class="yes",
+    )
+
+
+def test_binary_metrics_agree_with_scikit_learn_on_the_positive_class() -> None:
+    p = _binary()
+    metrics = compute_metrics(p, task="classification")
+    is_yes = p.y_true == "yes"
+    assert metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(is_yes, p.positive_scores))
+    assert metrics["recall"] == pytest.approx(skm.recall_score(p.y_true, p.y_pred, pos_label="yes"))
+    assert metrics["brier"] == pytest.approx(skm.brier_score_loss(is_yes, p.positive_scores))
+    assert set(metrics) == {
+        "accuracy", "balanced_accuracy", "precision", "recall", "f1",
+        "roc_auc", "pr_auc", "log_loss", "brier",
+    }  # fmt: skip
+
+
+def test_multiclass_metrics_are_macro_averaged() -> None:
+    y = np.array(["a", "b", "c"] * 20, dtype=object)
+    proba = np.tile(np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7]]), (20, 1))
+    p = Predictions(
+        y_true=pd.Series(y), y_pred=y.copy(), proba=proba, classes=("a", "b", "c"),
+        positive_class=None,
+    )  # fmt: skip
+    metrics = compute_metrics(p, task="classification")
+    assert metrics["accuracy"] == 1.0
+    assert metrics["f1"] == 1.0
+    assert metrics["roc_auc"] == 1.0
+    assert 0 < metrics["brier"] < 1
+
+
+def test_regression_metrics() -> None:
+    p = Predictions(
+        y_true=pd.Series([1.0, 2.0, 4.0]), y_pred=np.array([1.0, 3.0, 4.0]), proba=None,
+        classes=(), positive_class=None,
+    )  # fmt: skip
+    metrics = compute_metrics(p, task="regression")
+    assert metrics["mae"] == pytest.approx(1 / 3)
+    assert metrics["rmse"] == pytest.approx(np.sqrt(1 / 3))
+    assert set(metrics) == {"rmse", "mae", "r2", "mape"}
+
+
+def test_a_metric_undefined_on_the_rows_is_left_out() -> None:
+    p = _binary()
+    only_no = p.take(np.flatnonzero(p.y_true.to_numpy() == "no"))
+    metrics = compute_metrics(only_no, task="classification")
+    assert "roc_auc" not in metrics
+    assert "accuracy" in metrics
+
+
+def test_bootstrap_interval_is_seeded_and_brackets_the_estimate() -> None:
+    p = _binary(n_rows=600)
+    point = compute_metrics(p, task="classification")["roc_auc"]
+    first = bootstrap_interval(p, "roc_auc", task="classification", n_resamples=100, seed=3)
+    again = bootstrap_interval(p, "roc_auc", task="classification", n_resamples=100, seed=3)
+    assert first == again
+    assert first is not None
+    assert first[0] < point < first[1]
+
+
+def test_positive_class_defaults_to_the_last_sorted_class() -> None:
+    assert resolve_positive_class(("<=50K", ">50K"), None) == ">50K"
+    assert resolve_positive_class(("no", "yes"), "no") == "no"
+    with pytest.raises(ValueError, match="not a class of the target"):
+        resolve_positive_class(("no", "yes"), "maybe")

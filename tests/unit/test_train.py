@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+from sklearn.datasets import load_diabetes, load_wine
+
+from tabpipe.errors import ParamsError
+from tabpipe.models.params import Params
+from tabpipe.services.features import FeatureColumns, feature_columns
+from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.services.train import fit_model
+from tests.conftest import with_overrides
+
+
+@pytest.fixture(scope="module")
+def columns(adult_schema: pa.DataFrameSchema) -> FeatureColumns:
+    return feature_columns(adult_schema, target="income")
+
+
+def test_features_follow_the_schema_dtypes(columns: FeatureColumns) -> None:
+    assert "workclass" in columns.categorical
+    assert "age" in columns.numeric
+    assert "income" not in columns.all
+
+
+def test_early_stopping_uses_the_validation_split(
+    adult_params: Params, columns: FeatureColumns, adult_splits: dict[str, pd.DataFrame]
+) -> None:
+    fitted = fit_model(adult_params, columns, adult_splits["train"], adult_splits["val"])
+    assert fitted.n_iter is not None
+    assert fitted.n_iter < adult_params.train.model.max_iter  # type: ignore[union-attr]
+    predictions = predict(
+        fitted.pipeline,
+        adult_splits["test"],
+        "income",
+        task="classification",
+        positive_class=">50K",
+    )
+    assert compute_metrics(predictions, task="classification")["roc_auc"] > 0.85
+
+
+def test_two_fits_on_the_same_inputs_predict_the_same(
+    adult_params: Params, columns: FeatureColumns, adult_splits: dict[str, pd.DataFrame]
+) -> None:
+    params = with_overrides(
+        adult_params, train={"model": {"kind": "random_forest", "n_estimators": 20}}
+    )
+    first = fit_model(params, columns, adult_splits["train"], adult_splits["val"])
+    second = fit_model(params, columns, adult_splits["train"], adult_splits["val"])
+    test = adult_splits["test"].drop(columns="income")
+    np.testing.assert_array_equal(
+        first.pipeline.predict_proba(test), second.pipeline.predict_proba(test)
+    )
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"kind": "logistic_regression", "C": 0.5},
+        {"kind": "random_forest", "n_estimators": 25, "max_depth": 8},
+        {"kind": "hist_gradient_boosting", "early_stopping": False, "max_iter": 30},
+    ],
+)
+def test_every_classifier_kind_fits_and_handles_unknown_categories(
+    model: dict[str, Any],
+    adult_params: Params,
+    columns: FeatureColumns,
+    adult_splits: dict[str, pd.DataFrame],
+) -> None:
+    params = with_overrides(adult_params, train={"model": model})
+    fitted = fit_model(params, columns, adult_splits["train"], adult_splits["val"])
+    unseen = adult_splits["test"].head(20).astype({"workclass": object})
+    unseen.loc[unseen.index[0], "workclass"] = "Space-force"
+    proba = fitted.pipeline.predict_proba(unseen.drop(columns="income"))
+    assert proba.shape == (20, 2)
+    assert np.isfinite(proba).all()
+
+
+def _frame_params(
+    adult_params: Params, frame: pd.DataFrame, task: str, model: dict[str, Any]
+) -> Params:
+    return with_overrides(
+        adult_params,
+        data={"target": "target", "task": task, "positive_class": None},
+        train={"model": model},
+        evaluate={"primary_metric": "rmse" if task == "regression" else "roc_auc"},
+        gates={"rules": [], "slice_gaps": []},
+    )
+
+
+@pytest.mark.parametrize("kind", ["ridge", "random_forest", "hist_gradient_boosting"])
+def test_regression_kinds_fit(kind: str, adult_params: Params) -> None:
+    frame = load_diabetes(as_frame=True).frame
+    columns = FeatureColumns(categorical=(), numeric=tuple(c for c in frame if c != "target"))
+    params = _frame_params(adult_params, frame, "regression", {"kind": kind})
+    fitted = fit_model(params, columns, frame.iloc[:300], frame.iloc[300:370])
+    predictions = predict(
+        fitted.pipeline, frame.iloc[370:], "target", task="regression", positive_class=None
+    )
+    assert compute_metrics(predictions, task="regression")["r2"] > 0.2
+
+
+def test_multiclass_fits(adult_params: Params) -> None:
+    frame = load_wine(as_frame=True).frame.assign(
+        target=lambda f: "class_" + f["target"].astype(str)
+    )
+    frame = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    columns = FeatureColumns(categorical=(), numeric=tuple(c for c in frame if c != "target"))
+    params = _frame_params(adult_params, frame, "classification", {"kind": "logistic_regression"})
+    fitted = fit_model(params, columns, frame.iloc[:120], frame.iloc[120:150])
+    predictions = predict(
+        fitted.pipeline, frame.iloc[150:], "target", task="classification", positive_class=None
+    )
+    assert predictions.positive_class is None
+    assert compute_metrics(predictions, task="classification")["accuracy"] > 0.8
+
+
+def test_search_picks_a_grid_point_scored_on_validation(
+    adult_params: Params, columns: FeatureColumns, adult_splits: dict[str, pd.DataFrame]
+) -> None:
+    params = with_overrides(
+        adult_params,
+        train={"model": {"kind": "logistic_regression"}, "search": {"grid": {"C": [0.001, 1.0]}}},
+    )
+    fitted = fit_model(params, columns, adult_splits["train"], adult_splits["val"])
+    assert fitted.best_params == {"C": 1.0}
+    assert fitted.spec.C == 1.0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ({"max_iter": [10]}, "max_iter is not a parameter of random_forest"),
+        ({"n_estimators": [0]}, "train.search.grid"),
+    ],
+)
+def test_bad_search_grid_is_a_params_error(
+    grid: dict[str, list[Any]],
+    message: str,
+    adult_params: Params,
+    columns: FeatureColumns,
+    adult_splits: dict[str, pd.DataFrame],
+) -> None:
+    params = with_overrides(
+        adult_params, train={"model": {"kind": "random_forest"}, "search": {"grid": grid}}
+    )
+    with pytest.raises(ParamsError, match=message):
+        fit_model(params, columns, adult_splits["train"], adult_splits["val"])
+
+
+def test_a_hyperparameter_of_another_kind_is_rejected(adult_params: Params) -> None:
+    with pytest.raises(ParamsError, match=r"train\.model\.hist_gradient_boosting\.C: Extra inputs"):
+        with_overrides(adult_params, train={"model": {"kind": "hist_gradient_boosting", "C": 1.0}})
+
+
+def test_model_kind_and_metrics_must_fit_the_task(adult_params: Params) -> None:
+    with pytest.raises(
+        ParamsError, match=r"train\.model\.kind 'ridge' does not fit task 'classification'"
+    ):
+        with_overrides(adult_params, train={"model": {"kind": "ridge"}})
+    with pytest.raises(ParamsError, match="'rmse' is not a classification metric"):
+        with_overrides(adult_params, evaluate={"primary_metric": "rmse"})
+
+
+def test_a_gate_without_bound_is_rejected(adult_params: Params) -> None:
+    with pytest.raises(ParamsError, match="gate on 'roc_auc' sets no bound"):
+        with_overrides(adult_params, gates={"rules": [{"metric": "roc_auc"}]})
