@@ -46,7 +46,7 @@ typecheck: $(VENV_STAMP) ## mypy --strict on the package and the tests
 	mypy src tests
 
 pytest: $(VENV_STAMP) ## Unit, property and integration tests with coverage >= 80%
-	pytest --cov --cov-report=term --cov-fail-under=80
+	pytest -n 2 --dist worksteal --cov --cov-report=term --cov-fail-under=80
 
 ui: $(VENV_STAMP) ## MLflow UI on http://127.0.0.1:5000 over the pipeline's tracking store
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \

@@ -24,7 +24,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from tabpipe.errors import ExitCode, TabpipeError, TrackingError
-from tabpipe.repositories.model_file import SKOPS_TRUSTED_TYPES
+from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
 
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"

@@ -12,14 +12,8 @@ from typing import Any
 import skops.io as sio
 
 from tabpipe.errors import DataReadError
+from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
 from tabpipe.utils.atomic import atomic_path
-
-# The types a fitted tabpipe pipeline holds beyond skops' defaults; declared, never inferred.
-SKOPS_TRUSTED_TYPES = [
-    "functools.partial",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.utils.validation.check_array",
-]
 
 
 def save_model(model: Any, destination: Path) -> None:
