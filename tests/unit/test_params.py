@@ -66,7 +66,12 @@ def test_missing_and_malformed_files_are_params_errors(tmp_path: Path) -> None:
 
 def test_json_schema_describes_every_section() -> None:
     schema = json.loads(params_json_schema())
-    assert set(schema["properties"]) == {"data", "ingest", "split", "paths"}
+    assert set(schema["properties"]) == {
+        "data", "ingest", "split", "train", "evaluate", "gates", "mlflow", "paths",
+    }  # fmt: skip
+    assert set(schema["$defs"]["TrainParams"]["properties"]["model"]["discriminator"]["mapping"]) == {
+        "hist_gradient_boosting", "logistic_regression", "random_forest", "ridge",
+    }  # fmt: skip
     assert "DataParams" in schema["$defs"]
 
 
