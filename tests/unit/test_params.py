@@ -69,7 +69,8 @@ def test_json_schema_describes_every_section() -> None:
     assert set(schema["properties"]) == {
         "data", "ingest", "split", "train", "evaluate", "gates", "mlflow", "paths",
     }  # fmt: skip
-    assert set(schema["$defs"]["TrainParams"]["properties"]["model"]["discriminator"]["mapping"]) == {
+    model = schema["$defs"]["TrainParams"]["properties"]["model"]
+    assert set(model["discriminator"]["mapping"]) == {
         "hist_gradient_boosting", "logistic_regression", "random_forest", "ridge",
     }  # fmt: skip
     assert "DataParams" in schema["$defs"]
