@@ -43,7 +43,7 @@ format-check: $(VENV_STAMP) ## Fail if any file is not formatted
 	ruff format --check .
 
 typecheck: $(VENV_STAMP) ## mypy --strict on the package and the tests
-	mypy src tests
+	mypy src tests scripts
 
 pytest: $(VENV_STAMP) ## Unit, property and integration tests with coverage >= 80%
 	pytest -n 2 --dist worksteal --cov --cov-report=term --cov-fail-under=80
