@@ -69,3 +69,9 @@ class GateFailedError(TabpipeError):
     """The candidate model failed at least one enforced quality gate."""
 
     exit_code = ExitCode.GATE_FAILED
+
+
+class DriftDetectedError(TabpipeError):
+    """The share of drifted columns is above ``drift.max_drifted_share``."""
+
+    exit_code = ExitCode.DRIFT_DETECTED

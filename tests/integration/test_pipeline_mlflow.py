@@ -25,8 +25,11 @@ def _metrics(repo: Path) -> dict[str, object]:
 
 def test_full_pipeline_trains_tracks_gates_and_promotes(repo_copy: Path) -> None:
     result = run(["dvc", "repro"], cwd=repo_copy)
-    for stage in ("ingest", "split", "train", "evaluate", "promote"):
+    for stage in ("ingest", "split", "train", "evaluate", "promote", "drift"):
         assert f"Running stage '{stage}'" in result.stdout
+    drift = json.loads((repo_copy / "reports/drift/drift.json").read_text())
+    assert drift["drifted_share"] < drift["max_drifted_share"]  # Adult's test split: no drift
+    assert "drift: OK" in result.stdout
 
     metrics = _metrics(repo_copy)
     test = metrics["test"]

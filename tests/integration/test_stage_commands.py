@@ -113,3 +113,75 @@ def test_evaluate_without_a_model_says_what_to_run(project: Path) -> None:
     result = runner.invoke(app, ["evaluate"])
     assert result.exit_code == ExitCode.DATA_INVALID
     assert "Run the stage that produces it first" in result.output
+
+
+def _shifted_batch(adult_raw: pd.DataFrame, path: Path) -> Path:
+    batch = adult_raw.sample(2000, random_state=11).copy()
+    batch["age"] = (batch["age"] + 10).clip(upper=90)
+    batch["hours-per-week"] = (batch["hours-per-week"] * 1.3).round().clip(1, 99).astype(int)
+    batch.loc[batch.sample(frac=0.4, random_state=12).index, "workclass"] = " Self-emp-inc"
+    batch.to_csv(path, index=False)
+    return path
+
+
+def test_drift_stage_passes_on_the_test_split_and_gates_a_shifted_batch(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    _invoke("train")
+    assert "drift: OK" in _invoke("drift")
+    report = json.loads((project / "reports/drift/drift.json").read_text())
+    assert report["drifted_share"] < report["max_drifted_share"]
+    assert {c["column"] for c in report["columns"]} >= {"age", "income", "prediction"}
+    assert (project / "reports/drift/drift.html").stat().st_size > 10_000
+
+    _set(project, "drift", current_path=str(_shifted_batch(adult_raw, project / "batch.csv")))
+    result = runner.invoke(app, ["drift"])
+    assert result.exit_code == ExitCode.DRIFT_DETECTED
+    for column in ("age", "hours-per-week", "workclass"):
+        assert column in result.output
+    assert "Traceback" not in result.output
+
+
+def test_monitor_flags_shift_passes_resamples_and_rejects_broken_batches(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    _invoke("train")
+    _invoke("evaluate")
+    _invoke("promote")
+
+    shifted = runner.invoke(app, ["monitor", str(_shifted_batch(adult_raw, project / "s.csv"))])
+    assert shifted.exit_code == ExitCode.DRIFT_DETECTED, shifted.output
+    assert shifted.stdout.startswith("DRIFT:")
+    for column in ("age", "hours-per-week", "workclass"):
+        assert column in shifted.stdout
+
+    resample = adult_raw.sample(2000, random_state=21)
+    resample.to_csv(project / "r.csv", index=False)
+    calm = runner.invoke(app, ["monitor", str(project / "r.csv")])
+    assert calm.exit_code == 0, calm.output
+    assert calm.stdout.startswith("OK:")
+    assert "champion gates still pass" in calm.stdout
+
+    resample.drop(columns="income").to_parquet(project / "u.parquet")
+    unlabelled = runner.invoke(app, ["monitor", str(project / "u.parquet")])
+    assert unlabelled.exit_code == 0, unlabelled.output
+    summaries = sorted((project / "reports/monitoring").glob("*-u/summary.json"))
+    assert json.loads(summaries[-1].read_text())["labelled"] is False
+
+    resample.drop(columns="education").to_csv(project / "b.csv", index=False)
+    broken = runner.invoke(app, ["monitor", str(project / "b.csv")])
+    assert broken.exit_code == ExitCode.DATA_INVALID
+    assert "column missing from the data (column_in_dataframe): education" in broken.output
+
+    client = _client(project)
+    experiment = client.get_experiment_by_name("tabpipe-adult-monitoring")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 3
+    assert {run.data.tags["model.version"] for run in runs} == {"1"}
+
+
+def test_monitor_without_a_champion_says_to_train_first(project: Path) -> None:
+    result = runner.invoke(app, ["monitor", "data/raw/adult.csv.gz"])
+    assert result.exit_code == ExitCode.UNEXPECTED
+    assert "run `make train` first" in result.output

@@ -22,3 +22,9 @@ def test_a_successful_write_replaces_the_file(tmp_path: Path) -> None:
     write_json_atomic(destination, {"version": 1})
     write_json_atomic(destination, {"version": 2})
     assert '"version": 2' in destination.read_text()
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    destination = tmp_path / "result.json"
+    write_json_atomic(destination, {})
+    assert destination.stat().st_mode & 0o044 == 0o044  # group and others may read

@@ -151,5 +151,37 @@ def promote(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml"))
         typer.echo(f"promote: {outcome.model_name}{version}: {outcome.reason}")
 
 
+@app.command()
+def drift(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Compare the test split (or drift.current_path) with the training data (Evidently)."""
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.drift import run_drift
+
+        report = run_drift(load_params(params_path))
+        typer.echo(f"drift: {report.verdict()}")
+
+
+@app.command()
+def monitor(
+    ctx: typer.Context,
+    batch: Annotated[Path, typer.Argument(help="New batch file (CSV, gzip CSV or Parquet).")],
+    params_path: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Check a new batch against the champion: schema, drift, and gates when labelled.
+
+    Exit 0: no drift; 5: drift; 3: the batch fails the schema.
+    """
+    with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.errors import DriftDetectedError
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.monitor import run_monitor
+
+        outcome = run_monitor(batch, load_params(params_path))
+        typer.echo(f"{outcome.summary.verdict} [{outcome.folder}]")
+        if not outcome.summary.drift.passed:
+            raise DriftDetectedError(outcome.summary.verdict)
+
+
 def main() -> None:
     app()

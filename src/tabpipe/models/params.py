@@ -91,6 +91,8 @@ class PathsParams(FrozenModel):
     gates: PathField = Path("reports/gates.json")
     gates_summary: PathField = Path("reports/gates.md")
     promotion: PathField = Path("reports/promotion.json")
+    drift_dir: PathField = Path("reports/drift")
+    monitoring_dir: PathField = Path("reports/monitoring")
 
 
 class HistGradientBoostingSpec(FrozenModel):
@@ -227,6 +229,30 @@ class GatesParams(FrozenModel):
     slice_gaps: Annotated[tuple[SliceGapRule, ...], Strict(False)] = ()
 
 
+class DriftParams(FrozenModel):
+    """Evidently's data drift preset; its per-type defaults apply unless overridden per column."""
+
+    current_path: PathField | None = Field(
+        None,
+        description="A batch file to compare with the training split instead of the test "
+        "split (same formats as ingest; not a DVC dependency: rerun with `dvc repro -f drift`).",
+    )
+    max_rows: int = Field(
+        100_000, ge=100, description="Above this many rows a side is sampled (seeded)."
+    )
+    seed: int = Field(42, ge=0)
+    max_drifted_share: float = Field(
+        0.2, gt=0, le=1, description="Gate: drift when at least this share of columns drifted."
+    )
+    enforce: bool = Field(True, description="false: drift warns instead of exiting 5.")
+    per_column_method: dict[str, str] = Field(
+        default_factory=dict, description="Column -> Evidently method, e.g. {age: psi}."
+    )
+    per_column_threshold: dict[str, float] = Field(
+        default_factory=dict, description="Column -> threshold for its method."
+    )
+
+
 class MlflowParams(FrozenModel):
     experiment_name: str = Field("tabpipe", min_length=1)
     registered_model_name: str = Field("tabpipe-model", min_length=1)
@@ -242,6 +268,7 @@ class Params(FrozenModel):
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     gates: GatesParams = GatesParams()
+    drift: DriftParams = DriftParams()
     mlflow: MlflowParams = MlflowParams()
     paths: PathsParams = PathsParams()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -216,3 +217,36 @@ def log_params_flat(params: Mapping[str, Any]) -> None:
 
 def log_figure(figure: Any, artifact_file: str) -> None:
     mlflow.log_figure(figure, artifact_file)
+
+
+REFERENCE_ARTIFACT = "reference/train.parquet"
+
+
+def log_reference(frame: pd.DataFrame) -> None:
+    """The training data a model saw, for drift checks long after the split files changed."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(REFERENCE_ARTIFACT).name
+        frame.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
+
+
+def load_reference(run_id: str) -> pd.DataFrame:
+    local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REFERENCE_ARTIFACT)
+    return pd.read_parquet(local)
+
+
+def load_champion_model(model_name: str, alias: str) -> Any:
+    """The registered champion, loaded by MLflow with the skops trusted types it was saved with."""
+    return mlflow.sklearn.load_model(f"models:/{model_name}@{alias}")
+
+
+def start_monitoring_run(
+    experiment_name: str, store: TrackingStore, tags: Mapping[str, str]
+) -> str:
+    experiment_id = connect(store, experiment_name)
+    run = mlflow.start_run(experiment_id=experiment_id, run_name="monitor", tags=dict(tags))
+    return str(run.info.run_id)
+
+
+def end_run() -> None:
+    mlflow.end_run()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pandera.pandas as pa
@@ -154,3 +155,40 @@ def summarise_target(target: pd.Series, *, task: Task) -> TargetSummary:
         minimum=float(values.min()),
         maximum=float(values.max()),
     )
+
+
+def load_batch(path: Path, params: Params, root: Path = Path()) -> pd.DataFrame:
+    """A new batch (monitoring, drift) read and validated like the training data.
+
+    Labels are optional: monitoring data often has none yet, so a batch without the
+    target column is validated against the schema without it.
+    """
+    data = params.data
+    base = load_schema(root / data.schema_path)
+    raw = read_raw(
+        path,
+        file_format=_format_of(path, data.format),
+        delimiter=data.delimiter,
+        encoding=data.encoding,
+    )
+    frame = normalise_frame(raw, missing_values=data.missing_values, drop_columns=data.drop_columns)
+    labelled = data.target in frame.columns
+    schema = build_schema(base, target=data.target, task=data.task)
+    if not labelled:
+        schema = schema.remove_columns([data.target])
+    batch_data = data.model_copy(update={"raw_path": path})
+    _check_delimiter(frame, schema, batch_data)
+    validated, report = validate_frame(frame, schema, source=str(path))
+    if validated is None:
+        message = (
+            f"{path}: {len(report.failures)} check(s) failed on {len(frame)} rows "
+            f"(schema {data.schema_path}):\n{report.describe(params.ingest.max_failure_examples)}"
+        )
+        raise DataValidationError(message, report=report)
+    return validated
+
+
+def _format_of(path: Path, declared: str) -> Literal["csv", "parquet"]:
+    """A batch may come in another format than the training file: go by its suffix."""
+    del declared
+    return "parquet" if path.suffix == ".parquet" else "csv"

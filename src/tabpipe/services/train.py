@@ -181,6 +181,11 @@ def run_train(params: Params, root: Path = Path()) -> TrainingRun:
         if fitted.best_params:
             store.set_tags({f"search.best.{k}": str(v) for k, v in fitted.best_params.items()})
         save_model(fitted.pipeline, root / paths.model)
+        # What `tabpipe monitor` compares new batches with, kept with the model it served.
+        reference = splits["train"]
+        if len(reference) > params.drift.max_rows:
+            reference = reference.sample(n=params.drift.max_rows, random_state=params.drift.seed)
+        store.log_reference(reference)
         logger.info("train: logging the model to MLflow")
         model_uri = store.log_sklearn_model(fitted.pipeline, splits["train"][columns.all].head(5))
         run = TrainingRun(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,12 @@ from typing import Any
 
 @contextlib.contextmanager
 def atomic_path(destination: Path) -> Iterator[Path]:
-    """Yield a temporary path; on success it replaces ``destination``, on error it vanishes."""
+    """Yield a temporary path (not yet created); on success it replaces ``destination``,
+    on error it vanishes."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # A fresh name the writer creates itself, so the file gets the usual permissions
+    # (mkstemp would make it private to the user).
+    tmp = destination.with_name(f".{destination.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         yield tmp
         tmp.replace(destination)

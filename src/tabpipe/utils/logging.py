@@ -20,6 +20,7 @@ def quiet_third_party() -> None:
     """MLflow logs and warns through the standard library at INFO; keep the console to our lines."""
     # MLflow sets its own level when imported, from this variable.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow", "alembic", "skops"):
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)

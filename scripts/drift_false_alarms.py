@@ -1,0 +1,53 @@
+"""Measure the drift check's false-alarm rate: random resamples of the population it was
+trained on should not be flagged.
+
+Draws N batches (default 20) of the validated Adult rows that are not in the training
+split, each the size of the test split, and runs the same drift measurement as the
+`drift` stage (features, target and the model's prediction) against the training split.
+
+Usage: python scripts/drift_false_alarms.py [N] [ROWS]   (after `make train`)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from tabpipe.repositories.datasets import read_frame
+from tabpipe.repositories.model_file import load_model
+from tabpipe.repositories.params_file import load_params
+from tabpipe.repositories.schema_file import load_schema
+from tabpipe.services.drift import measure_drift, with_predictions
+from tabpipe.services.features import feature_columns
+from tabpipe.services.split import split_path
+
+
+def main(n_batches: int = 20, rows: int = 3000) -> None:
+    params = load_params(Path("params.yaml"))
+    paths = params.paths
+    model = load_model(paths.model)
+    features = feature_columns(load_schema(params.data.schema_path), target=params.data.target).all
+    task, positive = params.data.task, params.data.positive_class
+    train = read_frame(split_path(paths.split_dir, "train"))
+    held_out = pd.concat(
+        [read_frame(split_path(paths.split_dir, name)) for name in ("val", "test")],
+        ignore_index=True,
+    )
+    reference = with_predictions(model, train, features, task=task, positive_class=positive)
+    alarms = 0
+    for seed in range(n_batches):
+        batch = held_out.sample(n=rows, replace=True, random_state=1000 + seed)
+        current = with_predictions(model, batch, features, task=task, positive_class=positive)
+        report = measure_drift(
+            reference, current, params.drift, reference_name="train", current_name=f"seed {seed}"
+        ).report
+        alarms += not report.passed
+        drifted = ", ".join(c.column for c in report.drifted) or "-"
+        print(f"batch {seed:2d}: share {report.drifted_share:.2f} drifted: {drifted}")  # noqa: T201
+    print(f"false alarms: {alarms}/{n_batches} ({alarms / n_batches:.0%})")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main(*(int(arg) for arg in sys.argv[1:]))

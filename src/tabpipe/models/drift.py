@@ -1,0 +1,45 @@
+"""Drift results: what Evidently measured per column, and the verdict against the gate."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from tabpipe.models.base import FrozenModel
+
+
+class ColumnDrift(FrozenModel):
+    column: str
+    method: str = Field(description="Evidently's test or distance for this column.")
+    score: float = Field(description="p-value for statistical tests, distance otherwise.")
+    threshold: float
+    drifted: bool
+
+
+class DriftReport(FrozenModel):
+    """Written to reports/drift/drift.json; ``drifted_share`` is the DVC metric."""
+
+    reference: str
+    current: str
+    reference_rows: int = Field(description="Rows compared after sampling.")
+    current_rows: int
+    sampled: bool = Field(description="True when a side was larger than drift.max_rows.")
+    n_columns: int
+    n_drifted: int
+    drifted_share: float
+    max_drifted_share: float
+    passed: bool
+    columns: tuple[ColumnDrift, ...]
+
+    @property
+    def drifted(self) -> tuple[ColumnDrift, ...]:
+        return tuple(column for column in self.columns if column.drifted)
+
+    def verdict(self) -> str:
+        """One line for cron and CI."""
+        state = "OK" if self.passed else "DRIFT"
+        names = ", ".join(f"{c.column} ({c.method} {c.score:.3g})" for c in self.drifted)
+        return (
+            f"{state}: {self.n_drifted}/{self.n_columns} columns drifted "
+            f"(share {self.drifted_share:.2f}, gate {self.max_drifted_share:.2f})"
+            + (f": {names}" if names else "")
+        )

@@ -1,0 +1,22 @@
+"""What one `tabpipe monitor` run found about one batch."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from tabpipe.models.base import FrozenModel
+from tabpipe.models.drift import DriftReport
+from tabpipe.models.evaluation import GateResult
+
+
+class MonitorSummary(FrozenModel):
+    batch: str
+    n_rows: int
+    labelled: bool
+    model_name: str
+    champion_version: str
+    drift: DriftReport
+    metrics: dict[str, float] = Field(default_factory=dict)
+    gates: tuple[GateResult, ...] = ()
+    gates_passed: bool | None = None
+    verdict: str

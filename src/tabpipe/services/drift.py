@@ -1,0 +1,174 @@
+"""Drift: how far current data (test split, a batch) is from what the model was trained on.
+
+Evidently's data drift preset does the statistics and picks each column's method by
+type and size (Kolmogorov-Smirnov / chi-square up to 1,000 rows, Wasserstein /
+Jensen-Shannon distance above); `drift.per_column_method` and
+`drift.per_column_threshold` override it. The model's prediction is added as a column
+on both sides so that prediction drift is measured with the features and the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+from loguru import logger
+
+from tabpipe.errors import DriftDetectedError
+from tabpipe.models.drift import ColumnDrift, DriftReport
+from tabpipe.models.evaluation import TrainingRun
+from tabpipe.models.params import DriftParams, Params, Task
+from tabpipe.repositories import mlflow_store as store
+from tabpipe.repositories.datasets import read_frame, read_model, write_model
+from tabpipe.repositories.model_file import load_model
+from tabpipe.repositories.schema_file import load_schema
+from tabpipe.services.features import feature_columns
+from tabpipe.services.ingest import load_batch
+from tabpipe.services.split import split_path
+from tabpipe.utils.atomic import atomic_path
+from tabpipe.utils.project import project_root
+
+PREDICTION = "prediction"
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    report: DriftReport
+    snapshot: Any  # evidently Snapshot: save_html() writes Evidently's own page
+
+
+def with_predictions(
+    model: Any, frame: pd.DataFrame, features: list[str], *, task: Task, positive_class: str | None
+) -> pd.DataFrame:
+    """Add the model's output: the positive-class score (binary), the label, or the value."""
+    inputs = frame[features]
+    if task == "classification" and positive_class is not None:
+        index = [str(c) for c in model.classes_].index(positive_class)
+        output = model.predict_proba(inputs)[:, index]
+    else:
+        output = model.predict(inputs)
+    return frame.assign(**{PREDICTION: output})
+
+
+def sample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    return frame if len(frame) <= max_rows else frame.sample(n=max_rows, random_state=seed)
+
+
+def measure_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    params: DriftParams,
+    *,
+    reference_name: str,
+    current_name: str,
+) -> DriftResult:
+    """Compare the columns both frames share, sampling each side above ``max_rows``."""
+    columns = [name for name in reference.columns if name in current.columns]
+    ref = sample(reference[columns], params.max_rows, params.seed)
+    cur = sample(current[columns], params.max_rows, params.seed)
+    preset = DataDriftPreset(
+        columns=columns,
+        drift_share=params.max_drifted_share,
+        per_column_method=dict(params.per_column_method) or None,
+        per_column_threshold=dict(params.per_column_threshold) or None,
+    )
+    snapshot = Report([preset], include_tests=True).run(current_data=cur, reference_data=ref)
+    per_column = _column_results(snapshot.dict())
+    n_drifted = sum(column.drifted for column in per_column)
+    share = n_drifted / len(per_column) if per_column else 0.0
+    report = DriftReport(
+        reference=reference_name,
+        current=current_name,
+        reference_rows=len(ref),
+        current_rows=len(cur),
+        sampled=len(ref) < len(reference) or len(cur) < len(current),
+        n_columns=len(per_column),
+        n_drifted=n_drifted,
+        drifted_share=share,
+        max_drifted_share=params.max_drifted_share,
+        passed=share < params.max_drifted_share,  # Evidently's own test: "share less than"
+        columns=tuple(per_column),
+    )
+    return DriftResult(report=report, snapshot=snapshot)
+
+
+def _column_results(payload: dict[str, Any]) -> list[ColumnDrift]:
+    """Evidently's ValueDrift metrics, with the drift verdict of the test bound to each."""
+    failed = {
+        test["metric_config"]["metric_id"]
+        for test in payload.get("tests", [])
+        if str(test.get("status")).endswith("FAIL")
+    }
+    results = []
+    for metric in payload["metrics"]:
+        config = metric["config"]
+        if not str(config.get("type", "")).endswith("ValueDrift"):
+            continue
+        results.append(
+            ColumnDrift(
+                column=str(config["column"]),
+                method=str(config["method"]),
+                score=float(metric["value"]),
+                threshold=float(config["threshold"]),
+                drifted=metric["id"] in failed,
+            )
+        )
+    return results
+
+
+def run_drift(params: Params, root: Path = Path()) -> DriftReport:
+    """The drift stage: training split vs test split (or drift.current_path), gated."""
+    paths = params.paths
+    schema = load_schema(root / params.data.schema_path)
+    features = feature_columns(
+        schema, target=params.data.target, exclude=params.train.exclude_columns
+    ).all
+    model = load_model(root / paths.model)
+    reference = read_frame(split_path(root / paths.split_dir, "train"))
+    if params.drift.current_path is None:
+        current_name = str(split_path(paths.split_dir, "test"))
+        current = read_frame(split_path(root / paths.split_dir, "test"))
+    else:
+        current_name = str(params.drift.current_path)
+        current = load_batch(root / params.drift.current_path, params, root)
+    logger.info("drift: {} reference rows vs {} current rows", len(reference), len(current))
+    task, positive = params.data.task, params.data.positive_class
+    result = measure_drift(
+        with_predictions(model, reference, features, task=task, positive_class=positive),
+        with_predictions(model, current, features, task=task, positive_class=positive),
+        params.drift,
+        reference_name=str(split_path(paths.split_dir, "train")),
+        current_name=current_name,
+    )
+    html, summary = write_drift_outputs(result, root / paths.drift_dir)
+    run = read_model(root / paths.training_run, TrainingRun)
+    store.connect(store.tracking_store(project_root(root)), params.mlflow.experiment_name)
+    with store.pipeline_run(experiment_id=run.experiment_id, run_id=run.run_id):
+        store.log_metrics({"drift_share": result.report.drifted_share})
+        store.log_artifact(html, folder="drift")
+        store.log_artifact(summary, folder="drift")
+        raise_on_drift(result.report, enforce=params.drift.enforce)
+    return result.report
+
+
+def write_drift_outputs(result: DriftResult, folder: Path) -> tuple[Path, Path]:
+    html, summary = folder / "drift.html", folder / "drift.json"
+    with atomic_path(html) as tmp:
+        result.snapshot.save_html(str(tmp))
+    write_model(result.report, summary)
+    return html, summary
+
+
+def raise_on_drift(report: DriftReport, *, enforce: bool) -> None:
+    if report.passed:
+        logger.info("drift: {}", report.verdict())
+        return
+    if not enforce:
+        logger.warning("drift: {} (drift.enforce is false: continuing)", report.verdict())
+        return
+    msg = f"{report.verdict()}\nSee the drift report (HTML). Set drift.enforce: false to continue."
+    raise DriftDetectedError(msg)

@@ -1,0 +1,120 @@
+"""Batch monitoring: a new batch against the registered champion and its training data.
+
+The same checks as the pipeline, for data the pipeline never saw: the batch is
+validated with the dataset schema (labels optional), scored by the champion from
+the MLflow registry, compared with the training reference logged in the champion's
+run, and, when labels are present, measured against the champion's absolute gates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from loguru import logger
+
+from tabpipe.errors import TrackingError
+from tabpipe.models.evaluation import GateResult, MetricsReport
+from tabpipe.models.monitoring import MonitorSummary
+from tabpipe.models.params import GateRule, GatesParams, Params
+from tabpipe.repositories import mlflow_store as store
+from tabpipe.repositories.datasets import write_model
+from tabpipe.repositories.schema_file import load_schema
+from tabpipe.services.drift import measure_drift, with_predictions, write_drift_outputs
+from tabpipe.services.features import feature_columns
+from tabpipe.services.gates import evaluate_gates
+from tabpipe.services.ingest import load_batch
+from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.utils.project import project_root
+
+
+@dataclass(frozen=True)
+class MonitorOutcome:
+    summary: MonitorSummary
+    folder: Path
+
+
+def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> MonitorOutcome:
+    data, registry = params.data, params.mlflow
+    batch = load_batch(batch_path, params, root)
+    labelled = data.target in batch.columns
+    tracking = store.tracking_store(project_root(root))
+    store.connect(tracking, registry.experiment_name)
+    champion = store.current_champion(registry.registered_model_name, registry.champion_alias)
+    if champion is None:
+        msg = (
+            f"no '{registry.champion_alias}' version of model '{registry.registered_model_name}' "
+            f"in {tracking.uri}: run `make train` first"
+        )
+        raise TrackingError(msg)
+    logger.info("monitor: {} rows from {}, champion v{}", len(batch), batch_path, champion.version)
+    model = store.load_champion_model(registry.registered_model_name, registry.champion_alias)
+    reference = store.load_reference(champion.run_id)
+    features = feature_columns(
+        load_schema(root / data.schema_path),
+        target=data.target,
+        exclude=params.train.exclude_columns,
+    ).all
+    task, positive = data.task, data.positive_class
+    result = measure_drift(
+        with_predictions(model, reference, features, task=task, positive_class=positive),
+        with_predictions(model, batch, features, task=task, positive_class=positive),
+        params.drift,
+        reference_name=f"champion v{champion.version} training data",
+        current_name=str(batch_path),
+    )
+    metrics: dict[str, float] = {}
+    gates: tuple[GateResult, ...] = ()
+    gates_passed: bool | None = None
+    if labelled:
+        predictions = predict(model, batch, data.target, task=task, positive_class=positive)
+        metrics = compute_metrics(predictions, task=task)
+        absolute = tuple(
+            GateRule(metric=rule.metric, min=rule.min, max=rule.max)
+            for rule in params.gates.rules
+            if rule.min is not None or rule.max is not None
+        )
+        report = MetricsReport(
+            task=task, primary_metric=params.primary_metric, test=metrics, baseline={},
+            uplift={}, train={}, val={},
+        )  # fmt: skip
+        verdict = evaluate_gates(GatesParams(rules=absolute), report, None)
+        gates, gates_passed = verdict.gates, verdict.passed
+    line = result.report.verdict()
+    if gates_passed is not None:
+        line += f"; champion gates {'still pass' if gates_passed else 'FAIL'} on this batch"
+    summary = MonitorSummary(
+        batch=str(batch_path),
+        n_rows=len(batch),
+        labelled=labelled,
+        model_name=registry.registered_model_name,
+        champion_version=champion.version,
+        drift=result.report,
+        metrics=metrics,
+        gates=gates,
+        gates_passed=gates_passed,
+        verdict=line,
+    )
+    stamp = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    folder = root / params.paths.monitoring_dir / f"{stamp}-{batch_path.stem}"
+    html, _ = write_drift_outputs(result, folder)
+    write_model(summary, folder / "summary.json")
+    store.start_monitoring_run(
+        f"{registry.experiment_name}-monitoring",
+        tracking,
+        {
+            "model.name": registry.registered_model_name,
+            "model.version": champion.version,
+            "model.run_id": champion.run_id,
+            "batch": str(batch_path),
+        },
+    )
+    try:
+        store.log_metrics({"drift_share": result.report.drifted_share, "n_rows": float(len(batch))})
+        store.log_metrics(metrics, prefix="batch_")
+        store.log_artifact(html, folder="monitoring")
+        store.log_artifact(folder / "summary.json", folder="monitoring")
+    finally:
+        store.end_run()
+    return MonitorOutcome(summary=summary, folder=folder)

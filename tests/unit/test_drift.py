@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tabpipe.models.params import DriftParams
+from tabpipe.services.drift import measure_drift, sample
+
+
+def _frame(n_rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "x": rng.normal(loc=shift, size=n_rows),
+            "y": rng.normal(size=n_rows),
+            "colour": pd.Categorical(rng.choice(["red", "blue"], size=n_rows)),
+        }
+    )
+
+
+def test_a_shifted_column_is_named_and_others_are_not() -> None:
+    result = measure_drift(
+        _frame(3000, 0),
+        _frame(2000, 1, shift=1.0),
+        DriftParams(),
+        reference_name="r",
+        current_name="c",
+    )
+    report = result.report
+    assert [column.column for column in report.drifted] == ["x"]
+    assert report.n_columns == 3
+    assert report.drifted_share == 1 / 3
+    assert not report.passed
+    assert report.verdict().startswith("DRIFT: 1/3 columns drifted")
+
+
+def test_the_same_population_is_not_flagged() -> None:
+    report = measure_drift(
+        _frame(3000, 0), _frame(2000, 1), DriftParams(), reference_name="r", current_name="c"
+    ).report
+    assert report.passed
+    assert report.n_drifted == 0
+
+
+def test_per_column_method_and_threshold_override_evidently_defaults() -> None:
+    params = DriftParams(per_column_method={"y": "psi"}, per_column_threshold={"y": 0.5})
+    report = measure_drift(
+        _frame(3000, 0), _frame(2000, 1), params, reference_name="r", current_name="c"
+    ).report
+    y = next(column for column in report.columns if column.column == "y")
+    assert (y.method, y.threshold) == ("psi", 0.5)
+
+
+def test_large_sides_are_sampled_and_the_sample_size_recorded() -> None:
+    params = DriftParams(max_rows=500)
+    report = measure_drift(
+        _frame(3000, 0), _frame(400, 1), params, reference_name="r", current_name="c"
+    ).report
+    assert report.sampled
+    assert (report.reference_rows, report.current_rows) == (500, 400)
+    assert len(sample(_frame(3000, 0), 500, seed=1)) == 500
