@@ -67,7 +67,7 @@ def test_missing_and_malformed_files_are_params_errors(tmp_path: Path) -> None:
 def test_json_schema_describes_every_section() -> None:
     schema = json.loads(params_json_schema())
     assert set(schema["properties"]) == {
-        "data", "ingest", "split", "train", "evaluate", "gates", "mlflow", "paths",
+        "data", "ingest", "split", "train", "evaluate", "gates", "drift", "mlflow", "paths",
     }  # fmt: skip
     model = schema["$defs"]["TrainParams"]["properties"]["model"]
     assert set(model["discriminator"]["mapping"]) == {
