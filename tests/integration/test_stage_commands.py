@@ -129,6 +129,7 @@ def test_drift_stage_passes_on_the_test_split_and_gates_a_shifted_batch(
 ) -> None:
     _invoke("train")
     assert "drift: OK" in _invoke("drift")
+    assert "drift            reports/drift/drift.html  (OK: " in _invoke("status")
     report = json.loads((project / "reports/drift/drift.json").read_text())
     assert report["drifted_share"] < report["max_drifted_share"]
     assert {c["column"] for c in report["columns"]} >= {"age", "income", "prediction"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tabpipe.models.dataset import DatasetModel, SplitSummary
+from tabpipe.models.drift import DriftReport
 from tabpipe.models.evaluation import GatesReport, MetricsReport, PromotionResult, TrainingRun
 from tabpipe.models.params import Params
 from tabpipe.repositories.datasets import read_model
@@ -59,5 +60,10 @@ def describe_outputs(params: Params, root: Path = Path()) -> str:
             else "no champion"
         )
         lines.append(f"  promotion        {paths.promotion}  ({champion}: {promotion.reason})")
+    drift_summary = root / paths.drift_dir / "drift.json"
+    if drift_summary.is_file():
+        drift = read_model(drift_summary, DriftReport)
+        lines.append(f"  drift            {paths.drift_dir}/drift.html  ({drift.verdict()})")
+    if (root / paths.promotion).is_file():
         lines.append("  compare runs     make ui, then open http://127.0.0.1:5000")
     return "\n".join(lines)
