@@ -20,9 +20,7 @@ import pandas as pd
 from tabpipe.repositories.datasets import read_frame
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.params_file import load_params
-from tabpipe.repositories.schema_file import load_schema
-from tabpipe.services.drift import measure_drift, with_predictions
-from tabpipe.services.features import feature_columns
+from tabpipe.services.drift import measure_drift, scorer_for
 from tabpipe.services.split import split_path
 
 
@@ -41,16 +39,14 @@ def resampled(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
 def main(rows: int = 1_000_000) -> None:
     params = load_params(Path("params.yaml"))
     paths = params.paths
-    model = load_model(paths.model)
-    features = feature_columns(load_schema(params.data.schema_path), target=params.data.target).all
-    task, positive = params.data.task, params.data.positive_class
+    scorer = scorer_for(load_model(paths.model), params)
     train = read_frame(split_path(paths.split_dir, "train"))
     test = read_frame(split_path(paths.split_dir, "test"))
-    reference = with_predictions(model, train, features, task=task, positive_class=positive)
+    reference = scorer.score(train)
 
     def timed(current: pd.DataFrame, max_rows: int, label: str) -> None:
         started = time.perf_counter()
-        scored = with_predictions(model, current, features, task=task, positive_class=positive)
+        scored = scorer.score(current)
         scoring = time.perf_counter() - started
         settings = params.drift.model_copy(update={"max_rows": max_rows})
         started = time.perf_counter()

@@ -18,28 +18,24 @@ import pandas as pd
 from tabpipe.repositories.datasets import read_frame
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.params_file import load_params
-from tabpipe.repositories.schema_file import load_schema
-from tabpipe.services.drift import measure_drift, with_predictions
-from tabpipe.services.features import feature_columns
+from tabpipe.services.drift import measure_drift, scorer_for
 from tabpipe.services.split import split_path
 
 
 def main(n_batches: int = 20, rows: int = 3000) -> None:
     params = load_params(Path("params.yaml"))
     paths = params.paths
-    model = load_model(paths.model)
-    features = feature_columns(load_schema(params.data.schema_path), target=params.data.target).all
-    task, positive = params.data.task, params.data.positive_class
+    scorer = scorer_for(load_model(paths.model), params)
     train = read_frame(split_path(paths.split_dir, "train"))
     held_out = pd.concat(
         [read_frame(split_path(paths.split_dir, name)) for name in ("val", "test")],
         ignore_index=True,
     )
-    reference = with_predictions(model, train, features, task=task, positive_class=positive)
+    reference = scorer.score(train)
     alarms = 0
     for seed in range(n_batches):
         batch = held_out.sample(n=rows, replace=True, random_state=1000 + seed)
-        current = with_predictions(model, batch, features, task=task, positive_class=positive)
+        current = scorer.score(batch)
         report = measure_drift(
             reference, current, params.drift, reference_name="train", current_name=f"seed {seed}"
         ).report

@@ -102,10 +102,28 @@ def test_schema_infer_marks_unique_identifiers(tmp_path: Path) -> None:
     assert not schema.columns["v"].unique
 
 
-def test_unexpected_errors_exit_1_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(typer.Exit) as excinfo, exit_on_error(verbose=False):
+def test_unexpected_errors_exit_1_with_one_line_and_a_traceback_only_when_verbose(
+    make_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project()
+
+    def broken(*_: object, **__: object) -> str:
         raise RuntimeError("boom")
-    assert excinfo.value.exit_code == ExitCode.UNEXPECTED
+
+    monkeypatch.setattr("tabpipe.services.outputs.describe_outputs", broken)
+    quiet = runner.invoke(app, ["status"])
+    assert quiet.exit_code == ExitCode.UNEXPECTED
+    assert "unexpected error: RuntimeError: boom (rerun with --verbose" in quiet.output
+    assert "Traceback" not in quiet.output
+    verbose = runner.invoke(app, ["--verbose", "status"])
+    assert verbose.exit_code == ExitCode.UNEXPECTED
+    assert "Traceback" in verbose.output
+
+
+def test_interrupt_exits_130() -> None:
+    with pytest.raises(typer.Exit) as excinfo, exit_on_error(verbose=False):
+        raise KeyboardInterrupt
+    assert excinfo.value.exit_code == 130
 
 
 def test_help_lists_the_stage_commands() -> None:

@@ -43,12 +43,17 @@ def test_early_stopping_uses_the_validation_split(
     assert compute_metrics(predictions, task="classification")["roc_auc"] > 0.85
 
 
+@pytest.mark.parametrize(
+    "model",
+    [{"kind": "hist_gradient_boosting"}, {"kind": "random_forest", "n_estimators": 20}],
+)
 def test_two_fits_on_the_same_inputs_predict_the_same(
-    adult_params: Params, columns: FeatureColumns, adult_splits: dict[str, pd.DataFrame]
+    model: dict[str, Any],
+    adult_params: Params,
+    columns: FeatureColumns,
+    adult_splits: dict[str, pd.DataFrame],
 ) -> None:
-    params = with_overrides(
-        adult_params, train={"model": {"kind": "random_forest", "n_estimators": 20}}
-    )
+    params = with_overrides(adult_params, train={"model": model})
     first = fit_model(params, columns, adult_splits["train"], adult_splits["val"])
     second = fit_model(params, columns, adult_splits["train"], adult_splits["val"])
     test = adult_splits["test"].drop(columns="income")

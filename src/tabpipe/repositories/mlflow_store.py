@@ -37,10 +37,6 @@ class TrackingStore:
     uri: str
     artifact_location: str | None
 
-    @property
-    def is_default(self) -> bool:
-        return self.artifact_location is not None
-
 
 def tracking_store(root: Path) -> TrackingStore:
     """``MLFLOW_TRACKING_URI`` if set; else SQLite at the project root, artifacts beside it."""

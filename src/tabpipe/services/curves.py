@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -68,7 +67,3 @@ def _thin(index: np.ndarray[Any, Any]) -> list[int]:
         return [int(i) for i in index]
     picks = np.unique(np.linspace(0, len(index) - 1, MAX_POINTS).round().astype(int))
     return [int(index[i]) for i in picks]
-
-
-def confusion_frame(rows: Rows) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["actual", "predicted"])

@@ -54,6 +54,35 @@ def with_predictions(
     return frame.assign(**{PREDICTION: output})
 
 
+@dataclass(frozen=True)
+class Scorer:
+    """A fitted model with what it needs to add its prediction column to any frame."""
+
+    model: Any
+    features: list[str]
+    task: Task
+    positive_class: str | None
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return with_predictions(
+            self.model, frame, self.features, task=self.task, positive_class=self.positive_class
+        )
+
+
+def scorer_for(model: Any, params: Params, root: Path = Path()) -> Scorer:
+    features = feature_columns(
+        load_schema(root / params.data.schema_path),
+        target=params.data.target,
+        exclude=params.train.exclude_columns,
+    ).all
+    return Scorer(
+        model=model,
+        features=features,
+        task=params.data.task,
+        positive_class=params.data.positive_class,
+    )
+
+
 def sample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     return frame if len(frame) <= max_rows else frame.sample(n=max_rows, random_state=seed)
 
@@ -125,11 +154,7 @@ def _column_results(payload: dict[str, Any]) -> list[ColumnDrift]:
 def run_drift(params: Params, root: Path = Path()) -> DriftReport:
     """The drift stage: training split vs test split (or drift.current_path), gated."""
     paths = params.paths
-    schema = load_schema(root / params.data.schema_path)
-    features = feature_columns(
-        schema, target=params.data.target, exclude=params.train.exclude_columns
-    ).all
-    model = load_model(root / paths.model)
+    scorer = scorer_for(load_model(root / paths.model), params, root)
     reference = read_frame(split_path(root / paths.split_dir, "train"))
     if params.drift.current_path is None:
         current_name = str(split_path(paths.split_dir, "test"))
@@ -138,10 +163,9 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
         current_name = str(params.drift.current_path)
         current = load_batch(root / params.drift.current_path, params, root)
     logger.info("drift: {} reference rows vs {} current rows", len(reference), len(current))
-    task, positive = params.data.task, params.data.positive_class
     result = measure_drift(
-        with_predictions(model, reference, features, task=task, positive_class=positive),
-        with_predictions(model, current, features, task=task, positive_class=positive),
+        scorer.score(reference),
+        scorer.score(current),
         params.drift,
         reference_name=str(split_path(paths.split_dir, "train")),
         current_name=current_name,

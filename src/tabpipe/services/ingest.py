@@ -167,7 +167,7 @@ def load_batch(path: Path, params: Params, root: Path = Path()) -> pd.DataFrame:
     base = load_schema(root / data.schema_path)
     raw = read_raw(
         path,
-        file_format=_format_of(path, data.format),
+        file_format=_format_of(path),
         delimiter=data.delimiter,
         encoding=data.encoding,
     )
@@ -188,7 +188,6 @@ def load_batch(path: Path, params: Params, root: Path = Path()) -> pd.DataFrame:
     return validated
 
 
-def _format_of(path: Path, declared: str) -> Literal["csv", "parquet"]:
+def _format_of(path: Path) -> Literal["csv", "parquet"]:
     """A batch may come in another format than the training file: go by its suffix."""
-    del declared
     return "parquet" if path.suffix == ".parquet" else "csv"

@@ -20,9 +20,7 @@ from tabpipe.models.monitoring import MonitorSummary
 from tabpipe.models.params import GateRule, GatesParams, Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import write_model
-from tabpipe.repositories.schema_file import load_schema
-from tabpipe.services.drift import measure_drift, with_predictions, write_drift_outputs
-from tabpipe.services.features import feature_columns
+from tabpipe.services.drift import measure_drift, scorer_for, write_drift_outputs
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.ingest import load_batch
 from tabpipe.services.metrics import compute_metrics, predict
@@ -51,15 +49,11 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
     logger.info("monitor: {} rows from {}, champion v{}", len(batch), batch_path, champion.version)
     model = store.load_champion_model(registry.registered_model_name, registry.champion_alias)
     reference = store.load_reference(champion.run_id)
-    features = feature_columns(
-        load_schema(root / data.schema_path),
-        target=data.target,
-        exclude=params.train.exclude_columns,
-    ).all
+    scorer = scorer_for(model, params, root)
     task, positive = data.task, data.positive_class
     result = measure_drift(
-        with_predictions(model, reference, features, task=task, positive_class=positive),
-        with_predictions(model, batch, features, task=task, positive_class=positive),
+        scorer.score(reference),
+        scorer.score(batch),
         params.drift,
         reference_name=f"champion v{champion.version} training data",
         current_name=str(batch_path),
