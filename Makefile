@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install train test lint format format-check typecheck pytest ui clean
+.PHONY: help install train test lint format format-check typecheck pytest notebooks ui clean
 
 help: ## Show this list of tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,7 +29,7 @@ train: $(VENV_STAMP) ## Run the pipeline (dvc repro) and say where the outputs a
 	dvc repro
 	@tabpipe status
 
-test: lint format-check typecheck pytest ## Everything CI checks: lint, format, types, tests with coverage
+test: lint format-check typecheck pytest notebooks ## Everything CI checks: lint, format, types, tests, notebooks
 
 lint: $(VENV_STAMP) ## ruff lint and hadolint on the Dockerfile
 	ruff check .
@@ -47,6 +47,11 @@ typecheck: $(VENV_STAMP) ## mypy --strict on the package and the tests
 
 pytest: $(VENV_STAMP) ## Unit, property and integration tests with coverage >= 80%
 	pytest -n 2 --dist worksteal --cov --cov-report=term --cov-fail-under=80
+
+notebooks: $(VENV_STAMP) ## Check the notebook rules, then run the notebooks on the pipeline's outputs
+	tabpipe notebooks lint
+	dvc repro report
+	@ls reports/notebooks/*.html
 
 ui: $(VENV_STAMP) ## MLflow UI on http://127.0.0.1:5000 over the pipeline's tracking store
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \

@@ -23,6 +23,7 @@ class ExitCode:
     DATA_INVALID = 3
     GATE_FAILED = 4
     DRIFT_DETECTED = 5
+    NOTEBOOK_FAILED = 6
 
 
 class TabpipeError(Exception):
@@ -75,3 +76,9 @@ class DriftDetectedError(TabpipeError):
     """The share of drifted columns is above ``drift.max_drifted_share``."""
 
     exit_code = ExitCode.DRIFT_DETECTED
+
+
+class NotebookError(TabpipeError):
+    """A notebook breaks the notebook rules, or a cell raised while it ran."""
+
+    exit_code = ExitCode.NOTEBOOK_FAILED

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sklearn.datasets import load_diabetes, load_wine
+import yaml
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from typer.testing import CliRunner
 
-from tests.integration.conftest import champion_version, edit_params, run
+from tabpipe.cli.app import app
+from tests.conftest import REPO_ROOT, ProjectFactory
+from tests.integration.conftest import champion_version, edit_params, mlflow_client, run
 
 pytestmark = pytest.mark.integration
+runner = CliRunner()
 
 
 def _diabetes() -> pd.DataFrame:
@@ -40,17 +46,26 @@ CASES = {
 }
 
 
+def _invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_new_dataset_trains_and_gates_with_params_and_schema_only(
-    case: str, repo_copy: Path
+def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
+    case: str, make_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    project = make_project()
+    shutil.copytree(REPO_ROOT / "notebooks", project / "notebooks")
     make_frame, model, primary, rules = CASES[case]
-    make_frame().to_csv(repo_copy / "data/raw/own.csv", index=False)
-    drafted = run(["tabpipe", "schema", "infer", "data/raw/own.csv"], cwd=repo_copy)
-    (repo_copy / "schemas/own.yaml").write_text(drafted.stdout)
+    make_frame().to_csv(project / "data/raw/own.csv", index=False)
+    (project / "schemas/own.yaml").write_text(_invoke("schema", "infer", "data/raw/own.csv"))
     task = "regression" if case == "regression" else "classification"
     edit_params(
-        repo_copy,
+        project,
         data={
             "name": case,
             "raw_path": "data/raw/own.csv",
@@ -67,17 +82,74 @@ def test_a_new_dataset_trains_and_gates_with_params_and_schema_only(
         mlflow={"experiment_name": case, "registered_model_name": case},
     )
 
-    run(["dvc", "repro"], cwd=repo_copy)
+    for stage in ("ingest", "split", "train", "evaluate", "promote", "drift"):
+        _invoke(stage)
+    reported = _invoke("notebooks", "run")
 
-    metrics = json.loads((repo_copy / "reports/metrics.json").read_text())
+    metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["task"] == task
     assert metrics["primary_metric"] == primary
     assert metrics["interval"]["low"] <= metrics["test"][primary] <= metrics["interval"]["high"]
-    gates = json.loads((repo_copy / "reports/gates.json").read_text())
+    gates = json.loads((project / "reports/gates.json").read_text())
     assert gates["passed"] is True, gates
-    assert champion_version(repo_copy, name=case) == "1"
-    plots = {path.name for path in (repo_copy / "reports/plots").iterdir()}
+    assert champion_version(project, name=case) == "1"
+    plots = {path.name for path in (project / "reports/plots").iterdir()}
     if case == "regression":
         assert {"predicted_vs_actual.json", "residuals.json"} <= plots
     else:
         assert "confusion.csv" in plots
+    assert reported.count("report ok") == 2
+    model_report = (project / "reports/notebooks/02-model-report.html").read_text()
+    assert f"{metrics['test'][primary]:.4f}" in model_report
+    assert "data:image/png;base64" in (project / "reports/notebooks/01-eda.html").read_text()
+
+
+def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path) -> None:
+    """docs/bring-your-own-dataset.md, step by step, on scikit-learn's breast-cancer data."""
+    # Step 1: the data as a CSV under data/raw/.
+    bunch = load_breast_cancer(as_frame=True)
+    frame = bunch.frame.assign(diagnosis=bunch.target.map(dict(enumerate(bunch.target_names))))
+    frame.drop(columns="target").to_csv(repo_copy / "data/raw/breast_cancer.csv", index=False)
+    # Step 2: draft the schema, review it, keep it under schemas/.
+    drafted = run(["tabpipe", "schema", "infer", "data/raw/breast_cancer.csv"], cwd=repo_copy)
+    (repo_copy / "schemas/breast_cancer.yaml").write_text(drafted.stdout)
+    # Step 3: describe the data, the metric, the slices and the gates in params.yaml.
+    edit_params(
+        repo_copy,
+        data={
+            "name": "breast_cancer",
+            "raw_path": "data/raw/breast_cancer.csv",
+            "missing_values": [],
+            "drop_columns": [],
+            "target": "diagnosis",
+            "task": "classification",
+            "positive_class": "malignant",
+            "schema_path": "schemas/breast_cancer.yaml",
+        },
+        evaluate={"slice_columns": []},
+        gates={
+            "rules": [
+                {"metric": "roc_auc", "min": 0.95, "min_uplift": 0.3},
+                {"metric": "recall", "min": 0.85},
+            ],
+            "slice_gaps": [],
+        },
+        mlflow={"experiment_name": "breast-cancer", "registered_model_name": "breast-cancer"},
+    )
+    params = yaml.safe_load((repo_copy / "params.yaml").read_text())
+    assert params["train"]["model"]["kind"] == "hist_gradient_boosting"  # the default model
+    run(["tabpipe", "params", "--check"], cwd=repo_copy)
+    # Step 4: make train (dvc repro, then tabpipe status).
+    run(["dvc", "repro"], cwd=repo_copy)
+    status = run(["tabpipe", "status"], cwd=repo_copy).stdout
+
+    assert "569 rows x 31 columns" in status
+    assert "breast-cancer v1 is 'champion'" in status
+    gates = json.loads((repo_copy / "reports/gates.json").read_text())
+    assert gates["passed"] is True, gates
+    assert champion_version(repo_copy, name="breast-cancer") == "1"
+    assert (repo_copy / "reports/notebooks/02-model-report.html").is_file()
+    runs = mlflow_client(repo_copy).search_runs(
+        [mlflow_client(repo_copy).get_experiment_by_name("breast-cancer").experiment_id]  # type: ignore[union-attr]
+    )
+    assert [r.info.status for r in runs] == ["FINISHED"]

@@ -1,4 +1,4 @@
-"""The whole pipeline under DVC with a real MLflow SQLite store: train, gates, promotion."""
+"""The whole pipeline under DVC with a real MLflow SQLite store: train, gates, promotion, report."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import mlflow
 import pandas as pd
 import pytest
 
-from tabpipe.errors import ExitCode
 from tests.integration.conftest import champion_version, edit_params, mlflow_client, run
 
 pytestmark = pytest.mark.integration
@@ -23,9 +22,9 @@ def _metrics(repo: Path) -> dict[str, object]:
     return loaded
 
 
-def test_full_pipeline_trains_tracks_gates_and_promotes(repo_copy: Path) -> None:
+def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path) -> None:
     result = run(["dvc", "repro"], cwd=repo_copy)
-    for stage in ("ingest", "split", "train", "evaluate", "promote", "drift"):
+    for stage in ("ingest", "split", "train", "evaluate", "promote", "drift", "report"):
         assert f"Running stage '{stage}'" in result.stdout
     drift = json.loads((repo_copy / "reports/drift/drift.json").read_text())
     assert drift["drifted_share"] < drift["max_drifted_share"]  # Adult's test split: no drift
@@ -40,6 +39,15 @@ def test_full_pipeline_trains_tracks_gates_and_promotes(repo_copy: Path) -> None
     assert json.loads((repo_copy / "reports/promotion.json").read_text())["version"] == "1"
     for plot in ("roc.json", "precision_recall.json", "calibration.json", "confusion.csv"):
         assert (repo_copy / "reports/plots" / plot).is_file()
+
+    # Both notebooks ran on this run's outputs: HTML with real plots and the run's numbers.
+    eda = (repo_copy / "reports/notebooks/01-eda.html").read_text()
+    model_report = (repo_copy / "reports/notebooks/02-model-report.html").read_text()
+    assert eda.count("data:image/png;base64") >= 5
+    assert "32,561 rows x 14 columns" in eda
+    assert model_report.count("data:image/png;base64") >= 4
+    assert f"{test['roc_auc']:.4f}" in model_report
+    assert "Gates passed" in model_report
 
     client = mlflow_client(repo_copy)
     version = client.get_model_version_by_alias("tabpipe-adult", "champion")
@@ -59,6 +67,8 @@ def test_full_pipeline_trains_tracks_gates_and_promotes(repo_copy: Path) -> None
     assert contexts == {"training", "validation", "testing"}
     artifacts = {a.path for a in client.list_artifacts(tracked.info.run_id, "plots")}
     assert "plots/roc_curve.png" in artifacts
+    notebooks = {a.path for a in client.list_artifacts(tracked.info.run_id, "notebooks")}
+    assert notebooks == {"notebooks/01-eda.html", "notebooks/02-model-report.html"}
 
     # The registered champion serves raw rows, loaded through skops with declared trusted types.
     mlflow.set_tracking_uri(f"sqlite:///{repo_copy / 'mlflow.db'}")
@@ -71,62 +81,34 @@ def test_full_pipeline_trains_tracks_gates_and_promotes(repo_copy: Path) -> None
     )
     assert set(model.predict(features)) <= {"<=50K", ">50K"}
 
-    # An impossible gate: exit 4 from the stage, the champion stays where it was.
+    _an_experiment_is_its_own_mlflow_run(repo_copy, tracked.info.experiment_id)
+    _an_impossible_gate_stops_promotion(repo_copy)
+
+
+def _an_experiment_is_its_own_mlflow_run(repo_copy: Path, experiment_id: str) -> None:
+    """`dvc exp run` of a committed pipeline: a second MLflow run named after the experiment."""
+    run(["git", "add", "-A"], cwd=repo_copy)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], cwd=repo_copy)
+    run(
+        ["dvc", "exp", "run", "-n", "lr-high", "-S", "train.model.learning_rate=0.3"], cwd=repo_copy
+    )
+    assert "lr-high" in run(["dvc", "exp", "show", "--json"], cwd=repo_copy).stdout
+    runs = mlflow_client(repo_copy).search_runs([experiment_id])
+    assert len(runs) == 2
+    experiment_run = next(r for r in runs if r.data.tags.get("dvc.experiment") == "lr-high")
+    assert experiment_run.data.params["train.model.learning_rate"] == "0.3"
+    assert experiment_run.info.run_name == "lr-high"
+
+
+def _an_impossible_gate_stops_promotion(repo_copy: Path) -> None:
+    """The evaluate stage exits 4 under DVC; promote does not run; the champion stays."""
+    champion = champion_version(repo_copy)
     edit_params(repo_copy, gates={"rules": [{"metric": "roc_auc", "min": 0.999}], "slice_gaps": []})
     failed = run(["dvc", "repro"], cwd=repo_copy, check=False)
     assert failed.returncode != 0
     assert "quality gate(s) failed" in failed.stderr
     assert "roc_auc >= 0.999: FAILED" in failed.stderr
-    assert champion_version(repo_copy) == "1"
-    direct = run(["tabpipe", "evaluate"], cwd=repo_copy, check=False)
-    assert direct.returncode == ExitCode.GATE_FAILED
-    assert "Traceback" not in direct.stderr
+    assert "Traceback" not in failed.stderr
+    assert "Running stage 'promote'" not in failed.stdout
+    assert champion_version(repo_copy) == champion
     assert json.loads((repo_copy / "reports/gates.json").read_text())["passed"] is False
-
-
-def test_a_better_model_takes_the_alias_and_a_worse_one_does_not(repo_copy: Path) -> None:
-    weak = {"kind": "hist_gradient_boosting", "max_iter": 2, "early_stopping": False}
-    champion_gate: dict[str, object] = {
-        "rules": [{"metric": "roc_auc", "min": 0.5, "max_drop_vs_champion": 0.01}],
-        "slice_gaps": [],
-    }
-    edit_params(repo_copy, train={"model": weak}, gates=champion_gate)
-    run(["dvc", "repro"], cwd=repo_copy)
-    assert champion_version(repo_copy) == "1"
-    weak_auc = _metrics(repo_copy)["test"]["roc_auc"]  # type: ignore[index]
-
-    edit_params(repo_copy, train={"model": {"kind": "hist_gradient_boosting"}})
-    run(["dvc", "repro"], cwd=repo_copy)
-    assert champion_version(repo_copy) == "2"
-    assert _metrics(repo_copy)["test"]["roc_auc"] > weak_auc  # type: ignore[index]
-    client = mlflow_client(repo_copy)
-    assert client.get_model_version("tabpipe-adult", "2").tags["replaced_version"] == "1"
-    assert client.get_model_version("tabpipe-adult", "1").tags["replaced_by_version"] == "2"
-
-    edit_params(repo_copy, train={"model": weak})
-    worse = run(["dvc", "repro"], cwd=repo_copy, check=False)
-    assert worse.returncode != 0
-    assert "roc_auc within 0.01 of the champion: FAILED" in worse.stderr
-    assert champion_version(repo_copy) == "2"
-
-
-def test_dvc_experiment_is_its_own_mlflow_run(repo_copy: Path) -> None:
-    run(["dvc", "repro"], cwd=repo_copy)
-    run(["git", "add", "-A"], cwd=repo_copy)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], cwd=repo_copy)
-
-    run(
-        ["dvc", "exp", "run", "-n", "lr-high", "-S", "train.model.learning_rate=0.3"], cwd=repo_copy
-    )
-
-    shown = run(["dvc", "exp", "show", "--json"], cwd=repo_copy).stdout
-    assert "lr-high" in shown
-    assert '"learning_rate": 0.3' in shown.replace("\n", " ").replace("  ", " ") or "0.3" in shown
-    client = mlflow_client(repo_copy)
-    experiment = client.get_experiment_by_name("tabpipe-adult")
-    assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id])
-    assert len(runs) == 2
-    experiment_run = next(r for r in runs if r.data.tags.get("dvc.experiment") == "lr-high")
-    assert experiment_run.data.params["train.model.learning_rate"] == "0.3"
-    assert experiment_run.info.run_name == "lr-high"

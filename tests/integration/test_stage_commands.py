@@ -75,6 +75,39 @@ def test_train_evaluate_promote_then_status(project: Path) -> None:
     )
 
 
+def test_a_better_model_takes_the_alias_and_a_worse_one_does_not(project: Path) -> None:
+    weak = {"kind": "hist_gradient_boosting", "max_iter": 2, "early_stopping": False}
+    _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.5, "max_drop_vs_champion": 0.01}])
+
+    _set(project, "train", model=weak)
+    for stage in ("train", "evaluate", "promote"):
+        _invoke(stage)
+    weak_auc = json.loads((project / "reports/metrics.json").read_text())["test"]["roc_auc"]
+    client = _client(project)
+
+    def champion() -> str:
+        return str(client.get_model_version_by_alias("tabpipe-adult", "champion").version)
+
+    assert champion() == "1"
+
+    _set(project, "train", model={"kind": "hist_gradient_boosting"})
+    for stage in ("train", "evaluate", "promote"):
+        _invoke(stage)
+    better = json.loads((project / "reports/metrics.json").read_text())["test"]["roc_auc"]
+    assert better > weak_auc
+    assert champion() == "2"
+    assert client.get_model_version("tabpipe-adult", "2").tags["replaced_version"] == "1"
+    assert client.get_model_version("tabpipe-adult", "1").tags["replaced_by_version"] == "2"
+
+    _set(project, "train", model=weak)
+    _invoke("train")
+    worse = runner.invoke(app, ["evaluate"])
+    assert worse.exit_code == ExitCode.GATE_FAILED
+    assert "roc_auc within 0.01 of the champion: FAILED" in worse.output
+    assert "the alias did not move" in _invoke("promote")
+    assert champion() == "2"
+
+
 def test_failed_gates_stop_or_warn_and_never_promote(project: Path) -> None:
     _invoke("train")
     _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])

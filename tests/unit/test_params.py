@@ -67,7 +67,8 @@ def test_missing_and_malformed_files_are_params_errors(tmp_path: Path) -> None:
 def test_json_schema_describes_every_section() -> None:
     schema = json.loads(params_json_schema())
     assert set(schema["properties"]) == {
-        "data", "ingest", "split", "train", "evaluate", "gates", "drift", "mlflow", "paths",
+        "data", "ingest", "split", "train", "evaluate", "gates", "drift", "mlflow", "report",
+        "paths",
     }  # fmt: skip
     model = schema["$defs"]["TrainParams"]["properties"]["model"]
     assert set(model["discriminator"]["mapping"]) == {
@@ -78,3 +79,9 @@ def test_json_schema_describes_every_section() -> None:
 
 def test_check_params_reports_the_dataset(repo_root: Path) -> None:
     assert "dataset 'adult', task classification" in check_params(repo_root / "params.yaml")
+
+
+def test_notebook_rules_are_validated_with_their_key_path(raw_params_dict: dict[str, Any]) -> None:
+    raw_params_dict["report"]["rules"]["min_documented_ratio"] = 1.5
+    with pytest.raises(ParamsError, match=r"report\.rules\.min_documented_ratio"):
+        parse_params(raw_params_dict)

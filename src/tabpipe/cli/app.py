@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from tabpipe.cli.errors import exit_on_error
+from tabpipe.cli.notebooks import notebooks_app
 from tabpipe.cli.schema import schema_app
 from tabpipe.utils.logging import configure_logging
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(schema_app, name="schema")
+app.add_typer(notebooks_app, name="notebooks")
 
 ParamsOption = Annotated[
     Path, typer.Option("--params", "-p", help="Parameters file.", dir_okay=False)

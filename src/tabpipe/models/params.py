@@ -93,6 +93,7 @@ class PathsParams(FrozenModel):
     promotion: PathField = Path("reports/promotion.json")
     drift_dir: PathField = Path("reports/drift")
     monitoring_dir: PathField = Path("reports/monitoring")
+    notebooks_dir: PathField = Path("reports/notebooks")
 
 
 class HistGradientBoostingSpec(FrozenModel):
@@ -259,6 +260,41 @@ class MlflowParams(FrozenModel):
     champion_alias: str = Field("champion", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
+DEFAULT_SECTIONS = (
+    "Data Import and Validation",
+    "Exploratory Data Analysis",
+    "Data Processing",
+    "Results and Validation",
+    "Conclusions",
+)
+
+
+class NotebookRules(FrozenModel):
+    """What every committed notebook must look like (checked by ``tabpipe notebooks lint``)."""
+
+    required_sections: StrTuple = Field(
+        DEFAULT_SECTIONS,
+        description="Level-1 Markdown headings every notebook holds, in this order.",
+    )
+    min_documented_ratio: float = Field(
+        0.8, ge=0, le=1, description="Share of code cells that must begin with a # comment."
+    )
+
+
+class ReportParams(FrozenModel):
+    """The report stage: which notebooks run, how, and under which rules."""
+
+    notebooks: Annotated[tuple[PathField, ...], Strict(False)] = Field(
+        (Path("notebooks/01-eda.ipynb"), Path("notebooks/02-model-report.ipynb")),
+        description="Notebooks executed in this order by `tabpipe notebooks run`.",
+    )
+    kernel_name: str = Field(
+        "python3", min_length=1, description="Jupyter kernel; python3 is this environment's."
+    )
+    cell_timeout_s: int = Field(600, ge=1, description="A cell running longer fails the run.")
+    rules: NotebookRules = NotebookRules()
+
+
 class Params(FrozenModel):
     """The whole of ``params.yaml``."""
 
@@ -270,6 +306,7 @@ class Params(FrozenModel):
     gates: GatesParams = GatesParams()
     drift: DriftParams = DriftParams()
     mlflow: MlflowParams = MlflowParams()
+    report: ReportParams = ReportParams()
     paths: PathsParams = PathsParams()
 
     @property

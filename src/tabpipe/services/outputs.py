@@ -64,6 +64,12 @@ def describe_outputs(params: Params, root: Path = Path()) -> str:
     if drift_summary.is_file():
         drift = read_model(drift_summary, DriftReport)
         lines.append(f"  drift            {paths.drift_dir}/drift.html  ({drift.verdict()})")
+    notebooks = [
+        root / paths.notebooks_dir / f"{source.stem}.html" for source in params.report.notebooks
+    ]
+    if any(html.is_file() for html in notebooks):
+        shown = ", ".join(str(html.relative_to(root)) for html in notebooks if html.is_file())
+        lines.append(f"  notebooks        {shown}")
     if (root / paths.promotion).is_file():
         lines.append("  compare runs     make ui, then open http://127.0.0.1:5000")
     return "\n".join(lines)

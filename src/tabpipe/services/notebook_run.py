@@ -1,0 +1,134 @@
+"""Executing a notebook with papermill and exporting it to HTML with nbconvert.
+
+The executed copy and the HTML replace the previous ones only when every cell ran.
+When a cell raises, the partial executed copy is kept as ``<name>.failed.ipynb``
+for debugging, and the last good HTML stays where it was.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from jupyter_client.manager import AsyncKernelManager
+from loguru import logger
+from nbconvert import HTMLExporter
+from papermill.exceptions import PapermillExecutionError
+from traitlets import CaselessStrEnum
+
+from tabpipe.errors import NotebookError
+from tabpipe.models.notebooks import ExecutedNotebook
+from tabpipe.utils.atomic import write_text_atomic
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """A kernel manager that talks to its kernel over IPC sockets in Jupyter's runtime folder.
+
+    The kernel is ours alone: no TCP port opened on the machine, and no warning from
+    ipykernel about unencrypted TCP in every pipeline log.
+    """
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
+
+
+def output_paths(source: Path, out_dir: Path) -> tuple[Path, Path, Path]:
+    """Executed copy, HTML export and failed copy of ``source`` under ``out_dir``."""
+    stem = source.stem
+    return out_dir / f"{stem}.ipynb", out_dir / f"{stem}.html", out_dir / f"{stem}.failed.ipynb"
+
+
+def declared_parameters(source: Path) -> set[str]:
+    """Names assigned in the notebook's ``parameters`` cell (papermill's own parser)."""
+
+    return set(papermill.inspect_notebook(str(source)))
+
+
+def source_cell_index(source: Path, failed_source: str, fallback: int) -> int:
+    """Index of the failing cell in the committed notebook.
+
+    papermill counts cells of the executed copy, which has an extra injected
+    parameters cell; the user edits the committed one.
+    """
+    notebook = nbformat.read(source, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and cell.source == failed_source:
+            return index
+    return fallback
+
+
+def _first_line(source: str) -> str:
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def execute_notebook(
+    source: Path,
+    out_dir: Path,
+    parameters: Mapping[str, Any],
+    *,
+    kernel_name: str,
+    cell_timeout_s: int,
+    cwd: Path,
+) -> ExecutedNotebook:
+    """Run ``source`` with the parameters it declares; write the executed copy and HTML."""
+
+    executed, html, failed = output_paths(source, out_dir)
+    declared = declared_parameters(source)
+    injected = {name: value for name, value in parameters.items() if name in declared}
+    started = time.perf_counter()
+    logger.info("notebook {}: running ({} parameters injected)", source, len(injected))
+    # papermill saves after every cell; it writes to a private name (ending in .ipynb,
+    # as papermill expects) that becomes the executed copy only when every cell ran.
+    partial = out_dir / f".{source.stem}.{os.getpid()}.running.ipynb"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(partial),
+                parameters=injected,
+                kernel_name=kernel_name,
+                execution_timeout=cell_timeout_s,
+                cwd=str(cwd),
+                progress_bar=False,
+                kernel_manager_class=LocalKernelManager,
+            )
+        except PapermillExecutionError as exc:
+            partial.replace(failed)
+            index = source_cell_index(source, exc.source, exc.cell_index)
+            msg = (
+                f"notebook {source}: cell {index} ({_first_line(exc.source)!r}) raised "
+                f"{exc.ename}: {exc.evalue}\n"
+                f"The partial run is in {failed}; the last good HTML ({html}) is unchanged."
+            )
+            raise NotebookError(msg) from None
+        except Exception as exc:
+            # The kernel died, would not start, or a cell ran past the timeout.
+            if partial.exists():
+                partial.replace(failed)
+            msg = (
+                f"notebook {source} could not run: {type(exc).__name__}: {exc}\n"
+                f"Check report.kernel_name ('{kernel_name}') and report.cell_timeout_s "
+                f"({cell_timeout_s}); the last good HTML ({html}) is unchanged."
+            )
+            raise NotebookError(msg) from exc
+        body, _ = HTMLExporter().from_filename(str(partial))
+        write_text_atomic(html, body)
+        partial.replace(executed)
+    finally:
+        partial.unlink(missing_ok=True)
+    failed.unlink(missing_ok=True)
+    seconds = time.perf_counter() - started
+    logger.info("notebook {}: done in {:.1f} s -> {}", source, seconds, html)
+    return ExecutedNotebook(
+        source=source,
+        executed=executed,
+        html=html,
+        parameters=tuple(sorted(injected)),
+        seconds=round(seconds, 2),
+    )

@@ -1,0 +1,94 @@
+"""Notebooks executed by papermill on a real Jupyter kernel of this environment."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tabpipe.errors import NotebookError
+from tabpipe.services.notebook_run import execute_notebook
+
+pytestmark = pytest.mark.integration
+
+
+def _notebook(*sources: str) -> NotebookNode:
+    parameters = new_code_cell('# Parameters\nvalue = 1\nout_path = "out.json"')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook: NotebookNode = new_notebook(
+        cells=[new_markdown_cell("# Probe"), parameters, *map(new_code_cell, sources)],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+    return notebook
+
+
+def _run(source: Path, out_dir: Path, **parameters: object) -> object:
+    return execute_notebook(
+        source, out_dir, parameters, kernel_name="python3", cell_timeout_s=120, cwd=source.parent
+    )
+
+
+def test_papermill_injects_declared_parameters_into_this_environments_kernel(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(
+        _notebook(
+            "# Record what the kernel received\nimport json, sys\n"
+            "json.dump({'value': value, 'python': sys.executable}, open(out_path, 'w'))\n"
+            "print(f'value is {value}')"
+        ),
+        source,
+    )
+    out_dir = tmp_path / "reports"
+
+    result = _run(source, out_dir, value=41, out_path="seen.json", undeclared="ignored")
+
+    seen = json.loads((tmp_path / "seen.json").read_text())  # written in cwd = the source folder
+    assert seen["value"] == 41
+    assert Path(seen["python"]).resolve() == Path(sys.executable).resolve()
+    assert getattr(result, "parameters", None) == ("out_path", "value")
+    executed = nbformat.read(out_dir / "probe.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    assert "value = 41" in injected[0].source
+    html = (out_dir / "probe.html").read_text()
+    assert "value is 41" in html
+    assert not list(out_dir.glob(".*"))  # no partial file left behind
+
+
+def test_a_cell_that_raises_fails_the_run_naming_the_cell_and_keeps_the_last_good_html(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "report.ipynb"
+    out_dir = tmp_path / "reports"
+    out_dir.mkdir()
+    (out_dir / "report.html").write_text("last good")
+    (out_dir / "report.ipynb").write_text("last good executed copy")
+    nbformat.write(
+        _notebook("# Fine\nx = value * 2", "# Fails on purpose\nraise ValueError(f'boom {x}')"),
+        source,
+    )
+
+    with pytest.raises(NotebookError) as raised:
+        _run(source, out_dir, value=5)
+
+    message = str(raised.value)
+    assert f"notebook {source}: cell 3 ('# Fails on purpose') raised ValueError: boom 10" in message
+    assert "report.failed.ipynb" in message
+    assert (out_dir / "report.html").read_text() == "last good"
+    assert (out_dir / "report.ipynb").read_text() == "last good executed copy"
+    partial = nbformat.read(out_dir / "report.failed.ipynb", as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in partial.cells for o in c.get("outputs", []))
+
+    nbformat.write(_notebook("# Fine now\nx = value * 2"), source)
+    _run(source, out_dir, value=5)
+    assert not (out_dir / "report.failed.ipynb").exists()
+    assert (out_dir / "report.html").read_text() != "last good"
