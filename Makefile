@@ -5,6 +5,11 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 export DVC_NO_ANALYTICS := 1
+# Settings from .env (see .env.example), when present, for every task.
+ifneq (,$(wildcard .env))
+include .env
+export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
+endif
 # The locked environment's tools (tabpipe, dvc, pytest, ...) come first, also for dvc's stage commands.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
@@ -31,9 +36,10 @@ train: $(VENV_STAMP) ## Run the pipeline (dvc repro) and say where the outputs a
 
 test: lint format-check typecheck pytest notebooks ## Everything CI checks: lint, format, types, tests, notebooks
 
-lint: $(VENV_STAMP) ## ruff lint and hadolint on the Dockerfile
+lint: $(VENV_STAMP) ## ruff lint, bandit on the package, hadolint on the Dockerfiles
 	ruff check .
-	hadolint Dockerfile
+	bandit -r src -q
+	hadolint Dockerfile docker/mlflow-server.Dockerfile
 
 format: $(VENV_STAMP) ## Format the code (ruff format, ruff --fix)
 	ruff format .

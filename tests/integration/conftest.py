@@ -16,19 +16,23 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 
 
+def pipeline_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without MLflow / DVC settings, the project's tools first."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    return {
+        **inherited,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+        **(extra or {}),
+    }
+
+
 def run(
     args: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a command with the project's environment first on PATH, as `make` does."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    full_env = {
-        **inherited,
-        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "DVC_NO_ANALYTICS": "1",
-        **(env or {}),
-    }
     result = subprocess.run(  # noqa: PLW1510 - checked below, with the output in the message
-        args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=600
+        args, cwd=cwd, env=pipeline_env(env), capture_output=True, text=True, timeout=600
     )
     if check and result.returncode != 0:
         msg = f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"

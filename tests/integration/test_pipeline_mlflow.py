@@ -69,6 +69,11 @@ def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path)
     assert "plots/roc_curve.png" in artifacts
     notebooks = {a.path for a in client.list_artifacts(tracked.info.run_id, "notebooks")}
     assert notebooks == {"notebooks/01-eda.html", "notebooks/02-model-report.html"}
+    card = (repo_copy / "reports/model_card.md").read_text()
+    assert "`tabpipe-adult` version 1" in card
+    assert f"| **roc_auc** | {test['roc_auc']:.4f} |" in card
+    assert "model_card.md" in {a.path for a in client.list_artifacts(tracked.info.run_id)}
+    assert client.get_model_version("tabpipe-adult", "1").description == card
 
     # The registered champion serves raw rows, loaded through skops with declared trusted types.
     mlflow.set_tracking_uri(f"sqlite:///{repo_copy / 'mlflow.db'}")

@@ -94,6 +94,7 @@ class PathsParams(FrozenModel):
     drift_dir: PathField = Path("reports/drift")
     monitoring_dir: PathField = Path("reports/monitoring")
     notebooks_dir: PathField = Path("reports/notebooks")
+    model_card: PathField = Path("reports/model_card.md")
 
 
 class HistGradientBoostingSpec(FrozenModel):
@@ -281,6 +282,19 @@ class NotebookRules(FrozenModel):
     )
 
 
+class ModelCardParams(FrozenModel):
+    """What only people can say about a model; the card adds everything measured."""
+
+    intended_use: str = Field(
+        "Describe who uses the predictions, for what decision, on which population.",
+        min_length=1,
+    )
+    out_of_scope: str = Field("Describe the uses the model must not serve.", min_length=1)
+    limitations: StrTuple = Field(
+        (), description="Known limits of the data or the method, one per item."
+    )
+
+
 class ReportParams(FrozenModel):
     """The report stage: which notebooks run, how, and under which rules."""
 
@@ -293,6 +307,7 @@ class ReportParams(FrozenModel):
     )
     cell_timeout_s: int = Field(600, ge=1, description="A cell running longer fails the run.")
     rules: NotebookRules = NotebookRules()
+    model_card: ModelCardParams = ModelCardParams()
 
 
 class Params(FrozenModel):

@@ -49,8 +49,25 @@ def tracking_store(root: Path) -> TrackingStore:
     )
 
 
+# MLflow's own defaults retry an unreachable server for about four minutes (7 retries,
+# backoff factor 2, 120 s timeout); a pipeline stage should say what is wrong sooner.
+# Each can be overridden in the environment (see .env.example).
+HTTP_RETRY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+def bound_http_retries() -> None:
+    """Apply the bounded retry defaults where the environment does not set its own."""
+    for name, value in HTTP_RETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
 def connect(store: TrackingStore, experiment_name: str) -> str:
     """Point MLflow at the store and return the experiment id (created when missing)."""
+    bound_http_retries()
     mlflow.set_tracking_uri(store.uri)
     try:
         experiment = mlflow.get_experiment_by_name(experiment_name)
@@ -60,8 +77,22 @@ def connect(store: TrackingStore, experiment_name: str) -> str:
             mlflow.create_experiment(experiment_name, artifact_location=store.artifact_location)
         )
     except MlflowException as exc:
-        msg = f"MLflow tracking store {store.uri} is not usable: {exc.message}"
+        if store.uri.startswith(("http://", "https://")):
+            retries = os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+            msg = (
+                f"MLflow tracking server {store.uri} did not answer after {retries} retries. "
+                "Check that the server is running and reachable from here, and that "
+                "MLFLOW_TRACKING_URI is right (unset it to use the local mlflow.db); "
+                "see docs/runbook.md. "
+                f"Detail: {_first_line(exc.message)}"
+            )
+        else:
+            msg = f"MLflow tracking store {store.uri} is not usable: {exc.message}"
         raise TrackingError(msg) from exc
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 @contextlib.contextmanager
@@ -166,6 +197,11 @@ def register_champion(
     client.set_registered_model_alias(model_name, alias, new_version)
     logger.info("registered {} version {} as '{}'", model_name, new_version, alias)
     return new_version
+
+
+def describe_model_version(model_name: str, version: str, description: str) -> None:
+    """Shown on the version's page in the registry UI (the model card)."""
+    MlflowClient().update_model_version(model_name, version, description=description)
 
 
 def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:

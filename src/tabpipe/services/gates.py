@@ -182,21 +182,20 @@ def gates_markdown(report: GatesReport) -> str:
         "PASSED" if report.passed else ("FAILED" if report.enforced else "FAILED (not enforced)")
     )
     champion = f"v{report.champion_version}" if report.champion_version else "none yet"
-    lines = [
-        f"# Quality gates: {verdict}",
-        "",
-        f"Champion at evaluation: {champion}.",
-        "",
-        "| gate | value | bound | reference | result |",
-        "|---|---|---|---|---|",
-    ]
+    lines = [f"# Quality gates: {verdict}", "", f"Champion at evaluation: {champion}.", ""]
+    return "\n".join(lines + gates_table(report)) + "\n"
+
+
+def gates_table(report: GatesReport) -> list[str]:
+    """One Markdown table row per gate (shared by gates.md and the model card)."""
+    lines = ["| gate | value | bound | reference | result |", "|---|---|---|---|---|"]
     for gate in report.gates:
         result = {True: "pass", False: "**FAIL**", None: "skipped"}[gate.passed]
         if gate.note:
             result += f" ({gate.note})"
         cells = (gate.name, _fmt(gate.value), _fmt(gate.bound), _fmt(gate.reference), result)
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _fmt(value: float | None) -> str:

@@ -11,13 +11,17 @@ from typing import Any
 
 from loguru import logger
 
-from tabpipe.models.evaluation import TrainingRun
+from tabpipe.models.dataset import DatasetModel, SplitSummary
+from tabpipe.models.drift import DriftReport
+from tabpipe.models.evaluation import GatesReport, MetricsReport, PromotionResult, TrainingRun
 from tabpipe.models.notebooks import ExecutedNotebook
 from tabpipe.models.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_model
+from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
 from tabpipe.services.notebook_run import execute_notebook
+from tabpipe.utils.atomic import write_text_atomic
 from tabpipe.utils.project import project_root
 
 
@@ -48,9 +52,31 @@ def notebook_parameters(params: Params) -> dict[str, Any]:
     }
 
 
+def card_inputs(params: Params, root: Path) -> CardInputs:
+    paths = params.paths
+    drift_file = root / paths.drift_dir / "drift.json"
+    return CardInputs(
+        dataset=read_model(root / paths.dataset_summary, DatasetModel),
+        split=read_model(root / paths.split_summary, SplitSummary),
+        training=read_model(root / paths.training_run, TrainingRun),
+        metrics=read_model(root / paths.metrics, MetricsReport),
+        gates=read_model(root / paths.gates, GatesReport),
+        drift=read_model(drift_file, DriftReport) if drift_file.is_file() else None,
+        promotion=(
+            read_model(root / paths.promotion, PromotionResult)
+            if (root / paths.promotion).is_file()
+            else None
+        ),
+    )
+
+
 def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
-    """Lint, then execute every notebook in order; log the HTML to the pipeline's MLflow run."""
+    """Lint, write the model card, execute every notebook; log all of it to the MLflow run."""
     raise_on_violations([root / path for path in params.report.notebooks], params.report.rules)
+    inputs = card_inputs(params, root)
+    card = render_model_card(params, inputs)
+    write_text_atomic(root / params.paths.model_card, card)
+    logger.info("report: model card -> {}", params.paths.model_card)
     values = notebook_parameters(params)
     executed = [
         execute_notebook(
@@ -63,19 +89,21 @@ def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
         )
         for source in params.report.notebooks
     ]
-    _log_to_mlflow(executed, params, root)
+    _log_to_mlflow(executed, card, inputs, params, root)
     return executed
 
 
-def _log_to_mlflow(executed: list[ExecutedNotebook], params: Params, root: Path) -> None:
-    run_file = root / params.paths.training_run
-    if not run_file.is_file():
-        logger.warning("report: no {} yet; HTML not logged to MLflow", params.paths.training_run)
-        return
-    run = read_model(run_file, TrainingRun)
+def _log_to_mlflow(
+    executed: list[ExecutedNotebook], card: str, inputs: CardInputs, params: Params, root: Path
+) -> None:
+    run = inputs.training
     store.connect(store.tracking_store(project_root(root)), params.mlflow.experiment_name)
     with store.pipeline_run(experiment_id=run.experiment_id, run_id=run.run_id):
+        store.log_artifact(root / params.paths.model_card)
         for notebook in executed:
             store.log_artifact(notebook.html, folder="notebooks")
         store.log_metrics({"report_seconds": sum(n.seconds for n in executed)})
-    logger.info("report: {} HTML file(s) logged to MLflow run {}", len(executed), run.run_id)
+    promotion = inputs.promotion
+    if promotion is not None and promotion.version is not None:  # this run's registered model
+        store.describe_model_version(promotion.model_name, promotion.version, card)
+    logger.info("report: card and {} HTML file(s) logged to run {}", len(executed), run.run_id)

@@ -77,7 +77,9 @@ def search_hyperparameters(
     params: Params, columns: FeatureColumns, train: pd.DataFrame, val: pd.DataFrame
 ) -> dict[str, Any]:
     """Score each grid point on the validation split; return the best point."""
-    assert params.train.search is not None  # noqa: S101 - checked by the caller
+    if params.train.search is None:
+        msg = "train.search: no grid to search (set train.search.grid)"
+        raise ParamsError(msg)
     grid = params.train.search.grid
     spec = params.train.model
     unknown = set(grid) - set(type(spec).model_fields) | ({"kind"} & set(grid))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
+import shutil
+
+# git is run with fixed arguments and never through a shell.
+import subprocess  # nosec B404
 from pathlib import Path
 
 
@@ -27,19 +30,20 @@ def project_root(start: Path | None = None) -> Path:
 def git_state(cwd: Path) -> dict[str, str]:
     """Commit and dirty flag of the working tree, for run tags; empty outside git."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = _git(cwd, "rev-parse", "HEAD")
+        dirty = _git(cwd, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return {}
     return {"git.commit": commit, "git.dirty": str(bool(dirty)).lower()}
+
+
+def _git(cwd: Path, *args: str) -> str:
+    git = shutil.which("git")
+    if git is None:
+        msg = "git is not installed"
+        raise OSError(msg)
+    run = subprocess.run  # git with fixed arguments, never through a shell
+    return run([git, *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()  # nosec B603
 
 
 def file_digest(path: Path) -> str | None:

@@ -1,0 +1,176 @@
+"""The model card: what a model is for, what it was trained on, how well it does, where not.
+
+People write the intended use and the limitations they know (``report.model_card``);
+everything measured comes from the pipeline's own outputs, so the card cannot drift
+from the model it describes. Rendered as Markdown so it reads well in git, in the
+MLflow registry (as the version's description) and on a code host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tabpipe.models.dataset import DatasetModel, SplitSummary
+from tabpipe.models.drift import DriftReport
+from tabpipe.models.evaluation import GatesReport, MetricsReport, PromotionResult, TrainingRun
+from tabpipe.models.params import Params
+from tabpipe.services.gates import gates_table
+
+
+@dataclass(frozen=True)
+class CardInputs:
+    """The pipeline outputs a card is written from (drift and promotion may be absent)."""
+
+    dataset: DatasetModel
+    split: SplitSummary
+    training: TrainingRun
+    metrics: MetricsReport
+    gates: GatesReport
+    drift: DriftReport | None
+    promotion: PromotionResult | None
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _registry_line(params: Params, promotion: PromotionResult | None) -> str:
+    name, alias = params.mlflow.registered_model_name, params.mlflow.champion_alias
+    if promotion is None:
+        return f"Not yet considered for promotion (run the promote stage); registry name `{name}`."
+    if promotion.promoted:
+        return f"Registered as `{name}` version {promotion.version}, alias `{alias}`."
+    if promotion.version is not None:
+        return f"`{name}` version {promotion.version} (`{alias}`): {promotion.reason}."
+    return f"Not registered: {promotion.reason}."
+
+
+def _task_line(params: Params) -> str:
+    data = params.data
+    if data.task == "regression":
+        return f"Regression of `{data.target}`."
+    positive = f" (positive class `{data.positive_class}`)" if data.positive_class else ""
+    return f"Classification of `{data.target}`{positive}."
+
+
+def _data_section(inputs: CardInputs) -> list[str]:
+    dataset, split = inputs.dataset, inputs.split
+    missing = [c for c in dataset.columns if c.n_missing]
+    lines = [
+        "## Training data",
+        "",
+        f"- Dataset `{dataset.name}`: `{dataset.source_path}` "
+        f"(sha256 `{dataset.source_sha256[:16]}`), {dataset.n_rows:,} rows after validation, "
+        f"{dataset.n_columns} columns, {dataset.duplicate_rows:,} duplicate rows "
+        + ("dropped." if dataset.duplicates_dropped else "kept."),
+        "- Split (seed {seed}{strat}): {parts}.".format(
+            seed=split.seed,
+            strat=", stratified" if split.stratified else "",
+            parts=", ".join(f"{part.name} {part.n_rows:,}" for part in split.parts),
+        ),
+    ]
+    if dataset.target.class_counts:
+        counts = ", ".join(f"`{k}` {v:,}" for k, v in dataset.target.class_counts.items())
+        lines.append(f"- Target `{dataset.target.column}`: {counts}.")
+    else:
+        lines.append(
+            f"- Target `{dataset.target.column}`: mean {_fmt(dataset.target.mean)}, "
+            f"std {_fmt(dataset.target.std)}."
+        )
+    if missing:
+        shown = ", ".join(f"`{c.name}` {c.n_missing:,}" for c in missing)
+        lines.append(f"- Missing values (imputed by the model's pipeline): {shown}.")
+    return [*lines, ""]
+
+
+def _metrics_section(metrics: MetricsReport) -> list[str]:
+    primary = metrics.primary_metric
+    lines = [
+        "## Evaluation (test split)",
+        "",
+        "| metric | test | baseline | train | validation |",
+        "|---|---|---|---|---|",
+    ]
+    for name, value in metrics.test.items():
+        label = f"**{name}**" if name == primary else name
+        lines.append(
+            f"| {label} | {_fmt(value)} | {_fmt(metrics.baseline.get(name))} | "
+            f"{_fmt(metrics.train.get(name))} | {_fmt(metrics.val.get(name))} |"
+        )
+    if metrics.interval is not None:
+        interval = metrics.interval
+        lines += [
+            "",
+            f"{primary}: {interval.confidence:.0%} bootstrap interval "
+            f"[{interval.low:.4f}, {interval.high:.4f}] over {interval.n_resamples} resamples "
+            "of the test split. The baseline is a dummy model (majority class or mean).",
+        ]
+    if metrics.slices:
+        lines += ["", "### By slice", "", f"| slice | rows | {primary} |", "|---|---|---|"]
+        lines += [
+            f"| {s.column} = {s.value} | {s.n_rows:,} | {_fmt(s.metrics.get(primary))} |"
+            for s in metrics.slices
+        ]
+    return [*lines, ""]
+
+
+def _limitations(params: Params, inputs: CardInputs) -> list[str]:
+    primary = inputs.metrics.primary_metric
+    measured = [
+        f"{gap.metric} differs by {gap.gap:.4f} across `{gap.column}` "
+        f"(best `{gap.best}`, worst `{gap.worst}`)."
+        for gap in inputs.metrics.slice_gaps
+    ]
+    small = [s for s in inputs.metrics.slices if s.n_rows < params.evaluate.min_slice_size]
+    if small:
+        shown = ", ".join(f"{s.column} = {s.value} ({s.n_rows})" for s in small)
+        measured.append(f"Slices too small to judge (< {params.evaluate.min_slice_size}): {shown}.")
+    overfit = inputs.metrics.train[primary] - inputs.metrics.test[primary]
+    measured.append(f"Train minus test {primary}: {overfit:+.4f} (overfitting shows as a gap).")
+    return [f"- {item}" for item in (*params.report.model_card.limitations, *measured)]
+
+
+def render_model_card(params: Params, inputs: CardInputs) -> str:
+    card = params.report.model_card
+    training, gates, drift = inputs.training, inputs.gates, inputs.drift
+    verdict = "passed" if gates.passed else "FAILED" + ("" if gates.enforced else " (not enforced)")
+    hyper = ", ".join(f"{k}={v}" for k, v in params.train.model.model_dump().items() if k != "kind")
+    lines = [
+        f"# Model card: {params.mlflow.registered_model_name}",
+        "",
+        "Written by the report stage from this run's outputs; edit `report.model_card` in "
+        "params.yaml, not this file.",
+        "",
+        "## Model",
+        "",
+        f"- {_task_line(params)}",
+        f"- scikit-learn `{training.model_kind}` in a Pipeline with schema-driven "
+        f"preprocessing; {hyper}"
+        + (f"; {training.n_iter} boosting iterations kept" if training.n_iter else "")
+        + ".",
+        f"- MLflow run `{training.run_id}` (experiment `{params.mlflow.experiment_name}`).",
+        f"- {_registry_line(params, inputs.promotion)}",
+        "",
+        "## Intended use",
+        "",
+        card.intended_use,
+        "",
+        "**Out of scope:** " + card.out_of_scope,
+        "",
+        *_data_section(inputs),
+        *_metrics_section(inputs.metrics),
+        f"## Quality gates: {verdict}",
+        "",
+        *gates_table(gates),
+        "",
+        "## Drift",
+        "",
+        drift.verdict() + f" (reference `{drift.reference}`, current `{drift.current}`)."
+        if drift
+        else "No drift report for this run.",
+        "",
+        "## Limitations",
+        "",
+        *_limitations(params, inputs),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,151 @@
+"""The pipeline against a real `mlflow server` over HTTP, and against one that is not there."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from tabpipe.cli.app import app
+from tabpipe.errors import ExitCode
+from tests.conftest import ProjectFactory
+from tests.integration.conftest import VENV_BIN, edit_params, pipeline_env
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], deadline_s: float) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            msg = f"mlflow server exited with {server.returncode}"
+            raise AssertionError(msg)
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    msg = f"mlflow server at {url} not healthy after {deadline_s} s"
+    raise AssertionError(msg)
+
+
+@pytest.fixture
+def tracking_server(tmp_path: Path) -> Iterator[str]:
+    """`mlflow server` on a free loopback port with its own SQLite backend and artifact folder."""
+    folder = tmp_path / "server"
+    folder.mkdir()
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(VENV_BIN / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(folder / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=folder,
+        env=pipeline_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, server, deadline_s=120)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture
+def small_project(
+    make_project: ProjectFactory, adult_raw: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    project = make_project(adult_raw.head(3000))
+    edit_params(
+        project,
+        evaluate={"bootstrap_samples": 50},
+        gates={"rules": [{"metric": "roc_auc", "min": 0.8}], "slice_gaps": []},
+    )
+    return project
+
+
+def test_the_pipeline_tracks_registers_and_promotes_through_a_tracking_server(
+    tracking_server: str, small_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
+
+    for stage in ("ingest", "split", "train", "evaluate", "promote"):
+        _invoke(stage)
+
+    client = MlflowClient(tracking_uri=tracking_server)
+    version = client.get_model_version_by_alias("tabpipe-adult", "champion")
+    assert str(version.version) == "1"
+    assert version.run_id is not None
+    tracked = client.get_run(version.run_id)
+    assert tracked.info.status == "FINISHED"
+    assert tracked.data.metrics["gates_passed"] == 1.0
+    assert tracked.info.artifact_uri.startswith("mlflow-artifacts:")  # stored by the server
+    plots = {a.path for a in client.list_artifacts(tracked.info.run_id, "plots")}
+    assert "plots/roc_curve.png" in plots  # uploaded through the server's artifact proxy
+    mlflow.set_tracking_uri(tracking_server)
+    champion = mlflow.sklearn.load_model("models:/tabpipe-adult@champion")
+    rows = pd.read_parquet(small_project / "data/processed/test.parquet").head(3)
+    assert len(champion.predict(rows.drop(columns="income"))) == 3
+    assert not (small_project / "mlflow.db").exists()  # nothing went to the local default store
+    assert not (small_project / "mlartifacts").exists()
+
+
+def test_an_unreachable_tracking_server_fails_soon_with_the_uri_and_what_to_check(
+    small_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    _invoke("ingest")
+    _invoke("split")
+
+    started = time.monotonic()
+    result = runner.invoke(app, ["train"])
+    waited = time.monotonic() - started
+
+    assert result.exit_code == ExitCode.UNEXPECTED
+    assert f"MLflow tracking server {uri} did not answer after 3 retries" in result.output
+    assert "MLFLOW_TRACKING_URI" in result.output
+    assert "Traceback" not in result.output
+    assert waited < 120  # bounded retries, not MLflow's four-minute default
+    assert not (small_project / "models/model.skops").exists()

@@ -1,0 +1,43 @@
+"""Configuration files a team edits or deploys: documented, free of secrets, safe by default."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+ENV_EXAMPLE = (REPO_ROOT / ".env.example").read_text()
+
+
+def test_every_environment_variable_the_package_reads_is_in_env_example() -> None:
+    read = set()
+    for source in (REPO_ROOT / "src").rglob("*.py"):
+        text = source.read_text()
+        read |= set(
+            re.findall(r"environ(?:\.get|\.setdefault)?[(\[]\s*\"([A-Z][A-Z0-9_]+)\"", text)
+        )
+        read |= set(re.findall(r"envvar=\"([A-Z][A-Z0-9_]+)\"", text))
+        read |= set(re.findall(r"^\s+\"(MLFLOW_[A-Z_]+)\": ", text, flags=re.MULTILINE))
+    assert {"MLFLOW_TRACKING_URI", "TABPIPE_LOG_DIR", "DVC_ROOT"} <= read
+    assert sorted(name for name in read if name not in ENV_EXAMPLE) == []
+
+
+def test_compose_takes_every_credential_from_env_and_publishes_on_loopback_only() -> None:
+    text = (REPO_ROOT / "docker-compose.yml").read_text()
+    compose = yaml.safe_load(text)
+    services = compose["services"]
+    assert {"postgres", "mlflow", "pipeline"} <= set(services)
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith(
+        "${POSTGRES_PASSWORD:?"
+    )
+    assert "${POSTGRES_PASSWORD}" in services["mlflow"]["environment"]["MLFLOW_BACKEND_STORE_URI"]
+    assert services["pipeline"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    for service in services.values():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), port
+    for name in set(re.findall(r"\$\{([A-Z_]+)", text)):
+        assert f"{name}=" in ENV_EXAMPLE, name
+    assert "POSTGRES_PASSWORD=\n" in ENV_EXAMPLE  # the example holds no password
+    assert not re.search(r"(?im)^\s*\w*password\w*\s*:\s*(?!\$\{)\S", text)
