@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install train test lint format format-check typecheck pytest notebooks ui clean
+.PHONY: help install train test lint format format-check typecheck pytest notebooks docs bench ui clean
 
 help: ## Show this list of tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +58,12 @@ notebooks: $(VENV_STAMP) ## Check the notebook rules, then run the notebooks on 
 	tabpipe notebooks lint
 	dvc repro report
 	@ls reports/notebooks/*.html
+
+bench: $(VENV_STAMP) ## Benchmarks: the pipeline against a bare scikit-learn script (docs/performance.md)
+	python scripts/benchmark.py
+
+docs: $(VENV_STAMP) ## Regenerate docs/configuration.md from the pydantic models of params.yaml
+	tabpipe params --reference > docs/configuration.md
 
 ui: $(VENV_STAMP) ## MLflow UI on http://127.0.0.1:5000 over the pipeline's tracking store
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \

@@ -9,7 +9,7 @@ import pytest
 from tabpipe.errors import ExitCode, ParamsError
 from tabpipe.models.params import Params
 from tabpipe.repositories.params_file import load_params, parse_params
-from tabpipe.services.params_info import check_params, params_json_schema
+from tabpipe.services.params_info import check_params, params_json_schema, params_reference
 
 
 def test_committed_params_file_is_valid(adult_params: Params) -> None:
@@ -85,3 +85,8 @@ def test_notebook_rules_are_validated_with_their_key_path(raw_params_dict: dict[
     raw_params_dict["report"]["rules"]["min_documented_ratio"] = 1.5
     with pytest.raises(ParamsError, match=r"report\.rules\.min_documented_ratio"):
         parse_params(raw_params_dict)
+
+
+def test_the_committed_configuration_reference_is_current(repo_root: Path) -> None:
+    committed = (repo_root / "docs/configuration.md").read_text()
+    assert committed == params_reference(), "run `make docs` and commit docs/configuration.md"

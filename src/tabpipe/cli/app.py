@@ -61,14 +61,19 @@ def params(
     params_path: ParamsOption = Path("params.yaml"),
     schema: Annotated[bool, typer.Option("--schema", help="Print the JSON schema.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Validate the file.")] = False,
+    reference: Annotated[
+        bool, typer.Option("--reference", help="Print the Markdown reference of every key.")
+    ] = False,
 ) -> None:
-    """Print the JSON schema of params.yaml, or check a parameters file."""
+    """Print the JSON schema or the reference of params.yaml, or check a parameters file."""
     with exit_on_error(verbose=_verbose(ctx)):
-        from tabpipe.services.params_info import check_params, params_json_schema
+        from tabpipe.services.params_info import check_params, params_json_schema, params_reference
 
         if schema:
             typer.echo(params_json_schema())
-        if check or not schema:
+        if reference:
+            typer.echo(params_reference(), nl=False)
+        if check or not (schema or reference):
             typer.echo(check_params(params_path))
 
 

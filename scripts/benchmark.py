@@ -1,0 +1,245 @@
+"""What the pipeline costs next to a bare scikit-learn script doing the same learning work.
+
+For each size (Adult as shipped, and about a million rows made from it), in a temporary
+copy of this repository, alternately (bare, pipeline, bare, pipeline, ...):
+
+- bare: ``python scripts/bare_sklearn.py`` (read, clean, split, fit, predict, score);
+- pipeline: ``dvc repro --force`` (every stage, notebooks included).
+
+Then each stage command once (wall time and peak RSS per process), a no-op
+``dvc repro`` and ``tabpipe --help``. Each process is timed by wall clock and its peak
+resident memory read from ``wait4``. Results go to ``reports/benchmarks/<date>.json``
+and ``.md``, and the table into ``docs/performance.md``.
+
+Usage: python scripts/benchmark.py [--repeats N] [--sizes 32561,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+GENERATED = ROOT / "data" / "generated"
+ADULT_ROWS = 32_561
+STAGES = ("ingest", "split", "train", "evaluate", "promote", "drift", "notebooks run")
+BUDGET = {
+    "small_ratio": 6.0,
+    "large_ratio": 1.3,
+    "large_rss_ratio": 1.5,
+    "help_s": 0.5,
+    "noop_s": 1.0,
+}
+DOC_START, DOC_END = "<!-- benchmark table: start -->", "<!-- benchmark table: end -->"
+
+
+@dataclass(frozen=True)
+class Measure:
+    seconds: float
+    peak_rss_mb: float
+
+
+def environment() -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {**inherited, "PATH": path, "DVC_NO_ANALYTICS": "1"}
+
+
+def measure(command: list[str], cwd: Path) -> Measure:
+    """Wall time and peak RSS of a command and the processes it waited for (``wait4``)."""
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=cwd, env=environment(), stdout=output, stderr=output
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            output.seek(0)
+            tail = output.read().decode(errors="replace")[-3000:]
+            msg = f"{' '.join(command)} exited {process.returncode} in {cwd}:\n{tail}"
+            raise RuntimeError(msg)
+    return Measure(seconds=round(seconds, 3), peak_rss_mb=round(usage.ru_maxrss / 1024, 1))
+
+
+def large_adult(rows: int, seed: int = 42) -> Path:
+    """Adult resampled to ``rows`` rows with small noise on the numbers (cached, git-ignored)."""
+    path = GENERATED / f"adult-{rows}.parquet"
+    if path.exists():
+        return path
+    raw = pd.read_csv(ROOT / "data/raw/adult.csv.gz", skipinitialspace=True, na_values=["?"])
+    rng = np.random.default_rng(seed)
+    frame = raw.iloc[rng.integers(0, len(raw), rows)].reset_index(drop=True)
+    frame["Unnamed: 0"] = np.arange(rows)
+    jitter = {"age": (2, 17, 90), "hours-per-week": (2, 1, 99)}
+    for column, (width, low, high) in jitter.items():
+        frame[column] = (frame[column] + rng.integers(-width, width + 1, rows)).clip(low, high)
+    for column in ("capital-gain", "capital-loss"):
+        scaled = frame[column] * rng.normal(1.0, 0.05, rows)
+        frame[column] = scaled.round().clip(0, 99_999).astype("int64")
+    GENERATED.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def repo_copy(destination: Path, rows: int) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    if rows != ADULT_ROWS:
+        source = large_adult(rows)
+        target = destination / "data/generated" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        params = yaml.safe_load((destination / "params.yaml").read_text())
+        params["data"] |= {"raw_path": f"data/generated/{source.name}", "format": "parquet"}
+        (destination / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for command in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"],
+    ):
+        subprocess.run(command, cwd=destination, check=True, capture_output=True)
+    return destination
+
+
+def median(values: list[Measure], field: str) -> float:
+    return round(float(statistics.median(getattr(m, field) for m in values)), 3)
+
+
+def bench_size(rows: int, repeats: int, work: Path) -> dict[str, Any]:
+    repo = repo_copy(work / f"repo-{rows}", rows)
+    raw = yaml.safe_load((repo / "params.yaml").read_text())["data"]["raw_path"]
+    bare_cmd = [str(VENV_BIN / "python"), "scripts/bare_sklearn.py", raw]
+    bare: list[Measure] = []
+    pipeline: list[Measure] = []
+    for index in range(repeats):  # alternate, so drifts in machine load hit both sides
+        print(f"  [{rows:,} rows] round {index + 1}/{repeats}: bare", flush=True)  # noqa: T201
+        bare.append(measure(bare_cmd, repo))
+        print(f"  [{rows:,} rows] round {index + 1}/{repeats}: dvc repro --force", flush=True)  # noqa: T201
+        pipeline.append(measure(["dvc", "repro", "--force"], repo))
+    stages = {stage: asdict(measure(["tabpipe", *stage.split()], repo)) for stage in STAGES}
+    run(["dvc", "commit", "--force"], repo)
+    noop = [measure(["dvc", "repro"], repo) for _ in range(3)]
+    return {
+        "rows": rows,
+        "bare": [asdict(m) for m in bare],
+        "pipeline": [asdict(m) for m in pipeline],
+        "bare_median_s": median(bare, "seconds"),
+        "pipeline_median_s": median(pipeline, "seconds"),
+        "ratio": round(median(pipeline, "seconds") / median(bare, "seconds"), 2),
+        "bare_peak_rss_mb": median(bare, "peak_rss_mb"),
+        "pipeline_peak_rss_mb": median(pipeline, "peak_rss_mb"),
+        "rss_ratio": round(median(pipeline, "peak_rss_mb") / median(bare, "peak_rss_mb"), 2),
+        "stages": stages,
+        "noop_repro_median_s": median(noop, "seconds"),
+    }
+
+
+def run(command: list[str], cwd: Path) -> None:
+    subprocess.run(command, cwd=cwd, env=environment(), check=True, capture_output=True)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"Measured {result['date']} on {result['machine']} (commit `{result['commit'][:10]}`), "
+        f"medians of {result['repeats']} alternating runs.",
+        "",
+        "| rows | bare script | pipeline (`dvc repro --force`) | ratio | budget "
+        "| bare peak RSS | pipeline peak RSS | RSS ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size in result["sizes"]:
+        budget = BUDGET["small_ratio"] if size["rows"] == ADULT_ROWS else BUDGET["large_ratio"]
+        lines.append(
+            f"| {size['rows']:,} | {size['bare_median_s']:.1f} s "
+            f"| {size['pipeline_median_s']:.1f} s | {size['ratio']:.2f}x | <= {budget}x "
+            f"| {size['bare_peak_rss_mb']:.0f} MB | {size['pipeline_peak_rss_mb']:.0f} MB "
+            f"| {size['rss_ratio']:.2f}x |"
+        )
+    lines += ["", "Per stage (one run each, wall time / peak RSS of the process):", ""]
+    header = "| stage | " + " | ".join(f"{s['rows']:,} rows" for s in result["sizes"]) + " |"
+    lines += [header, "|---|" + "---|" * len(result["sizes"])]
+    for stage in STAGES:
+        cells = [
+            f"{s['stages'][stage]['seconds']:.1f} s / {s['stages'][stage]['peak_rss_mb']:.0f} MB"
+            for s in result["sizes"]
+        ]
+        lines.append(f"| `tabpipe {stage}` | " + " | ".join(cells) + " |")
+    noop = " / ".join(f"{s['noop_repro_median_s']:.2f} s" for s in result["sizes"])
+    lines += [
+        "",
+        f"- `tabpipe --help`: {result['help_median_s']:.2f} s (budget <= {BUDGET['help_s']} s)",
+        f"- no-op `dvc repro` (all cached): {noop} (budget <= {BUDGET['noop_s']} s)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def update_doc(table: str) -> None:
+    doc = ROOT / "docs/performance.md"
+    text = doc.read_text()
+    start, end = text.index(DOC_START) + len(DOC_START), text.index(DOC_END)
+    doc.write_text(text[:start] + "\n" + table + text[end:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", default=f"{ADULT_ROWS},1000000")
+    args = parser.parse_args()
+    sizes = [int(value) for value in args.sizes.split(",")]
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="tabpipe-bench-") as folder:
+        help_runs = [measure(["tabpipe", "--help"], ROOT) for _ in range(5)]
+        results = [bench_size(rows, args.repeats, Path(folder)) for rows in sizes]
+    now = datetime.now(UTC)
+    result = {
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "commit": commit,
+        "repeats": args.repeats,
+        "budget": BUDGET,
+        "help_median_s": median(help_runs, "seconds"),
+        "sizes": results,
+    }
+    out = ROOT / "reports/benchmarks"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = now.strftime("%Y-%m-%d")
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    table = markdown(result)
+    (out / f"{stem}.md").write_text(table)
+    update_doc(table)
+    sys.stdout.write(table)
+
+
+if __name__ == "__main__":
+    main()
