@@ -12,7 +12,10 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tabpipe.errors import NotebookError
+from tabpipe.models.params import Params
 from tabpipe.services.notebook_run import execute_notebook
+from tabpipe.services.report import execute_all
+from tests.conftest import with_overrides
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +95,23 @@ def test_a_cell_that_raises_fails_the_run_naming_the_cell_and_keeps_the_last_goo
     _run(source, out_dir, value=5)
     assert not (out_dir / "report.failed.ipynb").exists()
     assert (out_dir / "report.html").read_text() != "last good"
+
+
+def test_notebooks_run_side_by_side_and_every_failure_is_reported(
+    tmp_path: Path, adult_params: Params
+) -> None:
+    for name, body in (("good", "# Fine\nx = value + 1"), ("bad", "# Breaks\n1 / 0")):
+        nbformat.write(_notebook(body), tmp_path / f"{name}.ipynb")
+    params = with_overrides(
+        adult_params, report={"notebooks": ["good.ipynb", "bad.ipynb"], "max_parallel": 2}
+    )
+
+    with pytest.raises(NotebookError) as raised:
+        execute_all(params, tmp_path)
+
+    assert "bad.ipynb: cell 2 ('# Breaks') raised ZeroDivisionError" in str(raised.value)
+    assert "good.ipynb" not in str(raised.value)
+    out_dir = tmp_path / params.paths.notebooks_dir
+    assert (out_dir / "good.html").is_file()  # the other notebook still ran to the end
+    assert (out_dir / "bad.failed.ipynb").is_file()
+    assert not (out_dir / "bad.html").exists()

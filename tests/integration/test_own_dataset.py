@@ -137,7 +137,9 @@ def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path
         mlflow={"experiment_name": "breast-cancer", "registered_model_name": "breast-cancer"},
         report={
             "model_card": {
-                "intended_use": "Teaching: how a tabular classifier is validated, tracked and gated.",
+                "intended_use": (
+                    "Teaching: how a tabular classifier is validated, tracked and gated."
+                ),
                 "out_of_scope": "Any diagnosis or clinical decision.",
             }
         },
@@ -155,7 +157,9 @@ def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path
     assert gates["passed"] is True, gates
     assert champion_version(repo_copy, name="breast-cancer") == "1"
     assert (repo_copy / "reports/notebooks/02-model-report.html").is_file()
-    assert "Any diagnosis or clinical decision." in (repo_copy / "reports/model_card.md").read_text()
+    assert (
+        "Any diagnosis or clinical decision." in (repo_copy / "reports/model_card.md").read_text()
+    )
     runs = mlflow_client(repo_copy).search_runs(
         [mlflow_client(repo_copy).get_experiment_by_name("breast-cancer").experiment_id]  # type: ignore[union-attr]
     )

@@ -306,6 +306,9 @@ class ReportParams(FrozenModel):
         "python3", min_length=1, description="Jupyter kernel; python3 is this environment's."
     )
     cell_timeout_s: int = Field(600, ge=1, description="A cell running longer fails the run.")
+    max_parallel: int = Field(
+        2, ge=1, description="Notebooks run at once, each in its own process and kernel."
+    )
     rules: NotebookRules = NotebookRules()
     model_card: ModelCardParams = ModelCardParams()
 

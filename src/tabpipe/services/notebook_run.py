@@ -8,7 +8,9 @@ for debugging, and the last good HTML stays where it was.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from jupyter_client.manager import AsyncKernelManager
 from loguru import logger
 from nbconvert import HTMLExporter
 from papermill.exceptions import PapermillExecutionError
-from traitlets import CaselessStrEnum
+from traitlets import CaselessStrEnum, default
 
 from tabpipe.errors import NotebookError
 from tabpipe.models.notebooks import ExecutedNotebook
@@ -27,13 +29,19 @@ from tabpipe.utils.atomic import write_text_atomic
 
 
 class LocalKernelManager(AsyncKernelManager):
-    """A kernel manager that talks to its kernel over IPC sockets in Jupyter's runtime folder.
+    """A kernel manager that talks to its kernel over IPC sockets of its own.
 
     The kernel is ours alone: no TCP port opened on the machine, and no warning from
-    ipykernel about unencrypted TCP in every pipeline log.
+    ipykernel about unencrypted TCP in every pipeline log. Each kernel gets a unique
+    socket prefix in the temporary folder (jupyter_client's default is ``kernel-ipc``
+    in the working folder, shared by every kernel started there).
     """
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
+
+    @default("ip")
+    def _unique_socket_prefix(self) -> str:
+        return str(Path(tempfile.gettempdir()) / f"tabpipe-kernel-{uuid.uuid4().hex[:16]}")
 
 
 def output_paths(source: Path, out_dir: Path) -> tuple[Path, Path, Path]:

@@ -88,16 +88,20 @@ def _type(spec: dict[str, Any]) -> str:
     if "enum" in spec:
         return " \\| ".join(f"`{json.dumps(value)}`" for value in spec["enum"])
     if "$ref" in spec:
-        return spec["$ref"].rsplit("/", 1)[-1]
+        return str(spec["$ref"]).rsplit("/", 1)[-1]
     options = spec.get("anyOf") or spec.get("oneOf")
     if options:
         return " or ".join(_type(option) for option in options)
-    kind = spec.get("type", "any")
+    return _container_type(spec)
+
+
+def _container_type(spec: dict[str, Any]) -> str:
+    kind = str(spec.get("type", "any"))
     if kind == "array":
         return f"list of {_type(spec.get('items', {}))}"
     if kind == "object" and isinstance(spec.get("additionalProperties"), dict):
         return f"mapping to {_type(spec['additionalProperties'])}"
-    return str(kind)
+    return kind
 
 
 def _bounds(spec: dict[str, Any]) -> str:

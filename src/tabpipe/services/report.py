@@ -6,11 +6,14 @@ Notebooks get their inputs only through papermill parameters built here from
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
+from tabpipe.errors import NotebookError
 from tabpipe.models.dataset import DatasetModel, SplitSummary
 from tabpipe.models.drift import DriftReport
 from tabpipe.models.evaluation import GatesReport, MetricsReport, PromotionResult, TrainingRun
@@ -77,20 +80,51 @@ def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
     card = render_model_card(params, inputs)
     write_text_atomic(root / params.paths.model_card, card)
     logger.info("report: model card -> {}", params.paths.model_card)
-    values = notebook_parameters(params)
-    executed = [
-        execute_notebook(
-            root / source,
-            root / params.paths.notebooks_dir,
-            values,
-            kernel_name=params.report.kernel_name,
-            cell_timeout_s=params.report.cell_timeout_s,
-            cwd=root,
-        )
-        for source in params.report.notebooks
-    ]
+    executed = execute_all(params, root)
     _log_to_mlflow(executed, card, inputs, params, root)
     return executed
+
+
+def execute_all(params: Params, root: Path) -> list[ExecutedNotebook]:
+    """Run the notebooks, several at once in separate processes; raise after all have finished.
+
+    Separate processes, not threads: jupyter_client's sessions are not thread-safe.
+    Every notebook runs to the end even when another fails, so one report names every
+    failing notebook.
+    """
+    values = notebook_parameters(params)
+    report = params.report
+    sources = [root / source for source in report.notebooks]
+    workers = min(report.max_parallel, len(sources))
+    options = {
+        "kernel_name": report.kernel_name,
+        "cell_timeout_s": report.cell_timeout_s,
+        "cwd": root,
+    }
+    out_dir = root / params.paths.notebooks_dir
+    if workers <= 1:
+        outcomes: list[ExecutedNotebook | NotebookError] = [
+            _outcome(source, out_dir, values, options) for source in sources
+        ]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [
+                pool.submit(_outcome, source, out_dir, values, options) for source in sources
+            ]
+            outcomes = [future.result() for future in futures]
+    failures = [outcome for outcome in outcomes if isinstance(outcome, NotebookError)]
+    if failures:
+        raise NotebookError("\n".join(str(failure) for failure in failures))
+    return [outcome for outcome in outcomes if isinstance(outcome, ExecutedNotebook)]
+
+
+def _outcome(
+    source: Path, out_dir: Path, values: dict[str, Any], options: dict[str, Any]
+) -> ExecutedNotebook | NotebookError:
+    try:
+        return execute_notebook(source, out_dir, values, **options)
+    except NotebookError as exc:
+        return exc
 
 
 def _log_to_mlflow(
