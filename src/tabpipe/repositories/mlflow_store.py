@@ -97,14 +97,25 @@ def _first_line(text: str) -> str:
 
 @contextlib.contextmanager
 def pipeline_run(
-    *, experiment_id: str, run_id: str | None = None, run_name: str | None = None
+    *,
+    experiment_id: str,
+    run_id: str | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Start (or resume) the pipeline's run and always close it with an honest status.
 
     A gate or drift verdict is the run doing its job: FINISHED. A crash is FAILED,
-    an interrupt KILLED, so no run is left RUNNING by a stage that stopped.
+    an interrupt KILLED, so no run is left RUNNING by a stage that stopped. A new run
+    is created with ``tags`` in the same call, so a process killed at any moment leaves
+    a run that carries its owner's pid (see :func:`mark_stale_runs_failed`).
     """
-    run = mlflow.start_run(run_id=run_id, experiment_id=experiment_id, run_name=run_name)
+    run = mlflow.start_run(
+        run_id=run_id,
+        experiment_id=experiment_id,
+        run_name=run_name,
+        tags=dict(tags) if tags else None,
+    )
     try:
         yield run.info.run_id
     except TabpipeError as exc:

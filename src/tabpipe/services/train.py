@@ -147,7 +147,8 @@ def run_train(params: Params, root: Path = Path()) -> TrainingRun:
         "train: tracking to {} (experiment '{}')", tracking.uri, params.mlflow.experiment_name
     )
     run_name = os.environ.get("DVC_EXP_NAME") or None
-    with store.pipeline_run(experiment_id=experiment_id, run_name=run_name) as run_id:
+    owner = {"tabpipe.pid": str(os.getpid()), "tabpipe.host": os.uname().nodename}
+    with store.pipeline_run(experiment_id=experiment_id, run_name=run_name, tags=owner) as run_id:
         store.set_tags(
             {
                 **git_state(project),
@@ -155,8 +156,6 @@ def run_train(params: Params, root: Path = Path()) -> TrainingRun:
                 "dvc.experiment": os.environ.get("DVC_EXP_NAME", ""),
                 "dataset": params.data.name,
                 "task": params.data.task,
-                "tabpipe.pid": str(os.getpid()),
-                "tabpipe.host": os.uname().nodename,
             }
         )
         store.log_params_flat(params.model_dump(mode="json", exclude={"paths"}))
