@@ -153,6 +153,8 @@ def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path
 
     assert "569 rows x 31 columns" in status
     assert "breast-cancer v1 is 'champion'" in status
+    assert "model card       reports/model_card.md" in status
+    assert "notebooks        reports/notebooks/01-eda.html" in status
     gates = json.loads((repo_copy / "reports/gates.json").read_text())
     assert gates["passed"] is True, gates
     assert champion_version(repo_copy, name="breast-cancer") == "1"

@@ -64,6 +64,8 @@ def describe_outputs(params: Params, root: Path = Path()) -> str:
     if drift_summary.is_file():
         drift = read_model(drift_summary, DriftReport)
         lines.append(f"  drift            {paths.drift_dir}/drift.html  ({drift.verdict()})")
+    if (root / paths.model_card).is_file():
+        lines.append(f"  model card       {paths.model_card}")
     notebooks = [
         root / paths.notebooks_dir / f"{source.stem}.html" for source in params.report.notebooks
     ]
