@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LinearRegression
 
 from tabpipe.models.params import DriftParams
-from tabpipe.services.drift import measure_drift, sample
+from tabpipe.services.drift import Scorer, measure_drift, sample
 
 
 def _frame(n_rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -59,3 +62,30 @@ def test_large_sides_are_sampled_and_the_sample_size_recorded() -> None:
     assert report.sampled
     assert (report.reference_rows, report.current_rows) == (500, 400)
     assert len(sample(_frame(3000, 0), 500, seed=1)) == 500
+
+
+@dataclass(frozen=True)
+class CountingScorer(Scorer):
+    """A real scorer that also records how many rows it was asked to score."""
+
+    seen: list[int] = field(default_factory=list)
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self.seen.append(len(frame))
+        return super().score(frame)
+
+
+def test_predictions_are_added_after_sampling_and_compared_too() -> None:
+    """A scorer sees only the sampled rows: a million-row side costs one sample's predictions."""
+    reference, current = _frame(3000, 0), _frame(400, 1)
+    model = LinearRegression().fit(reference[["x", "y"]], reference["x"] + reference["y"])
+    scorer = CountingScorer(
+        model=model, features=["x", "y"], task="regression", positive_class=None
+    )
+    report = measure_drift(
+        reference, current, DriftParams(max_rows=500), reference_name="r", current_name="c",
+        scorer=scorer,
+    ).report  # fmt: skip
+    assert scorer.seen == [500, 400]
+    assert "prediction" in {column.column for column in report.columns}
+    assert report.n_columns == 4

@@ -94,11 +94,19 @@ def measure_drift(
     *,
     reference_name: str,
     current_name: str,
+    scorer: Scorer | None = None,
 ) -> DriftResult:
-    """Compare the columns both frames share, sampling each side above ``max_rows``."""
-    columns = [name for name in reference.columns if name in current.columns]
-    ref = sample(reference[columns], params.max_rows, params.seed)
-    cur = sample(current[columns], params.max_rows, params.seed)
+    """Compare the columns both frames share, sampling each side above ``max_rows``.
+
+    With a ``scorer``, the prediction column is added after sampling, so a million-row
+    side costs one sample's worth of predictions.
+    """
+    ref = sample(reference, params.max_rows, params.seed)
+    cur = sample(current, params.max_rows, params.seed)
+    if scorer is not None:
+        ref, cur = scorer.score(ref), scorer.score(cur)
+    columns = [name for name in ref.columns if name in cur.columns]
+    ref, cur = ref[columns], cur[columns]
     preset = DataDriftPreset(
         columns=columns,
         drift_share=params.max_drifted_share,
@@ -164,11 +172,12 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
         current = load_batch(root / params.drift.current_path, params, root)
     logger.info("drift: {} reference rows vs {} current rows", len(reference), len(current))
     result = measure_drift(
-        scorer.score(reference),
-        scorer.score(current),
+        reference,
+        current,
         params.drift,
         reference_name=str(split_path(paths.split_dir, "train")),
         current_name=current_name,
+        scorer=scorer,
     )
     html, summary = write_drift_outputs(result, root / paths.drift_dir)
     run = read_model(root / paths.training_run, TrainingRun)

@@ -52,11 +52,12 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
     scorer = scorer_for(model, params, root)
     task, positive = data.task, data.positive_class
     result = measure_drift(
-        scorer.score(reference),
-        scorer.score(batch),
+        reference,
+        batch,
         params.drift,
         reference_name=f"champion v{champion.version} training data",
         current_name=str(batch_path),
+        scorer=scorer,
     )
     metrics: dict[str, float] = {}
     gates: tuple[GateResult, ...] = ()
