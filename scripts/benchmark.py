@@ -233,11 +233,15 @@ def main() -> None:
     }
     out = ROOT / "reports/benchmarks"
     out.mkdir(parents=True, exist_ok=True)
+    full = sizes == [ADULT_ROWS, 1_000_000] and args.repeats >= 3  # noqa: PLR2004
     stem = now.strftime("%Y-%m-%d")
+    if not full:  # a partial run is kept beside the full one, not shown as the latest table
+        stem += f"-{'-'.join(map(str, sizes))}x{args.repeats}"
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
     (out / f"{stem}.md").write_text(table)
-    update_doc(table)
+    if full:
+        update_doc(table)
     sys.stdout.write(table)
 
 

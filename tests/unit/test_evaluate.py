@@ -81,3 +81,20 @@ def test_unknown_slice_column_is_a_params_error(
     )
     with pytest.raises(ParamsError, match=r"evaluate\.slice_columns: 'shoe_size'"):
         evaluate_model(fitted.pipeline, adult_splits, params)
+
+
+def test_train_metrics_use_a_seeded_sample_above_max_train_rows(
+    adult_params: Params, adult_schema: pa.DataFrameSchema, adult_splits: dict[str, pd.DataFrame]
+) -> None:
+    columns = feature_columns(adult_schema, target="income")
+    fitted = fit_model(adult_params, columns, adult_splits["train"], adult_splits["val"])
+    capped = with_overrides(adult_params, evaluate={"max_train_rows": 1000})
+    full = evaluate_model(fitted.pipeline, adult_splits, adult_params).report
+    sampled = evaluate_model(fitted.pipeline, adult_splits, capped).report
+    again = evaluate_model(fitted.pipeline, adult_splits, capped).report
+
+    assert len(adult_splits["train"]) > 1000
+    assert sampled.train != full.train  # scored on 1,000 rows, not all of them
+    assert sampled.train == again.train  # the same seeded sample every time
+    assert sampled.test == full.test  # test and validation are always scored in full
+    assert sampled.val == full.val

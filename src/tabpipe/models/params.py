@@ -188,6 +188,12 @@ class EvaluateParams(FrozenModel):
     bootstrap_samples: int = Field(500, ge=0, le=10_000, description="0 disables the interval.")
     slice_columns: StrTuple = Field((), description="Columns to report metrics per value of.")
     min_slice_size: int = Field(30, ge=1, description="Smaller slices are listed but not gated.")
+    max_train_rows: int = Field(
+        100_000,
+        ge=1_000,
+        description="Train-split metrics (the overfitting check) use a seeded sample of at "
+        "most this many rows; validation and test are always scored in full.",
+    )
 
 
 class GateRule(FrozenModel):
