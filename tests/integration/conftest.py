@@ -62,6 +62,17 @@ def repo_copy(tmp_path: Path) -> Path:
     return destination
 
 
+def invoke(*args: str) -> str:
+    """Run a tabpipe command in process; fail the test with its output unless it exits 0."""
+    from typer.testing import CliRunner
+
+    from tabpipe.cli.app import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def edit_params(repo: Path, **sections: Mapping[str, object]) -> None:
     """Merge values into sections of the copy's params.yaml (comments are not kept)."""
     path = repo / "params.yaml"

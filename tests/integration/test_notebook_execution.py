@@ -115,3 +115,19 @@ def test_notebooks_run_side_by_side_and_every_failure_is_reported(
     assert (out_dir / "good.html").is_file()  # the other notebook still ran to the end
     assert (out_dir / "bad.failed.ipynb").is_file()
     assert not (out_dir / "bad.html").exists()
+
+
+def test_a_cell_past_the_timeout_fails_with_what_to_check(tmp_path: Path) -> None:
+    source = tmp_path / "slow.ipynb"
+    nbformat.write(_notebook("# Too slow\nimport time\ntime.sleep(30)"), source)
+
+    with pytest.raises(NotebookError) as raised:
+        execute_notebook(
+            source, tmp_path / "out", {}, kernel_name="python3", cell_timeout_s=2, cwd=tmp_path
+        )
+
+    message = str(raised.value)
+    assert f"notebook {source} could not run" in message
+    assert "report.cell_timeout_s (2)" in message
+    assert not (tmp_path / "out" / "slow.html").exists()
+    assert not list((tmp_path / "out").glob(".*"))  # no partial file left under its temp name

@@ -10,14 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
-from typer.testing import CliRunner
 
-from tabpipe.cli.app import app
 from tests.conftest import REPO_ROOT, ProjectFactory
-from tests.integration.conftest import champion_version, edit_params, mlflow_client, run
+from tests.integration.conftest import champion_version, edit_params, invoke, mlflow_client, run
 
 pytestmark = pytest.mark.integration
-runner = CliRunner()
 
 
 def _diabetes() -> pd.DataFrame:
@@ -46,12 +43,6 @@ CASES = {
 }
 
 
-def _invoke(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
     case: str, make_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch
@@ -62,7 +53,7 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
     shutil.copytree(REPO_ROOT / "notebooks", project / "notebooks")
     make_frame, model, primary, rules = CASES[case]
     make_frame().to_csv(project / "data/raw/own.csv", index=False)
-    (project / "schemas/own.yaml").write_text(_invoke("schema", "infer", "data/raw/own.csv"))
+    (project / "schemas/own.yaml").write_text(invoke("schema", "infer", "data/raw/own.csv"))
     task = "regression" if case == "regression" else "classification"
     edit_params(
         project,
@@ -83,8 +74,8 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
     )
 
     for stage in ("ingest", "split", "train", "evaluate", "promote", "drift"):
-        _invoke(stage)
-    reported = _invoke("notebooks", "run")
+        invoke(stage)
+    reported = invoke("notebooks", "run")
 
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["task"] == task

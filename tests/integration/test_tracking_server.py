@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tests.conftest import ProjectFactory
-from tests.integration.conftest import VENV_BIN, edit_params, pipeline_env
+from tests.integration.conftest import VENV_BIN, edit_params, invoke, pipeline_env
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -85,12 +85,6 @@ def tracking_server(tmp_path: Path) -> Iterator[str]:
             server.kill()
 
 
-def _invoke(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
 @pytest.fixture
 def small_project(
     make_project: ProjectFactory, adult_raw: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
@@ -111,7 +105,7 @@ def test_the_pipeline_tracks_registers_and_promotes_through_a_tracking_server(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
 
     for stage in ("ingest", "split", "train", "evaluate", "promote"):
-        _invoke(stage)
+        invoke(stage)
 
     client = MlflowClient(tracking_uri=tracking_server)
     version = client.get_model_version_by_alias("tabpipe-adult", "champion")
@@ -136,8 +130,8 @@ def test_an_unreachable_tracking_server_fails_soon_with_the_uri_and_what_to_chec
 ) -> None:
     uri = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    _invoke("ingest")
-    _invoke("split")
+    invoke("ingest")
+    invoke("split")
 
     started = time.monotonic()
     result = runner.invoke(app, ["train"])
