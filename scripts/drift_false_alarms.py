@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from tabpipe.repositories.datasets import read_frame
+from tabpipe.repositories.datasets import read_frame, split_path
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.params_file import load_params
 from tabpipe.services.drift import measure_drift, scorer_for
-from tabpipe.services.split import split_path
 
 
 def main(n_batches: int = 20, rows: int = 3000) -> None:

@@ -24,12 +24,18 @@ class ExitCode:
     GATE_FAILED = 4
     DRIFT_DETECTED = 5
     NOTEBOOK_FAILED = 6
+    STALE_OUTPUTS = 7
 
 
 class TabpipeError(Exception):
-    """Base class: an error the user can act on, with its exit code."""
+    """Base class: an error the user can act on, with its exit code.
+
+    ``verdict`` is true when the stage did its job and its answer is "no" (a failed
+    gate, drift): its MLflow run is FINISHED, not FAILED.
+    """
 
     exit_code: int = ExitCode.UNEXPECTED
+    verdict: bool = False
 
 
 class ParamsError(TabpipeError):
@@ -70,15 +76,23 @@ class GateFailedError(TabpipeError):
     """The candidate model failed at least one enforced quality gate."""
 
     exit_code = ExitCode.GATE_FAILED
+    verdict = True
 
 
 class DriftDetectedError(TabpipeError):
     """The share of drifted columns is above ``drift.max_drifted_share``."""
 
     exit_code = ExitCode.DRIFT_DETECTED
+    verdict = True
 
 
 class NotebookError(TabpipeError):
     """A notebook breaks the notebook rules, or a cell raised while it ran."""
 
     exit_code = ExitCode.NOTEBOOK_FAILED
+
+
+class StaleOutputsError(TabpipeError):
+    """The pipeline's outputs on disk do not describe one model and one run."""
+
+    exit_code = ExitCode.STALE_OUTPUTS

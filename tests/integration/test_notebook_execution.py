@@ -67,6 +67,19 @@ def test_papermill_injects_declared_parameters_into_this_environments_kernel(
     assert not list(out_dir.glob(".*"))  # no partial file left behind
 
 
+def test_the_same_notebook_and_parameters_give_the_same_bytes(tmp_path: Path) -> None:
+    """No run times, temporary names or random cell ids: DVC's lock hash stays put."""
+    source = tmp_path / "same.ipynb"
+    nbformat.write(_notebook("# Show the value
+print(value * 3)"), source)
+    first, second = tmp_path / "first", tmp_path / "second"
+    _run(source, first, value=7)
+    _run(source, second, value=7)
+    for name in ("same.ipynb", "same.html"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert "<title>same</title>" in (first / "same.html").read_text()
+
+
 def test_a_cell_that_raises_fails_the_run_naming_the_cell_and_keeps_the_last_good_html(
     tmp_path: Path,
 ) -> None:
@@ -106,12 +119,12 @@ def test_notebooks_run_side_by_side_and_every_failure_is_reported(
         adult_params, report={"notebooks": ["good.ipynb", "bad.ipynb"], "max_parallel": 2}
     )
 
+    out_dir = tmp_path / params.paths.notebooks_dir
     with pytest.raises(NotebookError) as raised:
-        execute_all(params, tmp_path)
+        execute_all(params, tmp_path, out_dir)
 
     assert "bad.ipynb: cell 2 ('# Breaks') raised ZeroDivisionError" in str(raised.value)
     assert "good.ipynb" not in str(raised.value)
-    out_dir = tmp_path / params.paths.notebooks_dir
     assert (out_dir / "good.html").is_file()  # the other notebook still ran to the end
     assert (out_dir / "bad.failed.ipynb").is_file()
     assert not (out_dir / "bad.html").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -28,10 +29,25 @@ def _invoke(*args: str) -> str:
 
 
 def _set(project: Path, section: str, **values: object) -> None:
+    """Change params.yaml and commit it, as a team does before a run that may promote."""
     path = project / "params.yaml"
     params = yaml.safe_load(path.read_text())
     params[section] = {**params[section], **values}
     path.write_text(yaml.safe_dump(params, sort_keys=False))
+    _git(project, "commit", "-qam", f"params: {section}")
+
+
+def _git(project: Path, *args: str) -> None:
+    subprocess.run(  # noqa: S603 - fixed arguments
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],  # noqa: S607
+        cwd=project, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+# What the stages write: git-ignored, so the project reads as a clean commit after a run.
+OUTPUTS_IGNORED = "\n".join(
+    ["data/interim/", "data/processed/", "models/", "reports/", "mlflow.db", "mlartifacts/", "logs/"]
+)
 
 
 @pytest.fixture
@@ -41,6 +57,10 @@ def project(
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("DVC_ROOT", raising=False)
     root = make_project(adult_raw.head(3000))
+    (root / ".gitignore").write_text(OUTPUTS_IGNORED + "\n")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "project")
     _set(root, "evaluate", bootstrap_samples=50)
     _set(
         root,
@@ -60,19 +80,33 @@ def _client(project: Path) -> MlflowClient:
 def test_train_evaluate_promote_then_status(project: Path) -> None:
     assert "train ok: hist_gradient_boosting" in _invoke("train")
     assert "gates passed" in _invoke("evaluate")
-    assert "promote: tabpipe-adult v1: all gates passed" in _invoke("promote")
-    assert "this run's model is already the champion" in _invoke("promote")
+    promoted = _invoke("promote")
+    assert "promote (champion): tabpipe-adult v1: all gates passed; first champion" in promoted
+    assert "this model is already 'champion' (v1)" in _invoke("promote")
 
     status = _invoke("status")
-    assert "tabpipe-adult v1 is 'champion'" in status
+    assert "champion         v1 (model " in status
+    assert "the model in this work tree" in status
     assert "quality gates    reports/gates.md  (passed)" in status
+    assert "verdict: consistent" in status
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["interval"]["n_resamples"] == 50
+    summary = json.loads((project / "models/model.json").read_text())
     version = _client(project).get_model_version_by_alias("tabpipe-adult", "champion")
-    assert (
-        version.tags["tabpipe.run_id"]
-        == json.loads((project / "models/training_run.json").read_text())["run_id"]
-    )
+    assert version.tags["tabpipe.model_sha256"] == summary["model_sha256"]
+    assert version.tags["tabpipe.test_sha256"] == metrics["test_sha256"]
+    assert "tabpipe.champion_since" in version.tags
+    promotion = json.loads((project / "reports/promotion.json").read_text())
+    assert (promotion["mode"], promotion["version"], promotion["promoted"]) == ("champion", "1", True)
+
+
+def _champion(project: Path) -> str:
+    return str(_client(project).get_model_version_by_alias("tabpipe-adult", "champion").version)
+
+
+def _run_stages(*stages: str) -> None:
+    for stage in stages:
+        _invoke(stage)
 
 
 def test_a_better_model_takes_the_alias_and_a_worse_one_does_not(project: Path) -> None:
@@ -80,32 +114,83 @@ def test_a_better_model_takes_the_alias_and_a_worse_one_does_not(project: Path) 
     _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.5, "max_drop_vs_champion": 0.01}])
 
     _set(project, "train", model=weak)
-    for stage in ("train", "evaluate", "promote"):
-        _invoke(stage)
+    _run_stages("train", "evaluate", "promote")
     weak_auc = json.loads((project / "reports/metrics.json").read_text())["test"]["roc_auc"]
-    client = _client(project)
-
-    def champion() -> str:
-        return str(client.get_model_version_by_alias("tabpipe-adult", "champion").version)
-
-    assert champion() == "1"
+    assert _champion(project) == "1"
 
     _set(project, "train", model={"kind": "hist_gradient_boosting"})
-    for stage in ("train", "evaluate", "promote"):
-        _invoke(stage)
+    _run_stages("train", "evaluate", "promote")
     better = json.loads((project / "reports/metrics.json").read_text())["test"]["roc_auc"]
     assert better > weak_auc
-    assert champion() == "2"
+    assert _champion(project) == "2"
+    client = _client(project)
     assert client.get_model_version("tabpipe-adult", "2").tags["replaced_version"] == "1"
     assert client.get_model_version("tabpipe-adult", "1").tags["replaced_by_version"] == "2"
 
     _set(project, "train", model=weak)
-    _invoke("train")
-    worse = runner.invoke(app, ["evaluate"])
-    assert worse.exit_code == ExitCode.GATE_FAILED
+    _run_stages("train", "evaluate")  # the absolute gates pass: only the champion is better
+    worse = runner.invoke(app, ["promote"])
+    assert worse.exit_code == ExitCode.GATE_FAILED, worse.output
+    assert "worse than the champion beyond the tolerance" in worse.output
     assert "roc_auc within 0.01 of the champion: FAILED" in worse.output
-    assert "the alias did not move" in _invoke("promote")
-    assert champion() == "2"
+    assert "tabpipe promote --version 1" in worse.output  # the same bytes as v1: no new version
+    assert _champion(project) == "2"
+
+    # A person may still decide (a rollback): the absolute gates are re-checked first.
+    explicit = _invoke("promote", "--version", "1")
+    assert "promote (explicit): tabpipe-adult v1: explicit promotion; replaced v2" in explicit
+    assert _champion(project) == "1"
+
+
+def test_an_experiment_or_uncommitted_change_registers_a_challenger_only(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run_stages("train", "evaluate", "promote")
+    assert _champion(project) == "1"
+
+    _set(project, "train", model={"kind": "hist_gradient_boosting", "learning_rate": 0.2})
+    _invoke("train")
+    _invoke("evaluate")
+    monkeypatch.setenv("DVC_EXP_NAME", "lr-high")
+    experiment = _invoke("promote")
+    assert "promote (challenger): tabpipe-adult v2: DVC experiment 'lr-high'" in experiment
+    assert "'champion' stays v1" in experiment
+    monkeypatch.delenv("DVC_EXP_NAME")
+    client = _client(project)
+    assert _champion(project) == "1"
+    assert str(client.get_model_version_by_alias("tabpipe-adult", "challenger").version) == "2"
+
+    (project / "params.yaml").write_text((project / "params.yaml").read_text() + "\n# note\n")
+    dirty = _invoke("promote")
+    assert "uncommitted changes: params.yaml" in dirty
+    assert _champion(project) == "1"
+
+
+def test_reevaluating_never_rewrites_a_registered_models_runs(project: Path) -> None:
+    _run_stages("train", "evaluate", "promote")
+    client = _client(project)
+    version = client.get_model_version_by_alias("tabpipe-adult", "champion")
+    trained = client.get_run(version.run_id)
+    experiment = trained.info.experiment_id
+    before = {
+        run.info.run_id: (run.info.status, run.data.metrics, run.data.tags)
+        for run in client.search_runs([experiment])
+    }
+
+    _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])
+    failed = runner.invoke(app, ["evaluate"])
+    assert failed.exit_code == ExitCode.GATE_FAILED
+
+    after = {run.info.run_id: run for run in client.search_runs([experiment])}
+    for run_id, (status, metrics, tags) in before.items():
+        assert (after[run_id].info.status, after[run_id].data.metrics) == (status, metrics)
+        assert after[run_id].data.tags == tags
+    new = [run for run_id, run in after.items() if run_id not in before]
+    assert len(new) == 1
+    assert new[0].data.tags["tabpipe.stage"] == "evaluate"
+    assert new[0].data.tags["mlflow.parentRunId"] == trained.info.run_id
+    assert new[0].data.tags["gates.passed"] == "false"
+    assert new[0].info.status == "FINISHED"  # a verdict, not a crash
 
 
 def test_failed_gates_stop_or_warn_and_never_promote(project: Path) -> None:
@@ -115,16 +200,38 @@ def test_failed_gates_stop_or_warn_and_never_promote(project: Path) -> None:
     assert failed.exit_code == ExitCode.GATE_FAILED
     assert "1 quality gate(s) failed; the model is not promoted" in failed.output
     assert "roc_auc >= 0.999: FAILED" in failed.output
+    assert "stays the rejected candidate" in failed.output
     assert "Traceback" not in failed.output
     assert (project / "reports/metrics.json").is_file()
-    assert "1 gate(s) failed; the alias did not move" in _invoke("promote")
+    assert "1 gate(s) failed: not registered" in _invoke("promote")
+    status = runner.invoke(app, ["status"])
+    assert "is a REJECTED candidate" in status.output
 
     _set(project, "gates", enforce=False)
     explored = _invoke("evaluate")
     assert "gates FAILED (not enforced)" in explored
-    assert "the alias did not move" in _invoke("promote")
+    assert "not registered" in _invoke("promote")
     with pytest.raises(MlflowException, match="not found"):
         _client(project).get_model_version_by_alias("tabpipe-adult", "champion")
+
+
+def test_status_flags_outputs_of_different_runs_and_exits_7(project: Path) -> None:
+    _run_stages("train", "evaluate", "drift", "promote")
+    assert "verdict: consistent" in _invoke("status")
+
+    _set(project, "train", model={"kind": "hist_gradient_boosting", "max_iter": 3})
+    _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])
+    _invoke("train")
+    assert runner.invoke(app, ["evaluate"]).exit_code == ExitCode.GATE_FAILED
+
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == ExitCode.STALE_OUTPUTS
+    assert "REJECTED candidate" in status.output
+    assert "reports/drift/drift.json describes model" in status.output
+    assert "[STALE: describes model" in status.output
+    assert "champion         v1 (model " in status.output
+    assert "not the model in this work tree" in status.output
+    assert "verdict: NOT CONSISTENT" in status.output
 
 
 def test_a_run_left_running_by_a_killed_stage_is_closed_by_the_next_train(
@@ -145,7 +252,7 @@ def test_a_run_left_running_by_a_killed_stage_is_closed_by_the_next_train(
 def test_evaluate_without_a_model_says_what_to_run(project: Path) -> None:
     result = runner.invoke(app, ["evaluate"])
     assert result.exit_code == ExitCode.DATA_INVALID
-    assert "Run the stage that produces it first" in result.output
+    assert "no trained model. Run the train stage first" in result.output
 
 
 def _shifted_batch(adult_raw: pd.DataFrame, path: Path) -> Path:

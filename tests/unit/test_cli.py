@@ -137,5 +137,5 @@ def test_a_corrupted_summary_is_a_clear_error(make_project: ProjectFactory) -> N
     assert runner.invoke(app, ["ingest"]).exit_code == 0
     (project / "reports/ingest/dataset.json").write_text('{"name": 3}')
     result = runner.invoke(app, ["status"])
-    assert result.exit_code == ExitCode.DATA_INVALID
+    assert result.exit_code == ExitCode.STALE_OUTPUTS
     assert "not a valid DatasetModel" in result.output

@@ -12,6 +12,8 @@ from tabpipe.services.features import feature_columns
 from tabpipe.services.train import fit_model
 from tests.conftest import with_overrides
 
+SHA = "0" * 64  # the model file's digest, as the evaluate stage passes it
+
 
 @pytest.fixture(scope="module")
 def evaluation(
@@ -19,7 +21,7 @@ def evaluation(
 ) -> Evaluation:
     columns = feature_columns(adult_schema, target="income")
     fitted = fit_model(adult_params, columns, adult_splits["train"], adult_splits["val"])
-    return evaluate_model(fitted.pipeline, adult_splits, adult_params)
+    return evaluate_model(fitted.pipeline, adult_splits, adult_params, model_sha256=SHA)
 
 
 def test_model_beats_the_dummy_baseline(evaluation: Evaluation) -> None:
@@ -80,7 +82,7 @@ def test_unknown_slice_column_is_a_params_error(
         adult_splits["val"],
     )
     with pytest.raises(ParamsError, match=r"evaluate\.slice_columns: 'shoe_size'"):
-        evaluate_model(fitted.pipeline, adult_splits, params)
+        evaluate_model(fitted.pipeline, adult_splits, params, model_sha256=SHA)
 
 
 def test_train_metrics_use_a_seeded_sample_above_max_train_rows(
@@ -89,9 +91,9 @@ def test_train_metrics_use_a_seeded_sample_above_max_train_rows(
     columns = feature_columns(adult_schema, target="income")
     fitted = fit_model(adult_params, columns, adult_splits["train"], adult_splits["val"])
     capped = with_overrides(adult_params, evaluate={"max_train_rows": 1000})
-    full = evaluate_model(fitted.pipeline, adult_splits, adult_params).report
-    sampled = evaluate_model(fitted.pipeline, adult_splits, capped).report
-    again = evaluate_model(fitted.pipeline, adult_splits, capped).report
+    full = evaluate_model(fitted.pipeline, adult_splits, adult_params, model_sha256=SHA).report
+    sampled = evaluate_model(fitted.pipeline, adult_splits, capped, model_sha256=SHA).report
+    again = evaluate_model(fitted.pipeline, adult_splits, capped, model_sha256=SHA).report
 
     assert len(adult_splits["train"]) > 1000
     assert sampled.train != full.train  # scored on 1,000 rows, not all of them

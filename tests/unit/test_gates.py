@@ -4,12 +4,20 @@ import pytest
 
 from tabpipe.models.evaluation import MetricsReport, SliceGap
 from tabpipe.models.params import GateRule, GatesParams, SliceGapRule
-from tabpipe.services.gates import ChampionMetrics, evaluate_gates, gates_markdown
+from tabpipe.services.gates import (
+    ChampionScore,
+    PromotedScore,
+    champion_gates,
+    evaluate_gates,
+    gates_markdown,
+)
 
 
 def _report(**test: float) -> MetricsReport:
     baseline = {"roc_auc": 0.5, "log_loss": 0.55}
     return MetricsReport(
+        model_sha256="a" * 64,
+        test_sha256="b" * 64,
         task="classification",
         primary_metric="roc_auc",
         test=test,
@@ -21,9 +29,19 @@ def _report(**test: float) -> MetricsReport:
     )
 
 
-def _verdicts(params: GatesParams, champion: ChampionMetrics | None = None) -> list[bool | None]:
-    report = evaluate_gates(params, _report(roc_auc=0.91, log_loss=0.30), champion)
+def _verdicts(params: GatesParams) -> list[bool | None]:
+    report = evaluate_gates(params, _report(roc_auc=0.91, log_loss=0.30))
     return [gate.passed for gate in report.gates]
+
+
+def _champion_verdicts(
+    rule: GateRule,
+    champion: ChampionScore | None,
+    best: dict[str, PromotedScore] | None = None,
+    value: float = 0.91,
+) -> list[bool | None]:
+    gates = champion_gates(GatesParams(rules=(rule,)), {rule.metric: value}, champion, best or {})
+    return [gate.passed for gate in gates]
 
 
 def test_absolute_bounds_pass_and_fail() -> None:
@@ -46,7 +64,6 @@ def test_uplift_is_measured_against_the_dummy_baseline() -> None:
             )
         ),
         _report(roc_auc=0.91, log_loss=0.30),
-        None,
     )
     assert [gate.passed for gate in report.gates] == [True, False, True]
     assert report.gates[0].bound == pytest.approx(0.9)
@@ -54,27 +71,55 @@ def test_uplift_is_measured_against_the_dummy_baseline() -> None:
     assert report.gates[2].bound == pytest.approx(0.35)  # lower is better: baseline minus uplift
 
 
-def test_champion_gate_is_skipped_without_a_champion() -> None:
+def test_the_champion_comparison_is_not_part_of_the_reproducible_gates() -> None:
     report = evaluate_gates(
         GatesParams(rules=(GateRule(metric="roc_auc", max_drop_vs_champion=0.01),)),
         _report(roc_auc=0.91),
-        None,
     )
     assert report.passed
-    assert report.gates[0].passed is None
-    assert report.gates[0].note == "no champion yet"
+    assert report.gates == ()
+    assert report.model_sha256 == "a" * 64
+
+
+def test_champion_gates_are_skipped_without_a_champion_or_a_promoted_version() -> None:
+    rule = GateRule(metric="roc_auc", max_drop_vs_champion=0.01)
+    gates = champion_gates(GatesParams(rules=(rule,)), {"roc_auc": 0.91}, None, {})
+    assert [g.passed for g in gates] == [None, None]
+    assert [g.note for g in gates] == [
+        "no champion yet",
+        "no version promoted on this test split yet",
+    ]
 
 
 def test_candidate_may_trail_the_champion_by_the_tolerance_only() -> None:
-    rule = (GateRule(metric="roc_auc", max_drop_vs_champion=0.01),)
-    close = ChampionMetrics(version="3", test={"roc_auc": 0.915})
-    far = ChampionMetrics(version="3", test={"roc_auc": 0.93})
-    assert _verdicts(GatesParams(rules=rule), close) == [True]
-    assert _verdicts(GatesParams(rules=rule), far) == [False]
-    lower_is_better = (GateRule(metric="log_loss", max_drop_vs_champion=0.01),)
-    assert _verdicts(
-        GatesParams(rules=lower_is_better), ChampionMetrics(version="1", test={"log_loss": 0.28})
-    ) == [False]
+    rule = GateRule(metric="roc_auc", max_drop_vs_champion=0.01)
+    close = ChampionScore(version="3", test={"roc_auc": 0.915})
+    far = ChampionScore(version="3", test={"roc_auc": 0.93})
+    assert _champion_verdicts(rule, close)[0] is True
+    assert _champion_verdicts(rule, far)[0] is False
+    lower_is_better = GateRule(metric="log_loss", max_drop_vs_champion=0.01)
+    worse = ChampionScore(version="1", test={"log_loss": 0.28})
+    assert _champion_verdicts(lower_is_better, worse, value=0.30)[0] is False
+
+
+def test_small_drops_cannot_add_up_past_the_best_promoted_score() -> None:
+    """Each release within 0.01 of the last champion, but 0.018 below the best ever promoted."""
+    rule = GateRule(metric="roc_auc", max_drop_vs_champion=0.01)
+    champion = ChampionScore(version="5", test={"roc_auc": 0.921})
+    best = {"roc_auc": PromotedScore(version="3", value=0.930)}
+    assert _champion_verdicts(rule, champion, best, value=0.912) == [True, False]
+    gates = champion_gates(GatesParams(rules=(rule,)), {"roc_auc": 0.912}, champion, best)
+    assert gates[1].kind == "max_drop_vs_best"
+    assert gates[1].bound == pytest.approx(0.92)
+    assert "v3" in gates[1].note
+
+
+def test_a_champion_that_cannot_score_the_test_split_blocks_automatic_promotion() -> None:
+    rule = GateRule(metric="roc_auc", max_drop_vs_champion=0.01)
+    broken = ChampionScore(version="2", test={}, error="KeyError: 'age'")
+    gates = champion_gates(GatesParams(rules=(rule,)), {"roc_auc": 0.99}, broken, {})
+    assert gates[0].passed is False
+    assert "cannot be compared: KeyError: 'age'" in gates[0].note
 
 
 def test_slice_gap_gate_and_markdown_summary() -> None:
@@ -82,7 +127,7 @@ def test_slice_gap_gate_and_markdown_summary() -> None:
         rules=(GateRule(metric="roc_auc", min=0.99),),
         slice_gaps=(SliceGapRule(column="gender", metric="roc_auc", max_gap=0.05),),
     )
-    report = evaluate_gates(params, _report(roc_auc=0.91), None)
+    report = evaluate_gates(params, _report(roc_auc=0.91))
     assert [gate.passed for gate in report.gates] == [False, True]
     assert not report.passed
     assert [gate.name for gate in report.failed] == ["roc_auc >= 0.99"]
@@ -93,7 +138,7 @@ def test_slice_gap_gate_and_markdown_summary() -> None:
 
 def test_a_metric_that_could_not_be_computed_fails_its_gate() -> None:
     report = evaluate_gates(
-        GatesParams(rules=(GateRule(metric="pr_auc", min=0.5),)), _report(roc_auc=0.91), None
+        GatesParams(rules=(GateRule(metric="pr_auc", min=0.5),)), _report(roc_auc=0.91)
     )
     assert report.gates[0].passed is False
     assert "could not be computed" in report.gates[0].note

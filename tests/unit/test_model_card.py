@@ -6,7 +6,7 @@ import pytest
 
 from tabpipe.models.dataset import DatasetModel, SplitSummary
 from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GatesReport, MetricsReport, PromotionResult, TrainingRun
+from tabpipe.models.evaluation import GatesReport, MetricsReport, ModelSummary
 from tabpipe.models.params import Params
 from tabpipe.repositories.datasets import read_model
 from tabpipe.services.model_card import CardInputs, render_model_card
@@ -20,17 +20,13 @@ def inputs(adult_params: Params) -> CardInputs:
     return CardInputs(
         dataset=read_model(REPO_ROOT / paths.dataset_summary, DatasetModel),
         split=read_model(REPO_ROOT / paths.split_summary, SplitSummary),
-        training=TrainingRun(
-            run_id="abc123", experiment_id="1", model_uri="models:/m-1",
-            model_kind="hist_gradient_boosting", n_iter=84,
+        model=ModelSummary(
+            model_sha256="f" * 64, model_kind="hist_gradient_boosting", n_iter=84,
+            features=("age", "workclass"), train_sha256="1" * 64, val_sha256="2" * 64,
         ),
         metrics=read_model(REPO_ROOT / paths.metrics, MetricsReport),
         gates=read_model(REPO_ROOT / paths.gates, GatesReport),
         drift=read_model(REPO_ROOT / paths.drift_dir / "drift.json", DriftReport),
-        promotion=PromotionResult(
-            promoted=True, model_name="tabpipe-adult", alias="champion", version="3",
-            previous_version="2", reason="all gates passed",
-        ),
     )  # fmt: skip
 
 
@@ -44,7 +40,7 @@ def test_the_card_holds_declared_use_and_measured_results(
     assert adult_params.report.model_card.out_of_scope in card
     for limitation in adult_params.report.model_card.limitations:
         assert f"- {limitation}" in card
-    assert "Registered as `tabpipe-adult` version 3, alias `champion`." in card
+    assert f"Model file sha256 `{'f' * 64}`" in card
     assert f"{inputs.dataset.n_rows:,} rows after validation" in card
     primary = inputs.metrics.primary_metric
     assert f"| **{primary}** | {inputs.metrics.test[primary]:.4f} |" in card
@@ -58,25 +54,20 @@ def test_the_card_holds_declared_use_and_measured_results(
         assert f"across `{gap.column}`" in card
 
 
-def test_a_card_without_drift_or_promotion_says_so(
-    adult_params: Params, inputs: CardInputs
-) -> None:
-    bare = CardInputs(**{**inputs.__dict__, "drift": None, "promotion": None})
+def test_a_card_without_drift_says_so(adult_params: Params, inputs: CardInputs) -> None:
+    bare = CardInputs(**{**inputs.__dict__, "drift": None})
     card = render_model_card(adult_params, bare)
     assert "No drift report for this run." in card
-    assert "Not yet considered for promotion" in card
 
 
-def test_a_rejected_model_is_not_called_registered(
+def test_the_card_names_no_run_or_registry_version(
     adult_params: Params, inputs: CardInputs
 ) -> None:
-    rejected = PromotionResult(
-        promoted=False, model_name="tabpipe-adult", alias="champion",
-        reason="1 gate(s) failed; the alias did not move",
-    )  # fmt: skip
-    card = render_model_card(adult_params, CardInputs(**{**inputs.__dict__, "promotion": rejected}))
-    assert "Not registered: 1 gate(s) failed" in card
-    assert "Registered as" not in card
+    """The card is committed: it must read the same on every machine's MLflow store."""
+    card = render_model_card(adult_params, inputs)
+    assert "MLflow run `" not in card
+    assert "version 1" not in card
+    assert "`champion` from a clean commit, `challenger` from an experiment" in card
 
 
 def test_the_declared_text_comes_from_params(adult_params: Params, inputs: CardInputs) -> None:

@@ -106,12 +106,21 @@ def split(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -
 
 @app.command()
 def status(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
-    """Say what the pipeline has produced and where it lies."""
+    """Say what the pipeline produced, which model each output describes, what DVC finds
+    out of date and who holds the registry's aliases.
+
+    Exit 0: the outputs form one consistent run of the current inputs; 7: they do not.
+    """
     with exit_on_error(verbose=_verbose(ctx)):
+        from tabpipe.errors import StaleOutputsError
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.outputs import describe_outputs
 
-        typer.echo(describe_outputs(load_params(params_path)))
+        report = describe_outputs(load_params(params_path))
+        typer.echo(report.text())
+        if not report.consistent:
+            msg = "the outputs on disk do not form one consistent run (see the verdict above)"
+            raise StaleOutputsError(msg)
 
 
 @app.command()
@@ -121,9 +130,9 @@ def train(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.train import run_train
 
-        run = run_train(load_params(params_path))
-        iterations = f", {run.n_iter} iterations" if run.n_iter is not None else ""
-        typer.echo(f"train ok: {run.model_kind}{iterations}; MLflow run {run.run_id}")
+        model = run_train(load_params(params_path))
+        iterations = f", {model.n_iter} iterations" if model.n_iter is not None else ""
+        typer.echo(f"train ok: {model.model_kind}{iterations}; sha256 {model.model_sha256[:12]}")
 
 
 @app.command()
@@ -147,15 +156,27 @@ def evaluate(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")
 
 
 @app.command()
-def promote(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
-    """Register the model and move the champion alias if every gate passed."""
+def promote(
+    ctx: typer.Context,
+    params_path: ParamsOption = Path("params.yaml"),
+    version: Annotated[
+        str | None,
+        typer.Option(
+            "--version",
+            help="Promote this registered version to champion (a rollback, say): gates are "
+            "re-checked on the current splits.",
+        ),
+    ] = None,
+) -> None:
+    """Register the model; move the champion alias (clean commit) or the challenger alias
+    (experiment, uncommitted changes). Exit 4 when the champion comparison fails."""
     with exit_on_error(verbose=_verbose(ctx)):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.promote import run_promote
 
-        outcome = run_promote(load_params(params_path))
-        version = f" v{outcome.version}" if outcome.version else ""
-        typer.echo(f"promote: {outcome.model_name}{version}: {outcome.reason}")
+        outcome = run_promote(load_params(params_path), version=version)
+        number = f" v{outcome.version}" if outcome.version else ""
+        typer.echo(f"promote ({outcome.mode}): {outcome.model_name}{number}: {outcome.reason}")
 
 
 @app.command()

@@ -18,6 +18,9 @@ class ColumnDrift(FrozenModel):
 class DriftReport(FrozenModel):
     """Written to reports/drift/drift.json; ``drifted_share`` is the DVC metric."""
 
+    model_sha256: str | None = Field(
+        None, description="The model whose predictions were compared (None: no model)."
+    )
     reference: str
     current: str
     reference_rows: int = Field(description="Rows compared after sampling.")

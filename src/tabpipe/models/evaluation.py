@@ -9,15 +9,21 @@ from pydantic import Field
 from tabpipe.models.base import FrozenModel
 
 
-class TrainingRun(FrozenModel):
-    """Links the DVC outputs of one training to its MLflow run and logged model."""
+class ModelSummary(FrozenModel):
+    """What the train stage fitted, written beside the model (models/model.json).
 
-    run_id: str
-    experiment_id: str
-    model_uri: str = Field(description="URI of the model logged in the run (models:/...).")
+    Only what data, params and code determine: the same inputs give the same file on
+    every machine. The MLflow run that logged the model is found by ``model_sha256``
+    (a tag of the run), never written here, because run ids belong to one store.
+    """
+
+    model_sha256: str = Field(description="sha256 of the skops model file.")
     model_kind: str
     best_params: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
     n_iter: int | None = Field(None, description="Boosting iterations kept by early stopping.")
+    features: tuple[str, ...]
+    train_sha256: str = Field(description="Content digest of the train split it was fitted on.")
+    val_sha256: str = Field(description="Content digest of the validation split.")
 
 
 class Interval(FrozenModel):
@@ -46,6 +52,8 @@ class SliceGap(FrozenModel):
 class MetricsReport(FrozenModel):
     """Written to reports/metrics.json: the DVC metrics file compared across commits."""
 
+    model_sha256: str = Field(description="The model these metrics describe.")
+    test_sha256: str = Field(description="Content digest of the test split scored.")
     task: Literal["classification", "regression"]
     primary_metric: str
     test: dict[str, float]
@@ -58,7 +66,9 @@ class MetricsReport(FrozenModel):
     slice_gaps: tuple[SliceGap, ...] = ()
 
 
-GateKind = Literal["min", "max", "min_uplift", "max_drop_vs_champion", "max_slice_gap"]
+GateKind = Literal[
+    "min", "max", "min_uplift", "max_drop_vs_champion", "max_drop_vs_best", "max_slice_gap"
+]
 
 
 class GateResult(FrozenModel):
@@ -82,9 +92,15 @@ class GateResult(FrozenModel):
 
 
 class GatesReport(FrozenModel):
+    """The gates that data, params and code decide (reports/gates.json, committed).
+
+    Comparisons with the registry's champion depend on the store, not on the
+    repository, so the promote stage checks them at promotion time (PromotionResult).
+    """
+
+    model_sha256: str = Field(description="The model these verdicts are about.")
     passed: bool
     enforced: bool
-    champion_version: str | None = None
     gates: tuple[GateResult, ...]
 
     @property
@@ -92,10 +108,26 @@ class GatesReport(FrozenModel):
         return tuple(gate for gate in self.gates if gate.passed is False)
 
 
+PromotionMode = Literal["champion", "challenger", "explicit"]
+
+
 class PromotionResult(FrozenModel):
-    promoted: bool
+    """What one promote did (reports/promotion.json: this clone's record, not DVC-tracked)."""
+
+    promoted: bool = Field(description="True when an alias now points at this model's version.")
+    mode: PromotionMode = Field(
+        description="champion: a run on a clean commit; challenger: an experiment or "
+        "uncommitted work tree; explicit: `tabpipe promote --version N`."
+    )
     model_name: str
-    alias: str
+    model_sha256: str
+    alias: str | None = Field(None, description="The alias moved to the version, if any.")
     version: str | None = None
-    previous_version: str | None = None
+    champion_before: str | None = Field(None, description="Champion version when promote began.")
+    champion_after: str | None = Field(None, description="Champion version when promote ended.")
+    comparison: tuple[GateResult, ...] = Field(
+        (), description="The champion gates, against the champion re-scored on this test split."
+    )
     reason: str
+    tracking_uri: str
+    decided_at: str = Field(description="UTC time of the decision (ISO 8601).")

@@ -85,12 +85,16 @@ class PathsParams(FrozenModel):
     split_dir: PathField = Path("data/processed")
     split_summary: PathField = Path("reports/split/summary.json")
     model: PathField = Path("models/model.skops")
-    training_run: PathField = Path("models/training_run.json")
+    model_summary: PathField = Path("models/model.json")
     metrics: PathField = Path("reports/metrics.json")
     plots_dir: PathField = Path("reports/plots")
     gates: PathField = Path("reports/gates.json")
     gates_summary: PathField = Path("reports/gates.md")
-    promotion: PathField = Path("reports/promotion.json")
+    promotion: PathField = Field(
+        Path("reports/promotion.json"),
+        description="This clone's record of its last promote (git-ignored, not a DVC output: "
+        "it names registry versions of one store).",
+    )
     drift_dir: PathField = Path("reports/drift")
     monitoring_dir: PathField = Path("reports/monitoring")
     notebooks_dir: PathField = Path("reports/notebooks")
@@ -206,7 +210,11 @@ class GateRule(FrozenModel):
         None, gt=0, description="Must beat the dummy baseline by at least this much."
     )
     max_drop_vs_champion: float | None = Field(
-        None, ge=0, description="May be worse than the current champion by at most this much."
+        None,
+        ge=0,
+        description="Checked at promotion: may be worse by at most this much than the current "
+        "champion, re-scored on this test split, and than the best version ever promoted "
+        "on this test split (so small drops cannot add up release after release).",
     )
 
     @model_validator(mode="after")
@@ -264,7 +272,24 @@ class DriftParams(FrozenModel):
 class MlflowParams(FrozenModel):
     experiment_name: str = Field("tabpipe", min_length=1)
     registered_model_name: str = Field("tabpipe-model", min_length=1)
-    champion_alias: str = Field("champion", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    champion_alias: str = Field(
+        "champion",
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+        description="Production alias: moved only by a run on a clean commit or by "
+        "`tabpipe promote --version N`.",
+    )
+    challenger_alias: str = Field(
+        "challenger",
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+        description="Alias given to models from `dvc exp run` or an uncommitted work tree.",
+    )
+
+    @model_validator(mode="after")
+    def _aliases_differ(self) -> MlflowParams:
+        if self.champion_alias == self.challenger_alias:
+            msg = "champion_alias and challenger_alias must differ"
+            raise ValueError(msg)
+        return self
 
 
 DEFAULT_SECTIONS = (

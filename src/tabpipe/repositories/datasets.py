@@ -14,6 +14,14 @@ from tabpipe.utils.atomic import atomic_path, write_text_atomic
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def split_path(split_dir: Path, name: str) -> Path:
+    """Where the split stage writes one part: ``<split_dir>/<name>.parquet``."""
+    return split_dir / f"{name}.parquet"
+
+
 def write_frame(frame: pd.DataFrame, destination: Path) -> None:
     """Parquet keeps dtypes (categories included) so downstream stages need no re-parsing."""
     with atomic_path(destination) as tmp:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -19,12 +20,12 @@ import mlflow
 import pandas as pd
 from loguru import logger
 from mlflow.data.pandas_dataset import from_pandas
-from mlflow.entities import RunStatus
+from mlflow.entities import Metric, RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from tabpipe.errors import ExitCode, TabpipeError, TrackingError
+from tabpipe.errors import TabpipeError, TrackingError
 from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
 
 DEFAULT_DB = "mlflow.db"
@@ -47,6 +48,14 @@ def tracking_store(root: Path) -> TrackingStore:
         uri=f"sqlite:///{root / DEFAULT_DB}",
         artifact_location=(root / DEFAULT_ARTIFACTS).as_uri(),
     )
+
+
+def store_exists(store: TrackingStore) -> bool:
+    """False for the default SQLite store before any run created it (a server: assumed)."""
+    prefix = "sqlite:///"
+    if store.uri.startswith(prefix):
+        return Path(store.uri.removeprefix(prefix)).is_file()
+    return True
 
 
 # MLflow's own defaults retry an unreachable server for about four minutes (7 retries,
@@ -95,32 +104,41 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
+OWNER_PID, OWNER_HOST, STAGE_TAG = "tabpipe.pid", "tabpipe.host", "tabpipe.stage"
+MODEL_SHA_TAG, MODEL_URI_TAG = "tabpipe.model_sha256", "tabpipe.model_uri"
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's own tag: the UI nests the run under its parent
+
+
+def owner_tags() -> dict[str, str]:
+    """Who runs a run: the next stage closes it if this process dies (see sweep_stale_runs)."""
+    return {OWNER_PID: str(os.getpid()), OWNER_HOST: os.uname().nodename}
+
+
 @contextlib.contextmanager
-def pipeline_run(
+def stage_run(
     *,
     experiment_id: str,
-    run_id: str | None = None,
+    stage: str,
+    parent_run_id: str | None = None,
     run_name: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """Start (or resume) the pipeline's run and always close it with an honest status.
+    """A new run owned by this process, always closed with an honest status.
 
-    A gate or drift verdict is the run doing its job: FINISHED. A crash is FAILED,
-    an interrupt KILLED, so no run is left RUNNING by a stage that stopped. A new run
-    is created with ``tags`` in the same call, so a process killed at any moment leaves
-    a run that carries its owner's pid (see :func:`mark_stale_runs_failed`).
+    Every stage logs to a run of its own (a child of the training run when there is
+    one), so no stage ever reopens a run another process finished. A verdict (failed
+    gate, drift) is the run doing its job: FINISHED. A crash is FAILED, an interrupt
+    KILLED. The owner's pid and host are set in the creating call, so a process killed
+    at any moment leaves a run that the next stage can close.
     """
-    run = mlflow.start_run(
-        run_id=run_id,
-        experiment_id=experiment_id,
-        run_name=run_name,
-        tags=dict(tags) if tags else None,
-    )
+    all_tags = {**owner_tags(), STAGE_TAG: stage, **(tags or {})}
+    if parent_run_id is not None:
+        all_tags[PARENT_TAG] = parent_run_id
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or stage, tags=all_tags)
     try:
         yield run.info.run_id
     except TabpipeError as exc:
-        verdict = exc.exit_code in {ExitCode.GATE_FAILED, ExitCode.DRIFT_DETECTED}
-        mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED if verdict else RunStatus.FAILED))
+        mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED if exc.verdict else RunStatus.FAILED))
         raise
     except KeyboardInterrupt:
         mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
@@ -129,6 +147,46 @@ def pipeline_run(
         mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
         raise
     mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+
+
+@dataclass(frozen=True)
+class TrainingRunRef:
+    """The MLflow run that logged a model file, found by the file's sha256."""
+
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    metric_names: frozenset[str]
+
+
+def find_training_run(experiment_id: str, model_sha256: str) -> TrainingRunRef | None:
+    """The newest finished run that logged the model with these bytes, if the store has one."""
+    found = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.`{MODEL_SHA_TAG}` = '{model_sha256}' and tags.`{STAGE_TAG}` = 'train' "
+            "and attributes.status = 'FINISHED'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not found:
+        return None
+    run = found[0]
+    return TrainingRunRef(
+        run_id=run.info.run_id,
+        experiment_id=run.info.experiment_id,
+        model_uri=run.data.tags.get(MODEL_URI_TAG, ""),
+        metric_names=frozenset(run.data.metrics),
+    )
+
+
+def add_metrics_to_finished_run(run_id: str, metrics: Mapping[str, float]) -> None:
+    """Log metrics to a run without reopening it: its status and end time stay as they are."""
+    stamp = int(time.time() * 1000)
+    MlflowClient().log_batch(
+        run_id, metrics=[Metric(key, float(value), stamp, 0) for key, value in metrics.items()]
+    )
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -171,48 +229,77 @@ def log_sklearn_model(model: Any, example: pd.DataFrame) -> str:
 
 
 @dataclass(frozen=True)
-class Champion:
+class RegisteredVersion:
+    """One version of a registered model, with the tags tabpipe records on it."""
+
     version: str
     run_id: str
-    metrics: dict[str, float]
+    tags: dict[str, str]
+    aliases: tuple[str, ...]
+
+    @property
+    def model_sha256(self) -> str | None:
+        return self.tags.get(MODEL_SHA_TAG)
 
 
-def current_champion(model_name: str, alias: str) -> Champion | None:
-    client = MlflowClient()
+def _version(found: Any) -> RegisteredVersion:
+    return RegisteredVersion(
+        version=str(found.version),
+        run_id=str(found.run_id or ""),
+        tags=dict(found.tags or {}),
+        aliases=tuple(found.aliases or ()),
+    )
+
+
+def version_by_alias(model_name: str, alias: str) -> RegisteredVersion | None:
     try:
-        found = client.get_model_version_by_alias(model_name, alias)
+        found = MlflowClient().get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in exc.message.lower():
             return None
         raise
-    run = client.get_run(found.run_id) if found.run_id else None
-    return Champion(
-        version=str(found.version),
-        run_id=str(found.run_id),
-        metrics=dict(run.data.metrics) if run else {},
-    )
+    return _version(found)
 
 
-def register_champion(
-    *, model_uri: str, run_id: str, model_name: str, alias: str, previous: Champion | None
+def model_versions(model_name: str) -> list[RegisteredVersion]:
+    """Every version of the model, oldest first (none when the name is not registered)."""
+    found = MlflowClient().search_model_versions(f"name = '{model_name}'")
+    return sorted((_version(v) for v in found), key=lambda v: int(v.version))
+
+
+def registered_run_ids() -> set[str]:
+    """Runs whose model is a registered version: their records are never changed."""
+    return {str(v.run_id) for v in MlflowClient().search_model_versions() if v.run_id}
+
+
+def register_version(
+    *, model_uri: str, run_id: str, model_name: str, tags: Mapping[str, str], description: str
 ) -> str:
-    """Register a new version, move the alias to it, and record who replaced whom."""
+    """A new version of ``model_name`` from the model logged in ``run_id``."""
+    registered = mlflow.register_model(
+        model_uri, model_name, tags={**tags, "tabpipe.run_id": run_id}
+    )
+    version = str(registered.version)
+    if description:
+        MlflowClient().update_model_version(model_name, version, description=description)
+    logger.info("registered {} version {}", model_name, version)
+    return version
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    MlflowClient().set_registered_model_alias(model_name, alias, version)
+    logger.info("{} version {} is now '{}'", model_name, version, alias)
+
+
+def set_version_tags(model_name: str, version: str, tags: Mapping[str, str]) -> None:
     client = MlflowClient()
-    registered = mlflow.register_model(model_uri, model_name, tags={"tabpipe.run_id": run_id})
-    new_version = str(registered.version)
-    if previous is not None:
-        client.set_model_version_tag(model_name, new_version, "replaced_version", previous.version)
-        client.set_model_version_tag(
-            model_name, previous.version, "replaced_by_version", new_version
-        )
-    client.set_registered_model_alias(model_name, alias, new_version)
-    logger.info("registered {} version {} as '{}'", model_name, new_version, alias)
-    return new_version
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
 
 
-def describe_model_version(model_name: str, version: str, description: str) -> None:
-    """Shown on the version's page in the registry UI (the model card)."""
-    MlflowClient().update_model_version(model_name, version, description=description)
+def load_version_model(model_name: str, version: str) -> Any:
+    """A registered version, loaded by MLflow with the skops trusted types it was saved with."""
+    return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
 
 
 def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:
@@ -228,19 +315,34 @@ def set_tags(tags: Mapping[str, str]) -> None:
     mlflow.set_tags(dict(tags))
 
 
-def mark_stale_runs_failed(experiment_id: str) -> int:
-    """Runs left RUNNING by a process that no longer exists (killed stage) become FAILED."""
+def sweep_stale_runs(experiment_id: str) -> int:
+    """Runs left RUNNING by a process of this host that no longer exists become FAILED.
+
+    Only RUNNING runs with a tabpipe owner are considered, so a FINISHED run is never
+    touched, and a run whose model is registered is skipped whatever its status.
+    """
     client = MlflowClient()
-    stale = 0
-    for run in client.search_runs(
+    running = client.search_runs(
         [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
-    ):
-        pid = run.data.tags.get("tabpipe.pid")
-        host = run.data.tags.get("tabpipe.host")
-        if pid is None or host != os.uname().nodename or _alive(int(pid)):
+    )
+    orphans = [
+        run
+        for run in running
+        if run.data.tags.get(OWNER_PID) is not None
+        and run.data.tags.get(OWNER_HOST) == os.uname().nodename
+        and not _alive(int(run.data.tags[OWNER_PID]))
+    ]
+    if not orphans:
+        return 0
+    protected = registered_run_ids()
+    stale = 0
+    for run in orphans:
+        if run.info.run_id in protected:
             continue
         client.set_terminated(run.info.run_id, status="FAILED")
         stale += 1
+    if stale:
+        logger.warning("marked {} RUNNING run(s) of dead processes as FAILED", stale)
     return stale
 
 
@@ -276,11 +378,6 @@ def log_reference(frame: pd.DataFrame) -> None:
 def load_reference(run_id: str) -> pd.DataFrame:
     local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REFERENCE_ARTIFACT)
     return pd.read_parquet(local)
-
-
-def load_champion_model(model_name: str, alias: str) -> Any:
-    """The registered champion, loaded by MLflow with the skops trusted types it was saved with."""
-    return mlflow.sklearn.load_model(f"models:/{model_name}@{alias}")
 
 
 def start_monitoring_run(

@@ -2,10 +2,22 @@
 
 skops refuses to load any type it was not told to trust, so a tampered model file
 fails loudly instead of running code, which a pickle would not.
+
+The file is byte-reproducible: the same fitted model gives the same bytes, so the
+model's hash in ``dvc.lock`` depends on data, params and code only. skops names
+its array members after ``id()`` of the objects and random UUIDs, and stamps each
+zip member with the current time; :func:`canonical_skops` renames the members in
+order of first appearance and fixes the timestamps. The content is unchanged:
+skops only uses the names to find each member and to tell shared objects apart.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +27,67 @@ from tabpipe.errors import DataReadError
 from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
 from tabpipe.utils.atomic import atomic_path
 
+SCHEMA_MEMBER = "schema.json"
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry
+_MEMBER_NAME = re.compile(r"^(?P<stem>[^/]+)\.(?P<suffix>npy|bin)$")
+
 
 def save_model(model: Any, destination: Path) -> None:
+    payload = canonical_skops(sio.dumps(model))
     with atomic_path(destination) as tmp:
-        sio.dump(model, tmp)
+        tmp.write_bytes(payload)
+
+
+def model_digest(path: Path) -> str:
+    """sha256 of the model file: the key that links it to its MLflow run and registry version."""
+    if not path.is_file():
+        msg = f"{path}: no trained model. Run the train stage first (`dvc repro train`)."
+        raise DataReadError(msg)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def canonical_skops(payload: bytes) -> bytes:
+    """The same skops archive with deterministic member names, order and timestamps."""
+    with zipfile.ZipFile(io.BytesIO(payload)) as source:
+        schema = json.loads(source.read(SCHEMA_MEMBER))
+        ids: dict[int, int] = {}
+        names: dict[str, str] = {}
+        renamed = _rename(schema, ids, names)
+        members = {names.get(info.filename, info.filename): info for info in source.infolist()}
+        unknown = set(members) - set(names.values()) - {SCHEMA_MEMBER}
+        if unknown:  # a member the schema does not name: leave the archive as skops wrote it
+            return payload
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as target:
+            for name in [*sorted(set(names.values())), SCHEMA_MEMBER]:
+                info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+                info.external_attr = 0o644 << 16
+                data = (
+                    json.dumps(renamed, indent=2).encode()
+                    if name == SCHEMA_MEMBER
+                    else source.read(members[name])
+                )
+                target.writestr(info, data)
+    return buffer.getvalue()
+
+
+def _rename(node: Any, ids: dict[int, int], names: dict[str, str]) -> Any:
+    """Map every object id and member name to its order of first appearance."""
+    if isinstance(node, list):
+        return [_rename(item, ids, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    renamed: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "__id__" and isinstance(value, int):
+            renamed[key] = ids.setdefault(value, len(ids) + 1)
+        elif key == "file" and isinstance(value, str) and (match := _MEMBER_NAME.match(value)):
+            if value not in names:
+                names[value] = f"{len(names) + 1:06d}.{match['suffix']}"
+            renamed[key] = names[value]
+        else:
+            renamed[key] = _rename(value, ids, names)
+    return renamed
 
 
 def load_model(path: Path) -> Any:

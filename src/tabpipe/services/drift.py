@@ -20,16 +20,14 @@ from loguru import logger
 
 from tabpipe.errors import DriftDetectedError
 from tabpipe.models.drift import ColumnDrift, DriftReport
-from tabpipe.models.evaluation import TrainingRun
 from tabpipe.models.params import DriftParams, Params, Task
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_frame, read_model, write_model
-from tabpipe.repositories.model_file import load_model
+from tabpipe.repositories.datasets import read_frame, split_path, write_model
+from tabpipe.repositories.drift_report import write_report_html
+from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.features import feature_columns
 from tabpipe.services.ingest import load_batch
-from tabpipe.services.split import split_path
-from tabpipe.utils.atomic import atomic_path
 from tabpipe.utils.project import project_root
 
 PREDICTION = "prediction"
@@ -95,6 +93,7 @@ def measure_drift(
     reference_name: str,
     current_name: str,
     scorer: Scorer | None = None,
+    model_sha256: str | None = None,
 ) -> DriftResult:
     """Compare the columns both frames share, sampling each side above ``max_rows``.
 
@@ -118,6 +117,7 @@ def measure_drift(
     n_drifted = sum(column.drifted for column in per_column)
     share = n_drifted / len(per_column) if per_column else 0.0
     report = DriftReport(
+        model_sha256=model_sha256,
         reference=reference_name,
         current=current_name,
         reference_rows=len(ref),
@@ -162,6 +162,7 @@ def _column_results(payload: dict[str, Any]) -> list[ColumnDrift]:
 def run_drift(params: Params, root: Path = Path()) -> DriftReport:
     """The drift stage: training split vs test split (or drift.current_path), gated."""
     paths = params.paths
+    digest = model_digest(root / paths.model)
     scorer = scorer_for(load_model(root / paths.model), params, root)
     reference = read_frame(split_path(root / paths.split_dir, "train"))
     if params.drift.current_path is None:
@@ -178,11 +179,19 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
         reference_name=str(split_path(paths.split_dir, "train")),
         current_name=current_name,
         scorer=scorer,
+        model_sha256=digest,
     )
     html, summary = write_drift_outputs(result, root / paths.drift_dir)
-    run = read_model(root / paths.training_run, TrainingRun)
-    store.connect(store.tracking_store(project_root(root)), params.mlflow.experiment_name)
-    with store.pipeline_run(experiment_id=run.experiment_id, run_id=run.run_id):
+    tracking = store.tracking_store(project_root(root))
+    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
+    store.sweep_stale_runs(experiment_id)
+    training = store.find_training_run(experiment_id, digest)
+    with store.stage_run(
+        experiment_id=experiment_id,
+        stage="drift",
+        parent_run_id=None if training is None else training.run_id,
+        tags={store.MODEL_SHA_TAG: digest},
+    ):
         store.log_metrics({"drift_share": result.report.drifted_share})
         store.log_artifact(html, folder="drift")
         store.log_artifact(summary, folder="drift")
@@ -192,8 +201,7 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
 
 def write_drift_outputs(result: DriftResult, folder: Path) -> tuple[Path, Path]:
     html, summary = folder / "drift.html", folder / "drift.json"
-    with atomic_path(html) as tmp:
-        result.snapshot.save_html(str(tmp))
+    write_report_html(result.snapshot, html)
     write_model(result.report, summary)
     return html, summary
 

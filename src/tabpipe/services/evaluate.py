@@ -15,24 +15,18 @@ from loguru import logger
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from tabpipe.errors import GateFailedError, ParamsError
-from tabpipe.models.evaluation import (
-    GatesReport,
-    Interval,
-    MetricsReport,
-    SliceGap,
-    SliceMetrics,
-    TrainingRun,
-)
+from tabpipe.models.evaluation import GatesReport, Interval, MetricsReport, SliceGap, SliceMetrics
 from tabpipe.models.params import GREATER_IS_BETTER, Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_frame, read_model, write_model
-from tabpipe.repositories.model_file import load_model
+from tabpipe.repositories.datasets import SPLIT_NAMES, read_frame, split_path, write_model
+from tabpipe.repositories.model_file import load_model, model_digest
+from tabpipe.repositories.plots import write_plots
 from tabpipe.services.curves import curve_tables
 from tabpipe.services.figures import close, evaluation_figures
-from tabpipe.services.gates import ChampionMetrics, evaluate_gates, gates_markdown
+from tabpipe.services.gates import evaluate_gates, gates_markdown
 from tabpipe.services.metrics import Predictions, bootstrap_interval, compute_metrics, predict
-from tabpipe.services.split import split_path
-from tabpipe.utils.atomic import write_json_atomic, write_text_atomic
+from tabpipe.utils.atomic import write_text_atomic
+from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
 
@@ -42,7 +36,9 @@ class Evaluation:
     test_predictions: Predictions
 
 
-def evaluate_model(model: object, splits: dict[str, pd.DataFrame], params: Params) -> Evaluation:
+def evaluate_model(
+    model: object, splits: dict[str, pd.DataFrame], params: Params, *, model_sha256: str
+) -> Evaluation:
     """Pure evaluation: no files, no tracking."""
     task, target = params.data.task, params.data.target
     positive = params.data.positive_class
@@ -89,6 +85,8 @@ def evaluate_model(model: object, splits: dict[str, pd.DataFrame], params: Param
         splits["test"], test, params.evaluate.slice_columns, gap_metrics, params=params
     )
     report = MetricsReport(
+        model_sha256=model_sha256,
+        test_sha256=frame_sha256(splits["test"]),
         task=task,
         primary_metric=primary,
         test=metrics["test"],
@@ -156,50 +154,51 @@ def slice_report(
 
 
 def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, GatesReport]:
+    """Score the model file, check the gates, write the reports, log them to a run of their own.
+
+    The training run is found by the model file's digest and never reopened: this
+    evaluation is a child run of it. The first evaluation of a model also copies the
+    split metrics onto the (finished) training run, so that runs compare side by side
+    in the MLflow UI; later evaluations (a changed gate, say) never touch it again.
+    """
     paths = params.paths
-    run = read_model(root / paths.training_run, TrainingRun)
+    digest = model_digest(root / paths.model)
     model = load_model(root / paths.model)
-    splits = {
-        name: read_frame(split_path(root / paths.split_dir, name))
-        for name in ("train", "val", "test")
-    }
+    splits = {name: read_frame(split_path(root / paths.split_dir, name)) for name in SPLIT_NAMES}
     logger.info("evaluate: scoring {} test rows", len(splits["test"]))
-    evaluation = evaluate_model(model, splits, params)
+    evaluation = evaluate_model(model, splits, params, model_sha256=digest)
     report = evaluation.report
-
-    tracking = store.tracking_store(project_root(root))
-    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
-    champion = store.current_champion(
-        params.mlflow.registered_model_name, params.mlflow.champion_alias
-    )
-    champion_metrics = (
-        None
-        if champion is None
-        else ChampionMetrics(
-            version=champion.version,
-            test={
-                k.removeprefix("test_"): v
-                for k, v in champion.metrics.items()
-                if k.startswith("test_")
-            },
-        )
-    )
-    gates = evaluate_gates(params.gates, report, champion_metrics)
-
+    gates = evaluate_gates(params.gates, report)
+    tables = curve_tables(evaluation.test_predictions, task=params.data.task)
     write_model(report, root / paths.metrics)
-    plots_dir = root / paths.plots_dir
-    for stem, rows in curve_tables(evaluation.test_predictions, task=params.data.task).items():
-        if stem == "confusion":
-            write_text_atomic(plots_dir / "confusion.csv", pd.DataFrame(rows).to_csv(index=False))
-        else:
-            write_json_atomic(plots_dir / f"{stem}.json", rows)
+    write_plots(tables, root / paths.plots_dir)
     write_model(gates, root / paths.gates)
     write_text_atomic(root / paths.gates_summary, gates_markdown(gates))
 
-    with store.pipeline_run(experiment_id=experiment_id, run_id=run.run_id):
-        for split_name in ("train", "val", "test"):
-            store.log_metrics(getattr(report, split_name), prefix=f"{split_name}_")
-        store.log_metrics(report.baseline, prefix="baseline_")
+    tracking = store.tracking_store(project_root(root))
+    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
+    store.sweep_stale_runs(experiment_id)
+    training = store.find_training_run(experiment_id, digest)
+    if training is None:
+        logger.warning(
+            "evaluate: no finished run in {} logged this model (sha256 {}); the evaluation "
+            "is logged on its own. To link it, retrain: dvc repro --force train",
+            tracking.uri,
+            digest[:12],
+        )
+    split_metrics = {
+        f"{name}_{metric}": value
+        for name in ("train", "val", "test")
+        for metric, value in getattr(report, name).items()
+    } | {f"baseline_{metric}": value for metric, value in report.baseline.items()}
+    with store.stage_run(
+        experiment_id=experiment_id,
+        stage="evaluate",
+        parent_run_id=None if training is None else training.run_id,
+        tags={store.MODEL_SHA_TAG: digest, "gates.passed": str(gates.passed).lower()},
+    ):
+        store.log_params_flat({"evaluate": params.evaluate.model_dump(mode="json")})
+        store.log_metrics(split_metrics)
         if report.interval is not None:
             store.log_metrics(
                 {
@@ -210,7 +209,6 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             )
         store.log_metrics({f"slice_gap_{g.column}_{g.metric}": g.gap for g in report.slice_gaps})
         store.log_metrics({"gates_passed": float(gates.passed)})
-        store.set_tags({"gates.passed": str(gates.passed).lower()})
         for name, figure in evaluation_figures(
             evaluation.test_predictions, task=params.data.task
         ).items():
@@ -218,6 +216,8 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             close(figure)
         for path in (paths.metrics, paths.gates, paths.gates_summary):
             store.log_artifact(root / path, folder="evaluation")
+        if training is not None and not training.metric_names & set(split_metrics):
+            store.add_metrics_to_finished_run(training.run_id, split_metrics)
         _raise_on_failed_gates(gates)
     return report, gates
 
@@ -234,7 +234,8 @@ def _raise_on_failed_gates(gates: GatesReport) -> None:
         failed = "\n".join(f"  - {gate.describe()}" for gate in gates.failed)
         msg = (
             f"{len(gates.failed)} quality gate(s) failed; the model is not promoted:\n{failed}\n"
-            "See reports/gates.md. Set gates.enforce: false to explore without stopping."
+            "See reports/gates.md. models/model.skops stays the rejected candidate; the "
+            "registry's champion did not change. Set gates.enforce: false to explore."
         )
         raise GateFailedError(msg)
     if gates.failed:

@@ -6,10 +6,17 @@ gets its own verdict in reports/gates.json:
 
 - ``min`` / ``max``: an absolute threshold;
 - ``min_uplift``: MLflow's ``min_absolute_change`` against the dummy baseline;
-- ``max_drop_vs_champion``: a threshold at the champion's value minus the
-  tolerance (MLflow's change thresholds only express "better by", not "worse by
-  at most", so the tolerance becomes the threshold);
 - slice gaps: a threshold on the best-minus-worst slice value.
+
+These depend only on data, params and code, so reports/gates.json is the same on
+every machine. ``max_drop_vs_champion`` depends on the registry, so it is checked
+by the promote stage at promotion time (:func:`champion_gates`): a threshold at the
+reference value minus the tolerance (MLflow's change thresholds only express
+"better by", not "worse by at most"), against two references:
+
+- the current champion, re-scored on this test split (the same rows, now);
+- the best score of any version ever promoted on this test split: the anchor
+  that keeps small drops from adding up release after release.
 """
 
 from __future__ import annotations
@@ -26,14 +33,23 @@ from tabpipe.models.params import GREATER_IS_BETTER, GatesParams
 
 
 @dataclass(frozen=True)
-class ChampionMetrics:
+class ChampionScore:
+    """The current champion's metrics on the candidate's test split, or why there are none."""
+
     version: str
     test: dict[str, float]
+    error: str | None = None
 
 
-def evaluate_gates(
-    gates: GatesParams, report: MetricsReport, champion: ChampionMetrics | None
-) -> GatesReport:
+@dataclass(frozen=True)
+class PromotedScore:
+    """A metric value of a version that once held the champion alias, on this test split."""
+
+    version: str
+    value: float
+
+
+def evaluate_gates(gates: GatesParams, report: MetricsReport) -> GatesReport:
     results: list[GateResult] = []
     for rule in gates.rules:
         metric = rule.metric
@@ -81,8 +97,6 @@ def evaluate_gates(
                     reference=baseline,
                 )
             )
-        if rule.max_drop_vs_champion is not None:
-            results.append(_champion_gate(metric, value, rule.max_drop_vs_champion, champion))
     for gap_rule in gates.slice_gaps:
         gap = next(
             (
@@ -105,45 +119,96 @@ def evaluate_gates(
         )
     passed = all(result.passed is not False for result in results)
     return GatesReport(
+        model_sha256=report.model_sha256,
         passed=passed,
         enforced=gates.enforce,
-        champion_version=None if champion is None else champion.version,
         gates=tuple(results),
     )
 
 
-def _champion_gate(
-    metric: str, value: float | None, tolerance: float, champion: ChampionMetrics | None
+def champion_gates(
+    gates: GatesParams,
+    candidate: dict[str, float],
+    champion: ChampionScore | None,
+    best_promoted: dict[str, PromotedScore],
+) -> tuple[GateResult, ...]:
+    """``max_drop_vs_champion`` of every rule, against the champion and the anchor.
+
+    A champion that cannot score this test split (its input columns changed, say)
+    fails the gate: which model is better cannot be known, so only an explicit
+    promotion (``tabpipe promote --version N``) may replace it.
+    """
+    results: list[GateResult] = []
+    for rule in gates.rules:
+        if rule.max_drop_vs_champion is None:
+            continue
+        metric, tolerance = rule.metric, rule.max_drop_vs_champion
+        value = candidate.get(metric)
+        name = f"{metric} within {tolerance:g} of the champion"
+        if champion is None:
+            results.append(_skipped(name, "max_drop_vs_champion", metric, value, "no champion yet"))
+        elif champion.error is not None or metric not in champion.test:
+            reason = champion.error or f"{metric} could not be computed"
+            results.append(
+                GateResult(
+                    name=name, kind="max_drop_vs_champion", metric=metric, value=value,
+                    bound=None, reference=None, passed=False,
+                    note=f"champion v{champion.version} cannot be compared: {reason}",
+                )
+            )  # fmt: skip
+        else:
+            results.append(
+                _tolerance_gate(
+                    name, "max_drop_vs_champion", metric, value, tolerance, champion.test[metric],
+                    f"champion v{champion.version}, re-scored on this test split",
+                )
+            )  # fmt: skip
+        best = best_promoted.get(metric)
+        anchor_name = f"{metric} within {tolerance:g} of the best promoted"
+        if best is None:
+            results.append(
+                _skipped(
+                    anchor_name, "max_drop_vs_best", metric, value,
+                    "no version promoted on this test split yet",
+                )
+            )  # fmt: skip
+        else:
+            results.append(
+                _tolerance_gate(
+                    anchor_name, "max_drop_vs_best", metric, value, tolerance, best.value,
+                    f"v{best.version}, the best promoted on this test split",
+                )
+            )  # fmt: skip
+    return tuple(results)
+
+
+def _skipped(name: str, kind: GateKind, metric: str, value: float | None, note: str) -> GateResult:
+    return GateResult(
+        name=name, kind=kind, metric=metric, value=value, bound=None, reference=None,
+        passed=None, note=note,
+    )  # fmt: skip
+
+
+def _tolerance_gate(
+    name: str,
+    kind: GateKind,
+    metric: str,
+    value: float | None,
+    tolerance: float,
+    reference: float,
+    note: str,
 ) -> GateResult:
-    name = f"{metric} within {tolerance:g} of the champion"
-    reference = None if champion is None else champion.test.get(metric)
-    if champion is None or reference is None:
-        note = (
-            "no champion yet"
-            if champion is None
-            else f"champion v{champion.version} has no {metric}"
-        )
-        return GateResult(
-            name=name,
-            kind="max_drop_vs_champion",
-            metric=metric,
-            value=value,
-            bound=None,
-            reference=None,
-            passed=None,
-            note=note,
-        )
     better_up = GREATER_IS_BETTER[metric]
     bound = reference - tolerance if better_up else reference + tolerance
     return _check(
         name,
-        "max_drop_vs_champion",
+        kind,
         metric,
         value,
         MetricThreshold(threshold=bound, greater_is_better=better_up),
         bound,
         reference=reference,
-        note=f"champion v{champion.version}",
+        note=note,
     )
 
 
@@ -181,8 +246,13 @@ def gates_markdown(report: GatesReport) -> str:
     verdict = (
         "PASSED" if report.passed else ("FAILED" if report.enforced else "FAILED (not enforced)")
     )
-    champion = f"v{report.champion_version}" if report.champion_version else "none yet"
-    lines = [f"# Quality gates: {verdict}", "", f"Champion at evaluation: {champion}.", ""]
+    lines = [
+        f"# Quality gates: {verdict}",
+        "",
+        f"Model sha256 `{report.model_sha256[:16]}`. The comparison with the registry's "
+        "champion (`max_drop_vs_champion`) is checked by the promote stage, at promotion time.",
+        "",
+    ]
     return "\n".join(lines + gates_table(report)) + "\n"
 
 

@@ -15,13 +15,14 @@ import pandera.pandas as pa
 from loguru import logger
 
 from tabpipe.errors import DataReadError, DataValidationError
-from tabpipe.models.dataset import ColumnSummary, DatasetModel, TargetSummary
-from tabpipe.models.params import DataParams, IngestParams, Params, Task
+from tabpipe.models.dataset import ColumnSummary, DatasetModel
+from tabpipe.models.params import DataParams, IngestParams, Params
 from tabpipe.models.validation import ValidationReport
 from tabpipe.repositories.datasets import write_frame, write_model
 from tabpipe.repositories.raw_data import read_raw
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.normalise import normalise_frame
+from tabpipe.services.summaries import summarise_target
 from tabpipe.services.validation import build_schema, validate_frame
 from tabpipe.utils.hashing import file_sha256, frame_sha256
 
@@ -137,23 +138,6 @@ def summarise_dataset(
         duplicate_rows=duplicate_rows,
         duplicates_dropped=duplicates_dropped,
         content_sha256=frame_sha256(frame),
-    )
-
-
-def summarise_target(target: pd.Series, *, task: Task) -> TargetSummary:
-    name = str(target.name)
-    if task == "classification":
-        counts = target.value_counts(dropna=True, sort=False).sort_index()
-        return TargetSummary(
-            column=name, class_counts={str(k): int(v) for k, v in counts.items() if v > 0}
-        )
-    values = pd.to_numeric(target, errors="coerce")
-    return TargetSummary(
-        column=name,
-        mean=float(values.mean()),
-        std=float(values.std()),
-        minimum=float(values.min()),
-        maximum=float(values.max()),
     )
 
 

@@ -12,37 +12,36 @@ from dataclasses import dataclass
 
 from tabpipe.models.dataset import DatasetModel, SplitSummary
 from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GatesReport, MetricsReport, PromotionResult, TrainingRun
+from tabpipe.models.evaluation import GatesReport, MetricsReport, ModelSummary
 from tabpipe.models.params import Params
 from tabpipe.services.gates import gates_table
 
 
 @dataclass(frozen=True)
 class CardInputs:
-    """The pipeline outputs a card is written from (drift and promotion may be absent)."""
+    """The pipeline outputs a card is written from (drift may be absent)."""
 
     dataset: DatasetModel
     split: SplitSummary
-    training: TrainingRun
+    model: ModelSummary
     metrics: MetricsReport
     gates: GatesReport
     drift: DriftReport | None
-    promotion: PromotionResult | None
 
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def _registry_line(params: Params, promotion: PromotionResult | None) -> str:
-    name, alias = params.mlflow.registered_model_name, params.mlflow.champion_alias
-    if promotion is None:
-        return f"Not yet considered for promotion (run the promote stage); registry name `{name}`."
-    if promotion.promoted:
-        return f"Registered as `{name}` version {promotion.version}, alias `{alias}`."
-    if promotion.version is not None:
-        return f"`{name}` version {promotion.version} (`{alias}`): {promotion.reason}."
-    return f"Not registered: {promotion.reason}."
+def _registry_line(params: Params) -> str:
+    registry = params.mlflow
+    return (
+        f"Registered as `{registry.registered_model_name}` by the promote stage, which finds "
+        "the version by the sha256 above: alias "
+        f"`{registry.champion_alias}` from a clean commit, `{registry.challenger_alias}` from "
+        "an experiment. The registry, not this file, says which version holds an alias "
+        "(`tabpipe status`, `make ui`)."
+    )
 
 
 def _task_line(params: Params) -> str:
@@ -132,24 +131,26 @@ def _limitations(params: Params, inputs: CardInputs) -> list[str]:
 
 def render_model_card(params: Params, inputs: CardInputs) -> str:
     card = params.report.model_card
-    training, gates, drift = inputs.training, inputs.gates, inputs.drift
+    model, gates, drift = inputs.model, inputs.gates, inputs.drift
     verdict = "passed" if gates.passed else "FAILED" + ("" if gates.enforced else " (not enforced)")
     hyper = ", ".join(f"{k}={v}" for k, v in params.train.model.model_dump().items() if k != "kind")
     lines = [
         f"# Model card: {params.mlflow.registered_model_name}",
         "",
-        "Written by the report stage from this run's outputs; edit `report.model_card` in "
-        "params.yaml, not this file.",
+        "Written by the report stage from the pipeline's outputs; edit `report.model_card` in "
+        "params.yaml, not this file. It holds nothing that depends on one machine's MLflow "
+        "store, so the same data, params and code give the same card.",
         "",
         "## Model",
         "",
         f"- {_task_line(params)}",
-        f"- scikit-learn `{training.model_kind}` in a Pipeline with schema-driven "
+        f"- scikit-learn `{model.model_kind}` in a Pipeline with schema-driven "
         f"preprocessing; {hyper}"
-        + (f"; {training.n_iter} boosting iterations kept" if training.n_iter else "")
+        + (f"; {model.n_iter} boosting iterations kept" if model.n_iter else "")
         + ".",
-        f"- MLflow run `{training.run_id}` (experiment `{params.mlflow.experiment_name}`).",
-        f"- {_registry_line(params, inputs.promotion)}",
+        f"- Model file sha256 `{model.model_sha256}` ({len(model.features)} features); "
+        f"MLflow experiment `{params.mlflow.experiment_name}`.",
+        f"- {_registry_line(params)}",
         "",
         "## Intended use",
         "",
@@ -162,6 +163,9 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         f"## Quality gates: {verdict}",
         "",
         *gates_table(gates),
+        "",
+        "The comparison with the champion (`max_drop_vs_champion`) is made at promotion "
+        "time against the registry; the promote run in MLflow records it.",
         "",
         "## Drift",
         "",

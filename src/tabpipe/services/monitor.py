@@ -24,6 +24,7 @@ from tabpipe.services.drift import measure_drift, scorer_for, write_drift_output
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.ingest import load_batch
 from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
 
@@ -39,7 +40,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
     labelled = data.target in batch.columns
     tracking = store.tracking_store(project_root(root))
     store.connect(tracking, registry.experiment_name)
-    champion = store.current_champion(registry.registered_model_name, registry.champion_alias)
+    champion = store.version_by_alias(registry.registered_model_name, registry.champion_alias)
     if champion is None:
         msg = (
             f"no '{registry.champion_alias}' version of model '{registry.registered_model_name}' "
@@ -47,7 +48,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
         )
         raise TrackingError(msg)
     logger.info("monitor: {} rows from {}, champion v{}", len(batch), batch_path, champion.version)
-    model = store.load_champion_model(registry.registered_model_name, registry.champion_alias)
+    model = store.load_version_model(registry.registered_model_name, champion.version)
     reference = store.load_reference(champion.run_id)
     scorer = scorer_for(model, params, root)
     task, positive = data.task, data.positive_class
@@ -58,6 +59,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
         reference_name=f"champion v{champion.version} training data",
         current_name=str(batch_path),
         scorer=scorer,
+        model_sha256=champion.model_sha256,
     )
     metrics: dict[str, float] = {}
     gates: tuple[GateResult, ...] = ()
@@ -71,10 +73,11 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
             if rule.min is not None or rule.max is not None
         )
         report = MetricsReport(
+            model_sha256=champion.model_sha256 or "unknown", test_sha256=frame_sha256(batch),
             task=task, primary_metric=params.primary_metric, test=metrics, baseline={},
             uplift={}, train={}, val={},
         )  # fmt: skip
-        verdict = evaluate_gates(GatesParams(rules=absolute), report, None)
+        verdict = evaluate_gates(GatesParams(rules=absolute), report)
         gates, gates_passed = verdict.gates, verdict.passed
     line = result.report.verdict()
     if gates_passed is not None:
@@ -102,6 +105,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
             "model.name": registry.registered_model_name,
             "model.version": champion.version,
             "model.run_id": champion.run_id,
+            store.MODEL_SHA_TAG: champion.model_sha256 or "",
             "batch": str(batch_path),
         },
     )

@@ -1,8 +1,12 @@
 """Executing a notebook with papermill and exporting it to HTML with nbconvert.
 
-The executed copy and the HTML replace the previous ones only when every cell ran.
-When a cell raises, the partial executed copy is kept as ``<name>.failed.ipynb``
-for debugging, and the last good HTML stays where it was.
+The executed copy and the HTML are written only when every cell ran. When a cell
+raises, the partial executed copy is kept as ``<name>.failed.ipynb`` for debugging.
+
+Both are byte-reproducible: papermill's timings and the kernel's execution times
+are dropped, the injected parameters cell gets a fixed id, and the HTML is titled
+after the notebook, so the same inputs give the same files (and the same hashes in
+``dvc.lock``) on every machine.
 """
 
 from __future__ import annotations
@@ -50,6 +54,26 @@ def output_paths(source: Path, out_dir: Path) -> tuple[Path, Path, Path]:
     return out_dir / f"{stem}.ipynb", out_dir / f"{stem}.html", out_dir / f"{stem}.failed.ipynb"
 
 
+INJECTED_CELL_ID = "injected-parameters"
+_RUN_METADATA = ("start_time", "end_time", "duration", "input_path", "output_path")
+
+
+def reproducible(notebook: nbformat.NotebookNode, source: Path) -> nbformat.NotebookNode:
+    """Drop what changes from run to run (times, temporary paths, random cell ids)."""
+    run = notebook.metadata.get("papermill", {})
+    for key in _RUN_METADATA:
+        run.pop(key, None)
+    run["input_path"] = source.as_posix()
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        papermill_cell = cell.metadata.get("papermill", {})
+        for key in _RUN_METADATA:
+            papermill_cell.pop(key, None)
+        if INJECTED_CELL_ID in cell.metadata.get("tags", []):
+            cell["id"] = INJECTED_CELL_ID
+    return notebook
+
+
 def declared_parameters(source: Path) -> set[str]:
     """Names assigned in the notebook's ``parameters`` cell (papermill's own parser)."""
 
@@ -82,10 +106,15 @@ def execute_notebook(
     kernel_name: str,
     cell_timeout_s: int,
     cwd: Path,
+    failed_dir: Path | None = None,
 ) -> ExecutedNotebook:
-    """Run ``source`` with the parameters it declares; write the executed copy and HTML."""
+    """Run ``source`` with the parameters it declares; write the executed copy and HTML.
 
-    executed, html, failed = output_paths(source, out_dir)
+    A failed run's partial copy goes to ``failed_dir`` (default ``out_dir``).
+    """
+
+    executed, html, _ = output_paths(source, out_dir)
+    failed = output_paths(source, failed_dir or out_dir)[2]
     declared = declared_parameters(source)
     injected = {name: value for name, value in parameters.items() if name in declared}
     started = time.perf_counter()
@@ -107,6 +136,7 @@ def execute_notebook(
                 kernel_manager_class=LocalKernelManager,
             )
         except PapermillExecutionError as exc:
+            failed.parent.mkdir(parents=True, exist_ok=True)
             partial.replace(failed)
             index = source_cell_index(source, exc.source, exc.cell_index)
             msg = (
@@ -118,6 +148,7 @@ def execute_notebook(
         except Exception as exc:
             # The kernel died, would not start, or a cell ran past the timeout.
             if partial.exists():
+                failed.parent.mkdir(parents=True, exist_ok=True)
                 partial.replace(failed)
             msg = (
                 f"notebook {source} could not run: {type(exc).__name__}: {exc}\n"
@@ -125,9 +156,12 @@ def execute_notebook(
                 f"({cell_timeout_s}); the last good HTML ({html}) is unchanged."
             )
             raise NotebookError(msg) from exc
-        body, _ = HTMLExporter().from_filename(str(partial))
+        notebook = reproducible(nbformat.read(partial, as_version=4), source)
+        body, _ = HTMLExporter().from_notebook_node(
+            notebook, resources={"metadata": {"name": source.stem}}
+        )
         write_text_atomic(html, body)
-        partial.replace(executed)
+        write_text_atomic(executed, nbformat.writes(notebook) + "\n")
     finally:
         partial.unlink(missing_ok=True)
     failed.unlink(missing_ok=True)

@@ -1,60 +1,425 @@
-"""The promote stage: register the model and move the champion alias, only after passing gates.
+"""The promote stage: register the model and move an alias, as a checked transaction.
 
-It is its own DVC stage, downstream of evaluate, so the DAG itself says that
-promotion depends on the gates; and it re-reads their verdict from
-reports/gates.json rather than trusting anything else.
+Promotion is the last stage: it runs only after the gates, drift and the report
+passed. It moves the production alias (``mlflow.champion_alias``) only from a run
+on a clean commit; an experiment (``dvc exp run``) or a work tree with uncommitted
+changes gets the challenger alias instead. Before the champion alias moves, the
+champion that holds it *now* is re-scored on this test split and compared with the
+candidate (``max_drop_vs_champion``), together with the best score any version ever
+promoted on this split reached, so small drops cannot add up. The alias is read
+again just before it is set, and again after: a champion that changed in between is
+compared anew, and a lost race is reported, never hidden.
+
+``tabpipe promote --version N`` promotes a registered version explicitly (a rollback,
+say): it re-checks the absolute gates on the current splits and reports the champion
+comparison without letting it block, because a person decided.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 from loguru import logger
 
-from tabpipe.models.evaluation import GatesReport, PromotionResult, TrainingRun
-from tabpipe.models.params import Params
+from tabpipe.errors import GateFailedError, ParamsError, StaleOutputsError, TrackingError
+from tabpipe.models.evaluation import (
+    GateResult,
+    GatesReport,
+    MetricsReport,
+    PromotionMode,
+    PromotionResult,
+)
+from tabpipe.models.params import GREATER_IS_BETTER, Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_model, write_model
-from tabpipe.utils.project import project_root
+from tabpipe.repositories.datasets import (
+    SPLIT_NAMES,
+    read_frame,
+    read_model,
+    split_path,
+    write_model,
+)
+from tabpipe.repositories.dvc_state import uncommitted_inputs
+from tabpipe.repositories.model_file import model_digest
+from tabpipe.services.evaluate import evaluate_model
+from tabpipe.services.gates import ChampionScore, PromotedScore, champion_gates, evaluate_gates
+from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.utils.project import git_state, project_root
+
+CHAMPION_SINCE_TAG = "tabpipe.champion_since"
+TEST_SHA_TAG = "tabpipe.test_sha256"
+TEST_METRIC_TAG = "tabpipe.test."
+MAX_RECHECKS = 3
 
 
-def run_promote(params: Params, root: Path = Path()) -> PromotionResult:
-    paths, registry = params.paths, params.mlflow
-    run = read_model(root / paths.training_run, TrainingRun)
-    gates = read_model(root / paths.gates, GatesReport)
-    experiment_id = store.connect(
-        store.tracking_store(project_root(root)), registry.experiment_name
+@dataclass(frozen=True)
+class ModeDecision:
+    mode: PromotionMode
+    why: str
+
+
+def promotion_mode(experiment: str | None, uncommitted: list[str] | None) -> ModeDecision:
+    """champion only for a run of committed code and params outside `dvc exp run`."""
+    if experiment:
+        return ModeDecision("challenger", f"DVC experiment '{experiment}'")
+    if uncommitted is None:
+        return ModeDecision("challenger", "not a git repository: nothing is committed")
+    if uncommitted:
+        shown = ", ".join(uncommitted[:5]) + (" ..." if len(uncommitted) > 5 else "")  # noqa: PLR2004
+        return ModeDecision("challenger", f"uncommitted changes: {shown}")
+    return ModeDecision("champion", "clean commit")
+
+
+def best_promoted(
+    versions: list[store.RegisteredVersion], test_sha256: str, metrics: list[str]
+) -> dict[str, PromotedScore]:
+    """Per metric, the best value among versions that ever held the champion alias,
+    measured on the same test split (its content digest)."""
+    best: dict[str, PromotedScore] = {}
+    for version in versions:
+        tags = version.tags
+        if CHAMPION_SINCE_TAG not in tags or tags.get(TEST_SHA_TAG) != test_sha256:
+            continue
+        for metric in metrics:
+            raw = tags.get(f"{TEST_METRIC_TAG}{metric}")
+            if raw is None:
+                continue
+            value = float(raw)
+            current = best.get(metric)
+            better = GREATER_IS_BETTER[metric]
+            if current is None or (value > current.value if better else value < current.value):
+                best[metric] = PromotedScore(version=version.version, value=value)
+    return best
+
+
+def score_champion(
+    champion: store.RegisteredVersion, test: pd.DataFrame, params: Params
+) -> ChampionScore:
+    """The champion's metrics on the candidate's test split (the same rows, scored now)."""
+    name = params.mlflow.registered_model_name
+    data = params.data
+    try:
+        model = store.load_version_model(name, champion.version)
+        predictions = predict(
+            model, test, data.target, task=data.task, positive_class=data.positive_class
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure means "cannot be compared", said
+        return ChampionScore(
+            version=champion.version, test={}, error=f"{type(exc).__name__}: {exc}"
+        )
+    return ChampionScore(
+        version=champion.version, test=compute_metrics(predictions, task=data.task)
     )
-    champion = store.current_champion(registry.registered_model_name, registry.champion_alias)
-    previous = None if champion is None else champion.version
 
-    def result(promoted: bool, reason: str, version: str | None = None) -> PromotionResult:
+
+def _now() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="seconds")
+
+
+def run_promote(params: Params, root: Path = Path(), version: str | None = None) -> PromotionResult:
+    if version is not None:
+        return promote_version(params, version, root)
+    paths, registry = params.paths, params.mlflow
+    digest = model_digest(root / paths.model)
+    gates = read_model(root / paths.gates, GatesReport)
+    metrics = read_model(root / paths.metrics, MetricsReport)
+    for path, described in (
+        (paths.gates, gates.model_sha256),
+        (paths.metrics, metrics.model_sha256),
+    ):
+        if described != digest:
+            msg = (
+                f"{path} describes model {described[:12]}, but {paths.model} is "
+                f"{digest[:12]}: the outputs are from different runs. Run `dvc repro`."
+            )
+            raise StaleOutputsError(msg)
+    project = project_root(root)
+    experiment = os.environ.get("DVC_EXP_NAME")
+    decision = promotion_mode(experiment, None if experiment else uncommitted_inputs(project))
+    tracking = store.tracking_store(project)
+    experiment_id = store.connect(tracking, registry.experiment_name)
+    store.sweep_stale_runs(experiment_id)
+    champion_before = store.version_by_alias(
+        registry.registered_model_name, registry.champion_alias
+    )
+
+    def result(
+        promoted: bool,
+        reason: str,
+        *,
+        alias: str | None = None,
+        version: str | None = None,
+        comparison: tuple[GateResult, ...] = (),
+        champion_after: store.RegisteredVersion | None = champion_before,
+    ) -> PromotionResult:
         return PromotionResult(
             promoted=promoted,
+            mode=decision.mode,
             model_name=registry.registered_model_name,
-            alias=registry.champion_alias,
+            model_sha256=digest,
+            alias=alias,
             version=version,
-            previous_version=previous,
+            champion_before=None if champion_before is None else champion_before.version,
+            champion_after=None if champion_after is None else champion_after.version,
+            comparison=comparison,
             reason=reason,
+            tracking_uri=tracking.uri,
+            decided_at=_now(),
         )
 
     if not gates.passed:
-        outcome = result(False, f"{len(gates.failed)} gate(s) failed; the alias did not move")
-    elif champion is not None and champion.run_id == run.run_id:
-        outcome = result(
-            False, "this run's model is already the champion", version=champion.version
+        outcome = result(False, f"{len(gates.failed)} gate(s) failed: not registered")
+        return _record(outcome, params, root)
+    training = store.find_training_run(experiment_id, digest)
+    if training is None or not training.model_uri:
+        msg = (
+            f"no finished run in {tracking.uri} logged {paths.model} (sha256 {digest[:12]}), "
+            "so there is no logged model to register. It was probably restored from DVC's "
+            "cache into another MLflow store: retrain with `dvc repro --force train`."
         )
+        raise TrackingError(msg)
+    test = read_frame(split_path(root / paths.split_dir, "test"))
+    with store.stage_run(
+        experiment_id=experiment_id,
+        stage="promote",
+        parent_run_id=training.run_id,
+        tags={store.MODEL_SHA_TAG: digest, "promote.mode": decision.mode},
+    ):
+        outcome = _promote_candidate(
+            params, root, decision, training, metrics, test, champion_before, result
+        )
+        store.set_tags(
+            {
+                "promote.promoted": str(outcome.promoted).lower(),
+                "promote.version": outcome.version or "",
+                "promote.alias": outcome.alias or "",
+            }
+        )
+        _record(outcome, params, root)
+        if outcome.mode == "champion" and not outcome.promoted:
+            raise GateFailedError(_refusal(outcome))
+    return outcome
+
+
+def _promote_candidate(
+    params: Params,
+    root: Path,
+    decision: ModeDecision,
+    training: store.TrainingRunRef,
+    metrics: MetricsReport,
+    test: pd.DataFrame,
+    champion_before: store.RegisteredVersion | None,
+    result: Callable[..., PromotionResult],
+) -> PromotionResult:
+    registry = params.mlflow
+    name = registry.registered_model_name
+    digest = metrics.model_sha256
+    version = _registered_version(params, root, training, metrics)
+    if decision.mode == "challenger":
+        comparison = _compare(params, metrics, test, champion_before)
+        store.set_alias(name, registry.challenger_alias, version)
+        verdict = (
+            "it would pass the champion gates"
+            if all(g.passed is not False for g in comparison)
+            else "it would NOT pass the champion gates"
+        )
+        kept = "none" if champion_before is None else f"v{champion_before.version}"
+        return result(
+            True,
+            f"{decision.why}: registered as '{registry.challenger_alias}'; "
+            f"'{registry.champion_alias}' stays {kept} ({verdict}). Commit and run "
+            f"`dvc repro` on the clean commit, or `tabpipe promote --version {version}`.",
+            alias=registry.challenger_alias,
+            version=version,
+            comparison=comparison,
+        )
+    champion = champion_before
+    for _ in range(MAX_RECHECKS):
+        if champion is not None and champion.model_sha256 == digest:
+            return result(
+                True, f"this model is already '{registry.champion_alias}' (v{champion.version})",
+                alias=registry.champion_alias, version=champion.version, champion_after=champion,
+            )  # fmt: skip
+        comparison = _compare(params, metrics, test, champion)
+        if any(g.passed is False for g in comparison):
+            return result(
+                False, "worse than the champion beyond the tolerance",
+                version=version, comparison=comparison, champion_after=champion,
+            )  # fmt: skip
+        # Read the alias again right before moving it: a champion promoted meanwhile
+        # (another clone, the same server) is compared anew, never overwritten blindly.
+        now = store.version_by_alias(name, registry.champion_alias)
+        if _same(now, champion):
+            break
+        logger.warning(
+            "promote: the champion changed during promotion (v{} -> v{}); comparing again",
+            None if champion is None else champion.version,
+            None if now is None else now.version,
+        )
+        champion = now
     else:
-        with store.pipeline_run(experiment_id=experiment_id, run_id=run.run_id):
-            version = store.register_champion(
-                model_uri=run.model_uri,
-                run_id=run.run_id,
-                model_name=registry.registered_model_name,
-                alias=registry.champion_alias,
-                previous=champion,
-            )
-            store.set_tags({"promoted.version": version, "promoted.replaced": previous or "none"})
-        outcome = result(True, "all gates passed", version=version)
-    write_model(outcome, root / paths.promotion)
+        msg = f"the '{registry.champion_alias}' alias kept moving during promotion; try again"
+        raise TrackingError(msg)
+    store.set_alias(name, registry.champion_alias, version)
+    previous = None if champion is None else champion.version
+    store.set_version_tags(
+        name, version, {CHAMPION_SINCE_TAG: _now(), "replaced_version": previous or "none"}
+    )
+    if previous is not None:
+        store.set_version_tags(name, previous, {"replaced_by_version": version})
+    after = store.version_by_alias(name, registry.champion_alias)
+    if after is None or after.version != version:
+        return result(
+            False,
+            f"another promotion moved '{registry.champion_alias}' to "
+            f"v{None if after is None else after.version} right after this one set it to "
+            f"v{version}; the registry keeps the last writer",
+            version=version,
+            comparison=comparison,
+            champion_after=after,
+        )
+    return result(
+        True,
+        "all gates passed" + (f"; replaced v{previous}" if previous else "; first champion"),
+        alias=registry.champion_alias,
+        version=version,
+        comparison=comparison,
+        champion_after=after,
+    )
+
+
+def _same(a: store.RegisteredVersion | None, b: store.RegisteredVersion | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a.version == b.version)
+
+
+def _compare(
+    params: Params,
+    metrics: MetricsReport,
+    test: pd.DataFrame,
+    champion: store.RegisteredVersion | None,
+) -> tuple[GateResult, ...]:
+    rules = [rule for rule in params.gates.rules if rule.max_drop_vs_champion is not None]
+    if not rules:
+        return ()
+    scored = None if champion is None else score_champion(champion, test, params)
+    best = best_promoted(
+        store.model_versions(params.mlflow.registered_model_name),
+        metrics.test_sha256,
+        [rule.metric for rule in rules],
+    )
+    return champion_gates(params.gates, metrics.test, scored, best)
+
+
+def _registered_version(
+    params: Params, root: Path, training: store.TrainingRunRef, metrics: MetricsReport
+) -> str:
+    """The version holding this model (same sha256), registered now when there is none."""
+    name = params.mlflow.registered_model_name
+    for existing in store.model_versions(name):
+        if existing.model_sha256 == metrics.model_sha256:
+            return existing.version
+    card_path = root / params.paths.model_card
+    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
+    tags = {
+        store.MODEL_SHA_TAG: metrics.model_sha256,
+        TEST_SHA_TAG: metrics.test_sha256,
+        **{f"{TEST_METRIC_TAG}{metric}": repr(value) for metric, value in metrics.test.items()},
+        **git_state(project_root(root)),
+    }
+    return store.register_version(
+        model_uri=training.model_uri,
+        run_id=training.run_id,
+        model_name=name,
+        tags=tags,
+        description=card if metrics.model_sha256[:16] in card else "",
+    )
+
+
+def _refusal(outcome: PromotionResult) -> str:
+    failed = "\n".join(f"  - {g.describe()}" for g in outcome.comparison if g.passed is False)
+    kept = outcome.champion_after or "none"
+    registered = f"v{outcome.version} is registered without an alias; " if outcome.version else ""
+    return (
+        f"not promoted: {outcome.reason}\n{failed}\n"
+        f"The champion stays v{kept}. {registered}to promote it anyway (a person's decision), "
+        f"run `tabpipe promote --version {outcome.version}`."
+    )
+
+
+def _record(outcome: PromotionResult, params: Params, root: Path) -> PromotionResult:
+    write_model(outcome, root / params.paths.promotion)
     logger.info("promote: {}", outcome.reason)
     return outcome
+
+
+def promote_version(params: Params, version: str, root: Path = Path()) -> PromotionResult:
+    """Move the champion alias to registered ``version``: absolute gates re-checked on the
+    current splits; the champion comparison is shown, not enforced (a person decided)."""
+    registry = params.mlflow
+    name = registry.registered_model_name
+    tracking = store.tracking_store(project_root(root))
+    experiment_id = store.connect(tracking, registry.experiment_name)
+    store.sweep_stale_runs(experiment_id)
+    found = {v.version: v for v in store.model_versions(name)}
+    if version not in found:
+        known = ", ".join(found) or "none"
+        msg = f"--version {version}: {name} has no such version (registered: {known})"
+        raise ParamsError(msg)
+    target = found[version]
+    champion_before = store.version_by_alias(name, registry.champion_alias)
+    splits = {
+        part: read_frame(split_path(root / params.paths.split_dir, part)) for part in SPLIT_NAMES
+    }
+    model = store.load_version_model(name, version)
+    digest = target.model_sha256 or "unknown"
+    report = evaluate_model(model, splits, params, model_sha256=digest).report
+    gates = evaluate_gates(params.gates, report)
+    comparison = _compare(params, report, splits["test"], champion_before)
+
+    def result(
+        promoted: bool, reason: str, after: store.RegisteredVersion | None
+    ) -> PromotionResult:
+        return PromotionResult(
+            promoted=promoted, mode="explicit", model_name=name, model_sha256=digest,
+            alias=registry.champion_alias if promoted else None, version=version,
+            champion_before=None if champion_before is None else champion_before.version,
+            champion_after=None if after is None else after.version,
+            comparison=comparison + gates.gates, reason=reason, tracking_uri=tracking.uri,
+            decided_at=_now(),
+        )  # fmt: skip
+
+    with store.stage_run(
+        experiment_id=experiment_id,
+        stage="promote",
+        parent_run_id=target.run_id or None,
+        tags={store.MODEL_SHA_TAG: digest, "promote.mode": "explicit"},
+    ):
+        if not gates.passed:
+            outcome = _record(
+                result(False, f"v{version} fails {len(gates.failed)} gate(s) on the current "
+                       "splits", champion_before), params, root,
+            )  # fmt: skip
+            failed = "\n".join(f"  - {g.describe()}" for g in gates.failed)
+            msg = f"not promoted: {outcome.reason}:\n{failed}"
+            raise GateFailedError(msg)
+        previous = None if champion_before is None else champion_before.version
+        if previous == version:
+            already = f"v{version} is already '{registry.champion_alias}'"
+            return _record(result(True, already, champion_before), params, root)
+        store.set_alias(name, registry.champion_alias, version)
+        store.set_version_tags(
+            name, version, {CHAMPION_SINCE_TAG: _now(), "replaced_version": previous or "none"}
+        )
+        if previous is not None:
+            store.set_version_tags(name, previous, {"replaced_by_version": version})
+        worse = [g for g in comparison if g.passed is False]
+        note = f" (champion comparison not enforced: {len(worse)} failed)" if worse else ""
+        after = store.version_by_alias(name, registry.champion_alias)
+        store.set_tags({"promote.promoted": "true", "promote.version": version})
+        return _record(
+            result(True, f"explicit promotion; replaced v{previous}{note}", after), params, root
+        )

@@ -13,10 +13,10 @@ from typing import Any
 
 from loguru import logger
 
-from tabpipe.errors import NotebookError
+from tabpipe.errors import NotebookError, StaleOutputsError
 from tabpipe.models.dataset import DatasetModel, SplitSummary
 from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GatesReport, MetricsReport, PromotionResult, TrainingRun
+from tabpipe.models.evaluation import GatesReport, MetricsReport, ModelSummary
 from tabpipe.models.notebooks import ExecutedNotebook
 from tabpipe.models.params import Params
 from tabpipe.repositories import mlflow_store as store
@@ -24,7 +24,7 @@ from tabpipe.repositories.datasets import read_model
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
 from tabpipe.services.notebook_run import execute_notebook
-from tabpipe.utils.atomic import write_text_atomic
+from tabpipe.utils.atomic import atomic_dir, write_text_atomic
 from tabpipe.utils.project import project_root
 
 
@@ -47,7 +47,7 @@ def notebook_parameters(params: Params) -> dict[str, Any]:
         "validation_report_path": str(paths.validation_report),
         "split_dir": str(paths.split_dir),
         "split_summary_path": str(paths.split_summary),
-        "training_run_path": str(paths.training_run),
+        "model_summary_path": str(paths.model_summary),
         "metrics_path": str(paths.metrics),
         "gates_path": str(paths.gates),
         "plots_dir": str(paths.plots_dir),
@@ -61,31 +61,50 @@ def card_inputs(params: Params, root: Path) -> CardInputs:
     return CardInputs(
         dataset=read_model(root / paths.dataset_summary, DatasetModel),
         split=read_model(root / paths.split_summary, SplitSummary),
-        training=read_model(root / paths.training_run, TrainingRun),
+        model=read_model(root / paths.model_summary, ModelSummary),
         metrics=read_model(root / paths.metrics, MetricsReport),
         gates=read_model(root / paths.gates, GatesReport),
         drift=read_model(drift_file, DriftReport) if drift_file.is_file() else None,
-        promotion=(
-            read_model(root / paths.promotion, PromotionResult)
-            if (root / paths.promotion).is_file()
-            else None
-        ),
     )
 
 
 def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
-    """Lint, write the model card, execute every notebook; log all of it to the MLflow run."""
+    """Lint, execute every notebook, then write the model card; log all of it to MLflow.
+
+    The notebooks run into a fresh folder that replaces the previous one only when
+    every notebook ran; the card is written after them, so a failed notebook leaves
+    the last good card and HTML as they were.
+    """
     raise_on_violations([root / path for path in params.report.notebooks], params.report.rules)
     inputs = card_inputs(params, root)
+    outputs = [inputs.model.model_sha256, inputs.metrics.model_sha256, inputs.gates.model_sha256]
+    if inputs.drift is not None:
+        outputs.append(inputs.drift.model_sha256 or inputs.model.model_sha256)
+    if len(set(outputs)) > 1:
+        msg = (
+            "the model summary, metrics, gates and drift files describe different models: "
+            "they come from different runs. Run `dvc repro` to bring them in line."
+        )
+        raise StaleOutputsError(msg)
     card = render_model_card(params, inputs)
+    final = root / params.paths.notebooks_dir
+    with atomic_dir(final) as fresh:
+        executed = [
+            notebook.model_copy(
+                update={
+                    "executed": final / notebook.executed.name,
+                    "html": final / notebook.html.name,
+                }
+            )
+            for notebook in execute_all(params, root, fresh)
+        ]
     write_text_atomic(root / params.paths.model_card, card)
     logger.info("report: model card -> {}", params.paths.model_card)
-    executed = execute_all(params, root)
-    _log_to_mlflow(executed, card, inputs, params, root)
+    _log_to_mlflow(executed, params, root, inputs.model.model_sha256)
     return executed
 
 
-def execute_all(params: Params, root: Path) -> list[ExecutedNotebook]:
+def execute_all(params: Params, root: Path, out_dir: Path) -> list[ExecutedNotebook]:
     """Run the notebooks, several at once in separate processes; raise after all have finished.
 
     Separate processes, not threads: jupyter_client's sessions are not thread-safe.
@@ -100,8 +119,8 @@ def execute_all(params: Params, root: Path) -> list[ExecutedNotebook]:
         "kernel_name": report.kernel_name,
         "cell_timeout_s": report.cell_timeout_s,
         "cwd": root,
+        "failed_dir": root / params.paths.notebooks_dir,
     }
-    out_dir = root / params.paths.notebooks_dir
     if workers <= 1:
         outcomes: list[ExecutedNotebook | NotebookError] = [
             _outcome(source, out_dir, values, options) for source in sources
@@ -128,16 +147,20 @@ def _outcome(
 
 
 def _log_to_mlflow(
-    executed: list[ExecutedNotebook], card: str, inputs: CardInputs, params: Params, root: Path
+    executed: list[ExecutedNotebook], params: Params, root: Path, model_sha256: str
 ) -> None:
-    run = inputs.training
-    store.connect(store.tracking_store(project_root(root)), params.mlflow.experiment_name)
-    with store.pipeline_run(experiment_id=run.experiment_id, run_id=run.run_id):
+    tracking = store.tracking_store(project_root(root))
+    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
+    store.sweep_stale_runs(experiment_id)
+    training = store.find_training_run(experiment_id, model_sha256)
+    with store.stage_run(
+        experiment_id=experiment_id,
+        stage="report",
+        parent_run_id=None if training is None else training.run_id,
+        tags={store.MODEL_SHA_TAG: model_sha256},
+    ) as run_id:
         store.log_artifact(root / params.paths.model_card)
         for notebook in executed:
             store.log_artifact(notebook.html, folder="notebooks")
         store.log_metrics({"report_seconds": sum(n.seconds for n in executed)})
-    promotion = inputs.promotion
-    if promotion is not None and promotion.version is not None:  # this run's registered model
-        store.describe_model_version(promotion.model_name, promotion.version, card)
-    logger.info("report: card and {} HTML file(s) logged to run {}", len(executed), run.run_id)
+    logger.info("report: card and {} HTML file(s) logged to run {}", len(executed), run_id)

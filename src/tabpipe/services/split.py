@@ -17,15 +17,10 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from tabpipe.errors import DataValidationError, ParamsError
 from tabpipe.models.dataset import SplitPart, SplitSummary
 from tabpipe.models.params import Params, SplitParams, Task
-from tabpipe.repositories.datasets import read_frame, write_frame, write_model
-from tabpipe.services.ingest import summarise_target
+from tabpipe.repositories.datasets import read_frame, split_path, write_frame, write_model
+from tabpipe.services.summaries import summarise_target
+from tabpipe.utils.atomic import atomic_dir
 from tabpipe.utils.hashing import frame_sha256
-
-SPLIT_NAMES = ("train", "val", "test")
-
-
-def split_path(split_dir: Path, name: str) -> Path:
-    return split_dir / f"{name}.parquet"
 
 
 def split_dataset(
@@ -90,8 +85,9 @@ def run_split(params: Params, root: Path = Path()) -> SplitSummary:
     logger.info("split: {} rows from {}", len(frame), params.paths.validated)
     parts = split_dataset(frame, params.split, target=params.data.target, task=params.data.task)
     summary = summarise_split(parts, params.split, target=params.data.target, task=params.data.task)
-    for name, part in parts.items():
-        write_frame(part.reset_index(drop=True), split_path(root / params.paths.split_dir, name))
+    with atomic_dir(root / params.paths.split_dir) as folder:  # the three parts as one set
+        for name, part in parts.items():
+            write_frame(part.reset_index(drop=True), split_path(folder, name))
     write_model(summary, root / params.paths.split_summary)
     logger.info(
         "split: {} -> {}",

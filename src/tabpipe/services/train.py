@@ -21,17 +21,17 @@ from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.pipeline import Pipeline
 
 from tabpipe.errors import ParamsError
-from tabpipe.models.evaluation import TrainingRun
+from tabpipe.models.evaluation import ModelSummary
 from tabpipe.models.params import GREATER_IS_BETTER, HistGradientBoostingSpec, ModelSpec, Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_frame, write_model
-from tabpipe.repositories.model_file import save_model
+from tabpipe.repositories.datasets import read_frame, split_path, write_model
+from tabpipe.repositories.model_file import model_digest, save_model
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns, feature_columns
 from tabpipe.services.metrics import compute_metrics, predict
-from tabpipe.services.split import split_path
-from tabpipe.utils.project import file_digest, git_state, project_root
+from tabpipe.utils.hashing import frame_sha256
+from tabpipe.utils.project import git_state, project_root
 
 
 @dataclass(frozen=True)
@@ -128,47 +128,55 @@ def _with_overrides(spec: ModelSpec, overrides: dict[str, Any]) -> ModelSpec:
         raise ParamsError(msg) from exc
 
 
-def run_train(params: Params, root: Path = Path()) -> TrainingRun:
+REFERENCE_MAX_ROWS = 100_000  # training rows kept in the run for `tabpipe monitor`
+
+
+def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     paths = params.paths
     schema = load_schema(root / params.data.schema_path)
     columns = feature_columns(
         schema, target=params.data.target, exclude=params.train.exclude_columns
     )
     splits = {
-        name: read_frame(split_path(root / paths.split_dir, name))
-        for name in ("train", "val", "test")
+        name: read_frame(split_path(root / paths.split_dir, name)) for name in ("train", "val")
     }
     project = project_root(root)
     tracking = store.tracking_store(project)
     experiment_id = store.connect(tracking, params.mlflow.experiment_name)
-    if stale := store.mark_stale_runs_failed(experiment_id):
-        logger.warning("train: marked {} stale RUNNING run(s) as FAILED", stale)
+    store.sweep_stale_runs(experiment_id)
     logger.info(
         "train: tracking to {} (experiment '{}')", tracking.uri, params.mlflow.experiment_name
     )
-    run_name = os.environ.get("DVC_EXP_NAME") or None
-    owner = {"tabpipe.pid": str(os.getpid()), "tabpipe.host": os.uname().nodename}
-    with store.pipeline_run(experiment_id=experiment_id, run_name=run_name, tags=owner) as run_id:
-        store.set_tags(
+    experiment = os.environ.get("DVC_EXP_NAME", "")
+    tags = {
+        **git_state(project),
+        "dvc.experiment": experiment,
+        "dataset": params.data.name,
+        "task": params.data.task,
+    }
+    with store.stage_run(
+        experiment_id=experiment_id, stage="train", run_name=experiment or None, tags=tags
+    ):
+        store.log_params_flat(
             {
-                **git_state(project),
-                "dvc.lock.sha256": file_digest(root / "dvc.lock") or "none",
-                "dvc.experiment": os.environ.get("DVC_EXP_NAME", ""),
-                "dataset": params.data.name,
-                "task": params.data.task,
+                "data": {
+                    "name": params.data.name,
+                    "target": params.data.target,
+                    "task": params.data.task,
+                    "positive_class": params.data.positive_class,
+                },
+                "train": params.train.model_dump(mode="json"),
+                "evaluate": {"primary_metric": params.primary_metric},
             }
         )
-        store.log_params_flat(params.model_dump(mode="json", exclude={"paths"}))
         for name, frame in splits.items():
             store.log_dataset(
                 frame,
                 name=f"{params.data.name}-{name}",
                 source=split_path(paths.split_dir, name),
                 target=params.data.target,
-                context={"train": "training", "val": "validation", "test": "testing"}[name],
+                context={"train": "training", "val": "validation"}[name],
             )
-        for summary in (paths.dataset_summary, paths.validation_report, paths.split_summary):
-            store.log_artifact(root / summary, folder="data")
         logger.info(
             "train: fitting {} on {} rows ({} features)",
             params.train.model.kind,
@@ -182,21 +190,25 @@ def run_train(params: Params, root: Path = Path()) -> TrainingRun:
         if fitted.best_params:
             store.set_tags({f"search.best.{k}": str(v) for k, v in fitted.best_params.items()})
         save_model(fitted.pipeline, root / paths.model)
+        digest = model_digest(root / paths.model)
         # What `tabpipe monitor` compares new batches with, kept with the model it served.
         reference = splits["train"]
-        if len(reference) > params.drift.max_rows:
-            reference = reference.sample(n=params.drift.max_rows, random_state=params.drift.seed)
+        if len(reference) > REFERENCE_MAX_ROWS:
+            reference = reference.sample(n=REFERENCE_MAX_ROWS, random_state=params.train.seed)
         store.log_reference(reference)
         logger.info("train: logging the model to MLflow")
         model_uri = store.log_sklearn_model(fitted.pipeline, splits["train"][columns.all].head(5))
-        run = TrainingRun(
-            run_id=run_id,
-            experiment_id=experiment_id,
-            model_uri=model_uri,
+        # Set last: a run carries the model's digest only once its model is logged.
+        store.set_tags({store.MODEL_URI_TAG: model_uri, store.MODEL_SHA_TAG: digest})
+        summary = ModelSummary(
+            model_sha256=digest,
             model_kind=fitted.spec.kind,
             best_params=fitted.best_params,
             n_iter=fitted.n_iter,
+            features=tuple(columns.all),
+            train_sha256=frame_sha256(splits["train"]),
+            val_sha256=frame_sha256(splits["val"]),
         )
-        write_model(run, root / paths.training_run)
-    logger.info("train: model -> {}, MLflow run {}", paths.model, run_id)
-    return run
+        write_model(summary, root / paths.model_summary)
+    logger.info("train: model -> {} (sha256 {})", paths.model, digest[:12])
+    return summary

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,3 +39,26 @@ def write_text_atomic(destination: Path, text: str) -> None:
 def write_json_atomic(destination: Path, payload: Any) -> None:
     """Stable, human-diffable JSON (sorted keys off: field order is meaningful)."""
     write_text_atomic(destination, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_dir(destination: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder; on success it replaces ``destination`` as a whole.
+
+    Nothing from an earlier run survives (a plot of another task, a notebook since
+    removed), and a failure leaves the previous folder as it was. The swap is two
+    renames: the old folder is moved aside first, then removed.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    token = f"{os.getpid()}.{uuid.uuid4().hex[:12]}"
+    tmp = destination.with_name(f".{destination.name}.{token}.tmp")
+    old = destination.with_name(f".{destination.name}.{token}.old")
+    tmp.mkdir()
+    try:
+        yield tmp
+        if destination.exists():
+            destination.replace(old)
+        tmp.replace(destination)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

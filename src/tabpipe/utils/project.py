@@ -37,13 +37,33 @@ def git_state(cwd: Path) -> dict[str, str]:
     return {"git.commit": commit, "git.dirty": str(bool(dirty)).lower()}
 
 
-def _git(cwd: Path, *args: str) -> str:
+def uncommitted_changes(cwd: Path) -> list[str] | None:
+    """Paths (relative to ``cwd``'s repository) that differ from the last commit: changed,
+    staged or new and not ignored. None outside a git repository."""
+    try:
+        listed = _git(cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", strip=False)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    entries = iter(listed.split("\0"))
+    changed = []
+    for entry in entries:
+        if not entry:
+            continue
+        status, path = entry[:2], entry[3:]
+        if "R" in status or "C" in status:  # a rename or copy is followed by its source path
+            next(entries, None)
+        changed.append(path)
+    return sorted(changed)
+
+
+def _git(cwd: Path, *args: str, strip: bool = True) -> str:
     git = shutil.which("git")
     if git is None:
         msg = "git is not installed"
         raise OSError(msg)
     run = subprocess.run  # git with fixed arguments, never through a shell
-    return run([git, *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()  # nosec B603
+    out = run([git, *args], cwd=cwd, capture_output=True, text=True, check=True).stdout  # nosec B603
+    return out.strip() if strip else out
 
 
 def file_digest(path: Path) -> str | None:

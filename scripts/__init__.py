@@ -1,0 +1,1 @@
+"""Developer scripts: benchmarks, drift checks, the stage dependency analysis."""

@@ -1,0 +1,36 @@
+"""The registry as ``tabpipe status`` shows it: who holds each alias now, and whether it is
+the model in this work tree. Reads only: no store is created where there is none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tabpipe.errors import TrackingError
+from tabpipe.models.params import Params
+from tabpipe.repositories import mlflow_store as store
+from tabpipe.utils.project import project_root
+
+
+def registry_summary(params: Params, root: Path, model_sha256: str | None) -> list[str]:
+    registry = params.mlflow
+    tracking = store.tracking_store(project_root(root))
+    if not store.store_exists(tracking):
+        return [f"registry ({tracking.uri}): no MLflow store yet (run `dvc repro`)"]
+    try:
+        store.connect(tracking, registry.experiment_name)
+        holders = {
+            alias: store.version_by_alias(registry.registered_model_name, alias)
+            for alias in (registry.champion_alias, registry.challenger_alias)
+        }
+    except TrackingError as exc:
+        return [f"registry ({tracking.uri}): not reachable: {exc}"]
+    lines = [f"registry ({tracking.uri}), model {registry.registered_model_name}:"]
+    for alias, holder in holders.items():
+        if holder is None:
+            lines.append(f"  {alias:<16} none")
+            continue
+        same = holder.model_sha256 is not None and holder.model_sha256 == model_sha256
+        which = "the model in this work tree" if same else "not the model in this work tree"
+        sha = (holder.model_sha256 or "unknown")[:12]
+        lines.append(f"  {alias:<16} v{holder.version} (model {sha}): {which}")
+    return lines
