@@ -89,3 +89,23 @@ def mlflow_client(repo: Path) -> MlflowClient:
 
 def champion_version(repo: Path, name: str = "tabpipe-adult") -> str:
     return str(mlflow_client(repo).get_model_version_by_alias(name, "champion").version)
+
+
+# What the stages write: git-ignored, so a project reads as a clean commit after a run.
+OUTPUTS_IGNORED = (
+    "data/interim/", "data/processed/", "models/", "reports/", "mlflow.db", "mlartifacts/",
+    "logs/",
+)  # fmt: skip
+
+
+def git(project: Path, *args: str) -> None:
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project)
+
+
+def commit_project(project: Path) -> None:
+    """Make a temporary project a git repository at a clean commit (promotion needs one)."""
+    (project / ".gitignore").write_text("\n".join(OUTPUTS_IGNORED) + "\n")
+    if not (project / ".git").exists():
+        git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "project", "--allow-empty")

@@ -70,8 +70,7 @@ def test_papermill_injects_declared_parameters_into_this_environments_kernel(
 def test_the_same_notebook_and_parameters_give_the_same_bytes(tmp_path: Path) -> None:
     """No run times, temporary names or random cell ids: DVC's lock hash stays put."""
     source = tmp_path / "same.ipynb"
-    nbformat.write(_notebook("# Show the value
-print(value * 3)"), source)
+    nbformat.write(_notebook("# Show the value\nprint(value * 3)"), source)
     first, second = tmp_path / "first", tmp_path / "second"
     _run(source, first, value=7)
     _run(source, second, value=7)

@@ -12,7 +12,14 @@ import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from tests.conftest import REPO_ROOT, ProjectFactory
-from tests.integration.conftest import champion_version, edit_params, invoke, mlflow_client, run
+from tests.integration.conftest import (
+    champion_version,
+    commit_project,
+    edit_params,
+    invoke,
+    mlflow_client,
+    run,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -72,10 +79,12 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
         gates={"rules": rules, "slice_gaps": []},
         mlflow={"experiment_name": case, "registered_model_name": case},
     )
+    commit_project(project)
 
-    for stage in ("ingest", "split", "train", "evaluate", "promote", "drift"):
+    for stage in ("ingest", "split", "train", "evaluate", "drift"):
         invoke(stage)
     reported = invoke("notebooks", "run")
+    invoke("promote")
 
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["task"] == task
@@ -85,10 +94,10 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
     assert gates["passed"] is True, gates
     assert champion_version(project, name=case) == "1"
     plots = {path.name for path in (project / "reports/plots").iterdir()}
-    if case == "regression":
-        assert {"predicted_vs_actual.json", "residuals.json"} <= plots
+    if case == "regression":  # only this task's curves: nothing of another task is drawn
+        assert plots == {"predicted_vs_actual.json", "residuals.json"}
     else:
-        assert "confusion.csv" in plots
+        assert plots == {"confusion.csv"}
     assert reported.count("report ok") == 2
     model_report = (project / "reports/notebooks/02-model-report.html").read_text()
     assert f"{metrics['test'][primary]:.4f}" in model_report
@@ -138,12 +147,19 @@ def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path
     params = yaml.safe_load((repo_copy / "params.yaml").read_text())
     assert params["train"]["model"]["kind"] == "hist_gradient_boosting"  # the default model
     run(["tabpipe", "params", "--check"], cwd=repo_copy)
-    # Step 4: make train (dvc repro, then tabpipe status).
+    # Step 4: commit the data, schema and params (only a committed run may become champion).
+    run(["git", "add", "data/raw/breast_cancer.csv", "schemas/breast_cancer.yaml"], cwd=repo_copy)
+    run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "breast cancer"],
+        cwd=repo_copy,
+    )
+    # Step 5: make train (dvc repro, then tabpipe status).
     run(["dvc", "repro"], cwd=repo_copy)
     status = run(["tabpipe", "status"], cwd=repo_copy).stdout
 
     assert "569 rows x 31 columns" in status
-    assert "breast-cancer v1 is 'champion'" in status
+    assert "champion         v1 (model " in status
+    assert "verdict: consistent" in status
     assert "model card       reports/model_card.md" in status
     assert "notebooks        reports/notebooks/01-eda.html" in status
     gates = json.loads((repo_copy / "reports/gates.json").read_text())
@@ -156,4 +172,7 @@ def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path
     runs = mlflow_client(repo_copy).search_runs(
         [mlflow_client(repo_copy).get_experiment_by_name("breast-cancer").experiment_id]  # type: ignore[union-attr]
     )
-    assert [r.info.status for r in runs] == ["FINISHED"]
+    assert {r.data.tags["tabpipe.stage"] for r in runs} == {
+        "train", "evaluate", "drift", "report", "promote",
+    }  # fmt: skip
+    assert {r.info.status for r in runs} == {"FINISHED"}

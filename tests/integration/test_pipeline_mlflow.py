@@ -8,6 +8,8 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from mlflow.entities import Run
+from mlflow.tracking import MlflowClient
 
 from tests.integration.conftest import champion_version, edit_params, mlflow_client, run
 
@@ -22,10 +24,26 @@ def _metrics(repo: Path) -> dict[str, object]:
     return loaded
 
 
+def _child_run(client: MlflowClient, parent: Run, stage: str) -> Run:
+    found = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}' "
+        f"and tags.`tabpipe.stage` = '{stage}'",
+        order_by=["attributes.start_time DESC"],
+    )
+    assert found, f"no {stage} run under {parent.info.run_id}"
+    return found[0]
+
+
 def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path) -> None:
     result = run(["dvc", "repro"], cwd=repo_copy)
-    for stage in ("ingest", "split", "train", "evaluate", "promote", "drift", "report"):
+    for stage in ("ingest", "split", "train", "evaluate", "drift", "report", "promote"):
         assert f"Running stage '{stage}'" in result.stdout
+    assert result.stdout.index("Running stage 'report'") < result.stdout.index(
+        "Running stage 'promote'"
+    )
+    # Bit-for-bit: the committed dvc.lock and every committed output were reproduced.
+    assert run(["git", "status", "--porcelain"], cwd=repo_copy).stdout == ""
     drift = json.loads((repo_copy / "reports/drift/drift.json").read_text())
     assert drift["drifted_share"] < drift["max_drifted_share"]  # Adult's test split: no drift
     assert "drift: OK" in result.stdout
@@ -36,9 +54,11 @@ def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path)
     assert test["roc_auc"] >= ADULT_MIN_ROC_AUC
     gates = json.loads((repo_copy / "reports/gates.json").read_text())
     assert gates["passed"] is True
-    assert json.loads((repo_copy / "reports/promotion.json").read_text())["version"] == "1"
+    promotion = json.loads((repo_copy / "reports/promotion.json").read_text())
+    assert (promotion["mode"], promotion["version"]) == ("champion", "1")
     for plot in ("roc.json", "precision_recall.json", "calibration.json", "confusion.csv"):
         assert (repo_copy / "reports/plots" / plot).is_file()
+    assert not (repo_copy / "reports/plots/residuals.json").exists()
 
     # Both notebooks ran on this run's outputs: HTML with real plots and the run's numbers.
     eda = (repo_copy / "reports/notebooks/01-eda.html").read_text()
@@ -49,31 +69,42 @@ def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path)
     assert f"{test['roc_auc']:.4f}" in model_report
     assert "Gates passed" in model_report
 
+    tracked = _the_runs_and_the_registry_tell_one_story(repo_copy, test)
+    _an_experiment_registers_a_challenger_and_the_run_cache_restores(repo_copy, tracked)
+    _an_impossible_gate_stops_promotion(repo_copy)
+
+
+def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, float]) -> Run:
+    """The champion's training run, its stage runs, the card and a servable model."""
     client = mlflow_client(repo_copy)
     version = client.get_model_version_by_alias("tabpipe-adult", "champion")
     assert str(version.version) == "1"
     assert version.run_id is not None
     tracked = client.get_run(version.run_id)
     assert tracked.info.status == "FINISHED"
+    assert tracked.data.tags["tabpipe.stage"] == "train"
     assert tracked.data.params["train.model.kind"] == "hist_gradient_boosting"
     assert tracked.data.metrics["test_roc_auc"] == pytest.approx(test["roc_auc"])
-    assert tracked.data.metrics["gates_passed"] == 1.0
-    assert {"git.commit", "git.dirty", "dvc.lock.sha256"} <= set(tracked.data.tags)
+    assert {"git.commit", "git.dirty", "tabpipe.model_sha256"} <= set(tracked.data.tags)
+    evaluation = _child_run(client, tracked, "evaluate")
+    assert evaluation.data.metrics["gates_passed"] == 1.0
+    assert evaluation.inputs is not None
     assert tracked.inputs is not None
     contexts = {
         next(tag.value for tag in ds.tags if tag.key == "mlflow.data.context")
-        for ds in tracked.inputs.dataset_inputs
+        for ds in (*tracked.inputs.dataset_inputs, *evaluation.inputs.dataset_inputs)
     }
     assert contexts == {"training", "validation", "testing"}
-    artifacts = {a.path for a in client.list_artifacts(tracked.info.run_id, "plots")}
+    artifacts = {a.path for a in client.list_artifacts(evaluation.info.run_id, "plots")}
     assert "plots/roc_curve.png" in artifacts
-    notebooks = {a.path for a in client.list_artifacts(tracked.info.run_id, "notebooks")}
+    report = _child_run(client, tracked, "report")
+    notebooks = {a.path for a in client.list_artifacts(report.info.run_id, "notebooks")}
     assert notebooks == {"notebooks/01-eda.html", "notebooks/02-model-report.html"}
     card = (repo_copy / "reports/model_card.md").read_text()
-    assert "`tabpipe-adult` version 1" in card
     assert f"| **roc_auc** | {test['roc_auc']:.4f} |" in card
-    assert "model_card.md" in {a.path for a in client.list_artifacts(tracked.info.run_id)}
+    assert "model_card.md" in {a.path for a in client.list_artifacts(report.info.run_id)}
     assert client.get_model_version("tabpipe-adult", "1").description == card
+    assert _child_run(client, tracked, "promote").data.tags["promote.alias"] == "champion"
 
     # The registered champion serves raw rows, loaded through skops with declared trusted types.
     mlflow.set_tracking_uri(f"sqlite:///{repo_copy / 'mlflow.db'}")
@@ -85,25 +116,41 @@ def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path)
         | dict.fromkeys(features.select_dtypes("integer").columns, float)
     )
     assert set(model.predict(features)) <= {"<=50K", ">50K"}
-
-    _an_experiment_is_its_own_mlflow_run(repo_copy, tracked.info.experiment_id)
-    _an_impossible_gate_stops_promotion(repo_copy)
+    return tracked
 
 
-def _an_experiment_is_its_own_mlflow_run(repo_copy: Path, experiment_id: str) -> None:
-    """`dvc exp run` of a committed pipeline: a second MLflow run named after the experiment."""
-    run(["git", "add", "-A"], cwd=repo_copy)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], cwd=repo_copy)
-    run(  # up to promote: the run is complete there; drift and report add nothing to check
-        ["dvc", "exp", "run", "promote", "-n", "lr-high", "-S", "train.model.learning_rate=0.3"],
+def _an_experiment_registers_a_challenger_and_the_run_cache_restores(
+    repo_copy: Path, baseline: Run
+) -> None:
+    """`dvc exp run` never moves the champion; a repeated configuration is not retrained."""
+    experiment = run(
+        ["dvc", "exp", "run", "-n", "lr-high", "-S", "train.model.learning_rate=0.3"],
         cwd=repo_copy,
     )
+    assert "promote (challenger): tabpipe-adult v2: DVC experiment 'lr-high'" in experiment.stdout
+    client = mlflow_client(repo_copy)
+    assert champion_version(repo_copy) == "1"
+    assert str(client.get_model_version_by_alias("tabpipe-adult", "challenger").version) == "2"
     assert "lr-high" in run(["dvc", "exp", "show", "--json"], cwd=repo_copy).stdout
-    runs = mlflow_client(repo_copy).search_runs([experiment_id])
-    assert len(runs) == 2
-    experiment_run = next(r for r in runs if r.data.tags.get("dvc.experiment") == "lr-high")
+    trained = client.search_runs(
+        [baseline.info.experiment_id], filter_string="tags.`tabpipe.stage` = 'train'"
+    )
+    assert len(trained) == 2
+    experiment_run = next(r for r in trained if r.data.tags.get("dvc.experiment") == "lr-high")
     assert experiment_run.data.params["train.model.learning_rate"] == "0.3"
     assert experiment_run.info.run_name == "lr-high"
+
+    # Back to the committed learning rate: DVC restores train and evaluate from its run cache.
+    again = run(
+        ["dvc", "exp", "run", "evaluate", "-S", "train.model.learning_rate=0.1"], cwd=repo_copy
+    )
+    assert "Stage 'train' is cached - skipping run, checking out outputs" in again.stdout
+    assert "Stage 'evaluate' is cached - skipping run, checking out outputs" in again.stdout
+    assert "Running stage 'train'" not in again.stdout
+    trained_again = client.search_runs(
+        [baseline.info.experiment_id], filter_string="tags.`tabpipe.stage` = 'train'"
+    )
+    assert len(trained_again) == 2  # no third training run: nothing was retrained
 
 
 def _an_impossible_gate_stops_promotion(repo_copy: Path) -> None:
@@ -118,3 +165,7 @@ def _an_impossible_gate_stops_promotion(repo_copy: Path) -> None:
     assert "Running stage 'promote'" not in failed.stdout
     assert champion_version(repo_copy) == champion
     assert json.loads((repo_copy / "reports/gates.json").read_text())["passed"] is False
+    status = run(["tabpipe", "status"], cwd=repo_copy, check=False)
+    assert status.returncode == 7  # evaluate is out of date in dvc.lock: not one consistent run
+    assert "is a REJECTED candidate" in status.stdout
+    assert "evaluate:" in status.stdout

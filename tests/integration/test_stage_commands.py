@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tests.conftest import ProjectFactory
+from tests.integration.conftest import commit_project
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -34,20 +34,7 @@ def _set(project: Path, section: str, **values: object) -> None:
     params = yaml.safe_load(path.read_text())
     params[section] = {**params[section], **values}
     path.write_text(yaml.safe_dump(params, sort_keys=False))
-    _git(project, "commit", "-qam", f"params: {section}")
-
-
-def _git(project: Path, *args: str) -> None:
-    subprocess.run(  # noqa: S603 - fixed arguments
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],  # noqa: S607
-        cwd=project, check=True, capture_output=True,
-    )  # fmt: skip
-
-
-# What the stages write: git-ignored, so the project reads as a clean commit after a run.
-OUTPUTS_IGNORED = "\n".join(
-    ["data/interim/", "data/processed/", "models/", "reports/", "mlflow.db", "mlartifacts/", "logs/"]
-)
+    commit_project(project)
 
 
 @pytest.fixture
@@ -57,10 +44,7 @@ def project(
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("DVC_ROOT", raising=False)
     root = make_project(adult_raw.head(3000))
-    (root / ".gitignore").write_text(OUTPUTS_IGNORED + "\n")
-    _git(root, "init", "-q")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "project")
+    commit_project(root)
     _set(root, "evaluate", bootstrap_samples=50)
     _set(
         root,
@@ -97,7 +81,11 @@ def test_train_evaluate_promote_then_status(project: Path) -> None:
     assert version.tags["tabpipe.test_sha256"] == metrics["test_sha256"]
     assert "tabpipe.champion_since" in version.tags
     promotion = json.loads((project / "reports/promotion.json").read_text())
-    assert (promotion["mode"], promotion["version"], promotion["promoted"]) == ("champion", "1", True)
+    assert (promotion["mode"], promotion["version"], promotion["promoted"]) == (
+        "champion",
+        "1",
+        True,
+    )
 
 
 def _champion(project: Path) -> str:
@@ -170,6 +158,7 @@ def test_reevaluating_never_rewrites_a_registered_models_runs(project: Path) -> 
     _run_stages("train", "evaluate", "promote")
     client = _client(project)
     version = client.get_model_version_by_alias("tabpipe-adult", "champion")
+    assert version.run_id is not None
     trained = client.get_run(version.run_id)
     experiment = trained.info.experiment_id
     before = {
@@ -247,6 +236,28 @@ def test_a_run_left_running_by_a_killed_stage_is_closed_by_the_next_train(
     assert client.get_run(orphan.info.run_id).info.status == "RUNNING"
     _invoke("train")
     assert client.get_run(orphan.info.run_id).info.status == "FAILED"
+
+
+def test_the_sweep_never_fails_a_finished_or_registered_run(project: Path) -> None:
+    """A registered model's run keeps its record even if its process died while RUNNING."""
+    _run_stages("train", "evaluate", "promote")
+    client = _client(project)
+    champion = client.get_model_version_by_alias("tabpipe-adult", "champion")
+    assert champion.run_id is not None
+    assert champion.source is not None
+    experiment = client.get_run(champion.run_id).info.experiment_id
+    dead = {"tabpipe.pid": "999999999", "tabpipe.host": os.uname().nodename}
+    registered_orphan = client.create_run(experiment, tags=dead)
+    client.create_model_version(
+        "tabpipe-adult", champion.source, run_id=registered_orphan.info.run_id
+    )
+    plain_orphan = client.create_run(experiment, tags=dead)
+
+    _invoke("train")
+
+    assert client.get_run(plain_orphan.info.run_id).info.status == "FAILED"
+    assert client.get_run(registered_orphan.info.run_id).info.status == "RUNNING"
+    assert client.get_run(champion.run_id).info.status == "FINISHED"
 
 
 def test_evaluate_without_a_model_says_what_to_run(project: Path) -> None:

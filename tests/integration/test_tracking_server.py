@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
 import subprocess
 import time
@@ -19,7 +21,13 @@ from typer.testing import CliRunner
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tests.conftest import ProjectFactory
-from tests.integration.conftest import VENV_BIN, edit_params, invoke, pipeline_env
+from tests.integration.conftest import (
+    VENV_BIN,
+    commit_project,
+    edit_params,
+    invoke,
+    pipeline_env,
+)
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -96,6 +104,7 @@ def small_project(
         evaluate={"bootstrap_samples": 50},
         gates={"rules": [{"metric": "roc_auc", "min": 0.8}], "slice_gaps": []},
     )
+    commit_project(project)
     return project
 
 
@@ -113,9 +122,15 @@ def test_the_pipeline_tracks_registers_and_promotes_through_a_tracking_server(
     assert version.run_id is not None
     tracked = client.get_run(version.run_id)
     assert tracked.info.status == "FINISHED"
-    assert tracked.data.metrics["gates_passed"] == 1.0
+    assert "test_roc_auc" in tracked.data.metrics  # copied by the model's first evaluation
     assert tracked.info.artifact_uri.startswith("mlflow-artifacts:")  # stored by the server
-    plots = {a.path for a in client.list_artifacts(tracked.info.run_id, "plots")}
+    evaluation = client.search_runs(
+        [tracked.info.experiment_id],
+        filter_string=f"tags.`mlflow.parentRunId` = '{tracked.info.run_id}' "
+        "and tags.`tabpipe.stage` = 'evaluate'",
+    )[0]
+    assert evaluation.data.metrics["gates_passed"] == 1.0
+    plots = {a.path for a in client.list_artifacts(evaluation.info.run_id, "plots")}
     assert "plots/roc_curve.png" in plots  # uploaded through the server's artifact proxy
     mlflow.set_tracking_uri(tracking_server)
     champion = mlflow.sklearn.load_model("models:/tabpipe-adult@champion")
@@ -123,6 +138,45 @@ def test_the_pipeline_tracks_registers_and_promotes_through_a_tracking_server(
     assert len(champion.predict(rows.drop(columns="income"))) == 3
     assert not (small_project / "mlflow.db").exists()  # nothing went to the local default store
     assert not (small_project / "mlartifacts").exists()
+
+
+def test_two_clones_on_one_server_never_promote_a_model_worse_than_the_champion_of_now(
+    tracking_server: str, small_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clone 1 evaluates a weak model; clone 2 promotes a better one; clone 1's promote
+    compares with the champion that holds the alias at that moment, and refuses."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
+    gates = {"rules": [{"metric": "roc_auc", "min": 0.5, "max_drop_vs_champion": 0.01}]}
+    edit_params(small_project, gates=gates)
+    clone_2 = small_project.parent / "clone-2"
+    shutil.copytree(small_project, clone_2)
+    clone_1 = small_project
+    weak = {"kind": "hist_gradient_boosting", "max_iter": 2, "early_stopping": False}
+    edit_params(clone_1, train={"model": weak})
+    commit_project(clone_1)
+    commit_project(clone_2)
+
+    monkeypatch.chdir(clone_1)
+    for stage in ("ingest", "split", "train", "evaluate"):
+        invoke(stage)  # the weak model passes the absolute gates; no champion yet
+
+    monkeypatch.chdir(clone_2)
+    for stage in ("ingest", "split", "train", "evaluate", "promote"):
+        invoke(stage)
+    client = MlflowClient(tracking_uri=tracking_server)
+    better = client.get_model_version_by_alias("tabpipe-adult", "champion")
+    assert str(better.version) == "1"
+
+    monkeypatch.chdir(clone_1)
+    refused = runner.invoke(app, ["promote"])
+
+    assert refused.exit_code == ExitCode.GATE_FAILED, refused.output
+    assert "worse than the champion beyond the tolerance" in refused.output
+    assert "champion v1, re-scored on this test split" in refused.output
+    assert str(client.get_model_version_by_alias("tabpipe-adult", "champion").version) == "1"
+    promotion = json.loads((clone_1 / "reports/promotion.json").read_text())
+    assert (promotion["champion_before"], promotion["champion_after"]) == ("1", "1")
+    assert promotion["promoted"] is False
 
 
 def test_an_unreachable_tracking_server_fails_soon_with_the_uri_and_what_to_check(

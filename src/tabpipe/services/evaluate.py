@@ -198,6 +198,13 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
         tags={store.MODEL_SHA_TAG: digest, "gates.passed": str(gates.passed).lower()},
     ):
         store.log_params_flat({"evaluate": params.evaluate.model_dump(mode="json")})
+        store.log_dataset(
+            splits["test"],
+            name=f"{params.data.name}-test",
+            source=split_path(paths.split_dir, "test"),
+            target=params.data.target,
+            context="testing",
+        )
         store.log_metrics(split_metrics)
         if report.interval is not None:
             store.log_metrics(
