@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install train test lint format format-check typecheck pytest notebooks docs bench ui clean
+.PHONY: help install train reproduce test lint format format-check typecheck pytest notebooks docs bench ui clean
 
 help: ## Show this list of tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,14 @@ install: $(VENV_STAMP) ## Install the locked environment into .venv (bootstraps 
 train: $(VENV_STAMP) ## Run the pipeline (dvc repro) and say where the outputs are
 	dvc repro
 	@tabpipe status
+
+reproduce: ## Clone HEAD afresh, make train there, and fail unless git status is clean
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && git clone -q . "$$tmp/clone" \
+		&& $(MAKE) -C "$$tmp/clone" train \
+		&& changed=$$(git -C "$$tmp/clone" status --porcelain) \
+		&& if [ -n "$$changed" ]; then echo "not reproduced: a fresh clone changed:"; \
+			echo "$$changed"; git -C "$$tmp/clone" diff --stat; exit 1; fi \
+		&& echo "reproduced: a fresh clone + make train left git status clean"
 
 test: lint format-check typecheck pytest notebooks ## Everything CI checks: lint, format, types, tests, notebooks
 

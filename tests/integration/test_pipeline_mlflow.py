@@ -43,7 +43,11 @@ def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path)
         "Running stage 'promote'"
     )
     # Bit-for-bit: the committed dvc.lock and every committed output were reproduced.
-    assert run(["git", "status", "--porcelain"], cwd=repo_copy).stdout == ""
+    changed = run(["git", "status", "--porcelain"], cwd=repo_copy).stdout
+    diff = run(["git", "diff"], cwd=repo_copy).stdout[:3000]
+    assert changed == "", (
+        f"not reproduced (after a code change: dvc repro, commit dvc.lock):\n{diff}"
+    )
     drift = json.loads((repo_copy / "reports/drift/drift.json").read_text())
     assert drift["drifted_share"] < drift["max_drifted_share"]  # Adult's test split: no drift
     assert "drift: OK" in result.stdout

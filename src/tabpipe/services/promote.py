@@ -45,7 +45,6 @@ from tabpipe.repositories.datasets import (
 )
 from tabpipe.repositories.dvc_state import uncommitted_inputs
 from tabpipe.repositories.model_file import model_digest
-from tabpipe.services.evaluate import evaluate_model
 from tabpipe.services.gates import ChampionScore, PromotedScore, champion_gates, evaluate_gates
 from tabpipe.services.metrics import compute_metrics, predict
 from tabpipe.utils.project import git_state, project_root
@@ -174,6 +173,15 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
     if not gates.passed:
         outcome = result(False, f"{len(gates.failed)} gate(s) failed: not registered")
         return _record(outcome, params, root)
+    alias = registry.champion_alias if decision.mode == "champion" else registry.challenger_alias
+    holder = (
+        champion_before
+        if decision.mode == "champion"
+        else (store.version_by_alias(registry.registered_model_name, alias))
+    )
+    if holder is not None and holder.model_sha256 == digest:  # nothing to do: no new run
+        already = f"this model is already '{alias}' (v{holder.version})"
+        return _record(result(True, already, alias=alias, version=holder.version), params, root)
     training = store.find_training_run(experiment_id, digest)
     if training is None or not training.model_uri:
         msg = (
@@ -374,6 +382,8 @@ def promote_version(params: Params, version: str, root: Path = Path()) -> Promot
     splits = {
         part: read_frame(split_path(root / params.paths.split_dir, part)) for part in SPLIT_NAMES
     }
+    from tabpipe.services.evaluate import evaluate_model  # noqa: PLC0415 - explicit path only
+
     model = store.load_version_model(name, version)
     digest = target.model_sha256 or "unknown"
     report = evaluate_model(model, splits, params, model_sha256=digest).report
