@@ -18,7 +18,7 @@ from tabpipe.models.params import (
     RidgeSpec,
     Task,
 )
-from tabpipe.repositories.model_file import load_model, save_model
+from tabpipe.repositories.model_file import load_model, model_digest, save_model
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns
 
@@ -70,3 +70,21 @@ def test_a_model_holding_an_untrusted_type_is_refused(tmp_path: Path) -> None:
 def test_a_missing_model_says_which_stage_to_run(tmp_path: Path) -> None:
     with pytest.raises(DataReadError, match="Run the train stage first"):
         load_model(tmp_path / "absent.skops")
+
+
+def test_the_same_fitted_model_gives_the_same_bytes(tmp_path: Path) -> None:
+    """skops names members after object ids and stamps the time; the saved file must not."""
+    model = build_pipeline(HistGradientBoostingSpec(), task="regression", columns=COLUMNS, seed=0)
+    model.fit(FRAME[COLUMNS.all], FRAME["target"])
+    twin = build_pipeline(HistGradientBoostingSpec(), task="regression", columns=COLUMNS, seed=0)
+    twin.fit(FRAME[COLUMNS.all], FRAME["target"])
+    save_model(model, tmp_path / "a.skops")
+    save_model(twin, tmp_path / "b.skops")
+    assert (tmp_path / "a.skops").read_bytes() == (tmp_path / "b.skops").read_bytes()
+    assert model_digest(tmp_path / "a.skops") == model_digest(tmp_path / "b.skops")
+    with zipfile.ZipFile(tmp_path / "a.skops") as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    reloaded = load_model(tmp_path / "a.skops")
+    np.testing.assert_array_equal(
+        reloaded.predict(FRAME[COLUMNS.all]), model.predict(FRAME[COLUMNS.all])
+    )

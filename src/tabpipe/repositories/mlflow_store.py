@@ -181,6 +181,47 @@ def find_training_run(experiment_id: str, model_sha256: str) -> TrainingRunRef |
     )
 
 
+@dataclass(frozen=True)
+class ModelStageRun:
+    run_id: str
+    training: TrainingRunRef | None
+
+
+@contextlib.contextmanager
+def model_stage_run(
+    store: TrackingStore,
+    experiment_name: str,
+    *,
+    stage: str,
+    model_sha256: str,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[ModelStageRun]:
+    """A stage's own run about one model file, nested under the run that trained it.
+
+    Connects, closes runs of dead processes, and finds the training run by the model's
+    sha256; without one (a model restored from DVC's cache into another store) the
+    stage's run stands alone, and a warning says how to link it.
+    """
+    experiment_id = connect(store, experiment_name)
+    sweep_stale_runs(experiment_id)
+    training = find_training_run(experiment_id, model_sha256)
+    if training is None:
+        logger.warning(
+            "{}: no finished run in {} logged this model (sha256 {}); this run stands on "
+            "its own. To link it, retrain: dvc repro --force train",
+            stage,
+            store.uri,
+            model_sha256[:12],
+        )
+    with stage_run(
+        experiment_id=experiment_id,
+        stage=stage,
+        parent_run_id=None if training is None else training.run_id,
+        tags={MODEL_SHA_TAG: model_sha256, **(tags or {})},
+    ) as run_id:
+        yield ModelStageRun(run_id=run_id, training=training)
+
+
 def add_metrics_to_finished_run(run_id: str, metrics: Mapping[str, float]) -> None:
     """Log metrics to a run without reopening it: its status and end time stay as they are."""
     stamp = int(time.time() * 1000)

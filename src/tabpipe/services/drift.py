@@ -183,14 +183,8 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
     )
     html, summary = write_drift_outputs(result, root / paths.drift_dir)
     tracking = store.tracking_store(project_root(root))
-    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
-    store.sweep_stale_runs(experiment_id)
-    training = store.find_training_run(experiment_id, digest)
-    with store.stage_run(
-        experiment_id=experiment_id,
-        stage="drift",
-        parent_run_id=None if training is None else training.run_id,
-        tags={store.MODEL_SHA_TAG: digest},
+    with store.model_stage_run(
+        tracking, params.mlflow.experiment_name, stage="drift", model_sha256=digest
     ):
         store.log_metrics({"drift_share": result.report.drifted_share})
         store.log_artifact(html, folder="drift")

@@ -176,27 +176,18 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     write_text_atomic(root / paths.gates_summary, gates_markdown(gates))
 
     tracking = store.tracking_store(project_root(root))
-    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
-    store.sweep_stale_runs(experiment_id)
-    training = store.find_training_run(experiment_id, digest)
-    if training is None:
-        logger.warning(
-            "evaluate: no finished run in {} logged this model (sha256 {}); the evaluation "
-            "is logged on its own. To link it, retrain: dvc repro --force train",
-            tracking.uri,
-            digest[:12],
-        )
     split_metrics = {
         f"{name}_{metric}": value
         for name in ("train", "val", "test")
         for metric, value in getattr(report, name).items()
     } | {f"baseline_{metric}": value for metric, value in report.baseline.items()}
-    with store.stage_run(
-        experiment_id=experiment_id,
+    with store.model_stage_run(
+        tracking,
+        params.mlflow.experiment_name,
         stage="evaluate",
-        parent_run_id=None if training is None else training.run_id,
-        tags={store.MODEL_SHA_TAG: digest, "gates.passed": str(gates.passed).lower()},
-    ):
+        model_sha256=digest,
+        tags={"gates.passed": str(gates.passed).lower()},
+    ) as run:
         store.log_params_flat({"evaluate": params.evaluate.model_dump(mode="json")})
         store.log_dataset(
             splits["test"],
@@ -223,6 +214,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             close(figure)
         for path in (paths.metrics, paths.gates, paths.gates_summary):
             store.log_artifact(root / path, folder="evaluation")
+        training = run.training
         if training is not None and not training.metric_names & set(split_metrics):
             store.add_metrics_to_finished_run(training.run_id, split_metrics)
         _raise_on_failed_gates(gates)

@@ -81,7 +81,8 @@ def _data_and_model_lines(status: Status, params: Params, root: Path) -> str | N
     else:
         lines.append(
             f"  validated data   {paths.validated}  ({dataset.n_rows} rows x "
-            f"{dataset.n_columns} columns, {dataset.duplicate_rows} duplicate rows)"
+            f"{dataset.n_columns} columns, {dataset.duplicate_rows} duplicate rows)  "
+            f"[data {_short(dataset.content_sha256)}]"
         )
     split = _load(root / paths.split_summary, SplitSummary, status)
     if split is not None:
@@ -114,10 +115,11 @@ def _report_lines(status: Status, params: Params, root: Path, digest: str | None
     lines, problems = status.lines, status.problems
 
     def about(path: Path, described: str | None) -> str:
-        if digest is None or described is None:
-            return ""
-        if described == digest:
-            return ""
+        """Which model the output describes: the one on disk, or another run's."""
+        if described is None:
+            return "  [model not recorded]"
+        if digest is None or described == digest:
+            return f"  [model {_short(described)}]"
         problems.append(f"{path} describes model {_short(described)}, not {_short(digest)}")
         return f"  [STALE: describes model {_short(described)}]"
 

@@ -181,6 +181,8 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
     )
     if holder is not None and holder.model_sha256 == digest:  # nothing to do: no new run
         already = f"this model is already '{alias}' (v{holder.version})"
+        if decision.mode == "challenger":
+            already = f"{decision.why}: {already}; '{registry.champion_alias}' is unchanged"
         return _record(result(True, already, alias=alias, version=holder.version), params, root)
     training = store.find_training_run(experiment_id, digest)
     if training is None or not training.model_uri:

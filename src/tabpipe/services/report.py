@@ -150,17 +150,11 @@ def _log_to_mlflow(
     executed: list[ExecutedNotebook], params: Params, root: Path, model_sha256: str
 ) -> None:
     tracking = store.tracking_store(project_root(root))
-    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
-    store.sweep_stale_runs(experiment_id)
-    training = store.find_training_run(experiment_id, model_sha256)
-    with store.stage_run(
-        experiment_id=experiment_id,
-        stage="report",
-        parent_run_id=None if training is None else training.run_id,
-        tags={store.MODEL_SHA_TAG: model_sha256},
-    ) as run_id:
+    with store.model_stage_run(
+        tracking, params.mlflow.experiment_name, stage="report", model_sha256=model_sha256
+    ) as run:
         store.log_artifact(root / params.paths.model_card)
         for notebook in executed:
             store.log_artifact(notebook.html, folder="notebooks")
         store.log_metrics({"report_seconds": sum(n.seconds for n in executed)})
-    logger.info("report: card and {} HTML file(s) logged to run {}", len(executed), run_id)
+    logger.info("report: card and {} HTML file(s) logged to run {}", len(executed), run.run_id)

@@ -1,0 +1,57 @@
+"""Outputs DVC tracks hold the same bytes for the same inputs, and nothing of an earlier run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tabpipe.repositories.drift_report import canonical_ids
+from tabpipe.repositories.plots import write_plots
+from tabpipe.services.promote import promotion_mode
+
+
+def test_a_plots_folder_holds_only_the_curves_of_the_last_run(tmp_path: Path) -> None:
+    folder = tmp_path / "plots"
+    write_plots(
+        {"roc": [{"fpr": 0.0, "tpr": 0.0}], "confusion": [{"actual": "a", "predicted": "b"}]},
+        folder,
+    )
+    assert {p.name for p in folder.iterdir()} == {"roc.json", "confusion.csv"}
+
+    write_plots({"residuals": [{"predicted": 1.0, "residual": 0.5}]}, folder)  # a regression
+
+    assert {p.name for p in folder.iterdir()} == {"residuals.json"}
+    assert not list(tmp_path.glob(".plots*"))  # no temporary folder left behind
+
+
+def test_evidently_ids_are_numbered_and_data_values_left_alone() -> None:
+    first = (
+        'var metric_2eb145c15c77408689eb72f5c2e1d39d = {"id": '
+        '"01a2205c-07ea-7f7e-bdef-5f8e62b581e0", "value": '
+        '"3f2b8c1e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", "again": "01a2205c-07ea-7f7e-bdef-5f8e62b581e0"}'
+    )
+    second = first.replace("2eb145c15c77408689eb72f5c2e1d39d", "1de295fdd87f42cfb6e2c9f5ca3079b8")
+    second = second.replace("01a2205c-07ea-7f7e", "01a2205e-0be8-7057")
+    assert canonical_ids(first) == canonical_ids(second)
+    canonical = canonical_ids(first)
+    assert "3f2b8c1e-1a2b-4c3d-8e9f-0a1b2c3d4e5f" in canonical  # a version-4 value: data
+    ids = [part for part in canonical.split('"') if part.count("-") == 4]
+    assert ids[0] == ids[2]  # the same id twice stays the same id
+
+
+@pytest.mark.parametrize(
+    ("experiment", "uncommitted", "mode", "why"),
+    [
+        (None, [], "champion", "clean commit"),
+        ("lr-high", [], "challenger", "DVC experiment 'lr-high'"),
+        (None, ["params.yaml"], "challenger", "uncommitted changes: params.yaml"),
+        (None, None, "challenger", "not a git repository"),
+    ],
+)
+def test_only_a_clean_commit_outside_experiments_may_move_the_champion(
+    experiment: str | None, uncommitted: list[str] | None, mode: str, why: str
+) -> None:
+    decision = promotion_mode(experiment, uncommitted)
+    assert decision.mode == mode
+    assert why in decision.why
