@@ -30,7 +30,8 @@ $(VENV_STAMP): pyproject.toml uv.lock
 
 install: $(VENV_STAMP) ## Install the locked environment into .venv (bootstraps uv if missing)
 
-train: $(VENV_STAMP) ## Run the pipeline (dvc repro) and say where the outputs are
+train: $(VENV_STAMP) ## Check params against the schema, run the pipeline (dvc repro), show status
+	tabpipe params --check
 	dvc repro
 	@tabpipe status
 

@@ -260,6 +260,16 @@ class _FunctionReads(ast.NodeVisitor):
         return path
 
     def visit_Assign(self, node: ast.Assign) -> None:
+        target, value = node.targets[0], node.value
+        if (  # a, b = params.data, params.split: one binding per pair
+            len(node.targets) == 1
+            and isinstance(target, ast.Tuple)
+            and isinstance(value, ast.Tuple)
+            and len(target.elts) == len(value.elts)
+        ):
+            for name, part in zip(target.elts, value.elts, strict=True):
+                self.visit(ast.Assign(targets=[name], value=part))
+            return
         path = self.resolve(node.value)
         if path is not None and path in self.analyser.fields:
             for target in node.targets:

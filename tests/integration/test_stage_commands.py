@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 import yaml
@@ -331,6 +332,63 @@ def test_monitor_flags_shift_passes_resamples_and_rejects_broken_batches(
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 3
     assert {run.data.tags["model.version"] for run in runs} == {"1"}
+
+
+def test_monitor_alerts_on_quality_not_on_noise(project: Path, adult_raw: pd.DataFrame) -> None:
+    """Shuffled labels exit 4; five rows are too few to judge; one class is a normal day."""
+    _run_stages("train", "evaluate", "promote")
+    batch = adult_raw.sample(2000, random_state=31).reset_index(drop=True)
+    shuffled = batch.assign(income=batch["income"].sample(frac=1, random_state=5).to_numpy())
+    shuffled.to_csv(project / "shuffled.csv", index=False)
+    collapsed = runner.invoke(app, ["monitor", str(project / "shuffled.csv")])
+    assert collapsed.exit_code == ExitCode.GATE_FAILED, collapsed.output
+    assert "champion gates FAIL on this batch" in collapsed.output
+
+    batch.head(5).to_csv(project / "tiny.csv", index=False)
+    tiny = runner.invoke(app, ["monitor", str(project / "tiny.csv")])
+    assert tiny.exit_code == 0, tiny.output
+    assert "NOT JUDGED: 5 rows, fewer than drift.min_rows (100)" in tiny.output
+
+    one_class = batch[batch["income"].str.strip() == "<=50K"].head(500)
+    one_class.to_csv(project / "one-class.csv", index=False)
+    ordinary = runner.invoke(app, ["monitor", str(project / "one-class.csv")])
+    assert ordinary.exit_code != ExitCode.DATA_INVALID, ordinary.output
+    summaries = sorted((project / "reports/monitoring").glob("*-one-class/summary.json"))
+    gates = json.loads(summaries[-1].read_text())["gates"]
+    assert any("not computable on this batch" in gate["note"] for gate in gates)
+
+
+def untrusted_code(values: object) -> object:
+    return values
+
+
+def test_a_registered_model_with_an_untrusted_type_is_refused(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    """The artifact's own allow-list is not trusted: tabpipe's list decides."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    _run_stages("train", "evaluate", "promote")
+    client = _client(project)
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("tabpipe-adult")
+    assert experiment is not None
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
+        info = mlflow.sklearn.log_model(
+            FunctionTransformer(untrusted_code),
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=[f"{__name__}.untrusted_code"],
+        )
+    version = mlflow.register_model(info.model_uri, "tabpipe-adult")
+    client.set_registered_model_alias("tabpipe-adult", "champion", str(version.version))
+    adult_raw.head(300).to_csv(project / "batch.csv", index=False)
+
+    refused = runner.invoke(app, ["monitor", str(project / "batch.csv")])
+
+    assert refused.exit_code == ExitCode.DATA_INVALID, refused.output
+    assert "not on the trusted list" in refused.output
+    assert "untrusted_code" in refused.output
 
 
 def test_monitor_without_a_champion_says_to_train_first(project: Path) -> None:

@@ -64,7 +64,10 @@ def test_ingest_returns_valid_data_or_raises_validation_error(
 ) -> None:
     try:
         frame, report = ingest_frame(
-            raw, adult_schema, data=adult_params.data, ingest=adult_params.ingest
+            raw,
+            adult_schema,
+            data=adult_params.data.model_copy(update={"drop_columns": ()}),
+            ingest=adult_params.ingest,
         )
     except DataValidationError as exc:
         assert str(exc)

@@ -198,15 +198,18 @@ def monitor(
 ) -> None:
     """Check a new batch against the champion: schema, drift, and gates when labelled.
 
-    Exit 0: no drift; 5: drift; 3: the batch fails the schema.
+    Exit 0: no drift and the gates hold; 4: the champion fails its gates on this labelled
+    batch (whatever the drift); 5: drift; 3: the batch fails the schema.
     """
     with exit_on_error(verbose=_verbose(ctx)):
-        from tabpipe.errors import DriftDetectedError
+        from tabpipe.errors import DriftDetectedError, GateFailedError
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.monitor import run_monitor
 
         outcome = run_monitor(batch, load_params(params_path))
         typer.echo(f"{outcome.summary.verdict} [{outcome.folder}]")
+        if outcome.summary.gates_passed is False:
+            raise GateFailedError(outcome.summary.verdict)
         if not outcome.summary.drift.passed:
             raise DriftDetectedError(outcome.summary.verdict)
 

@@ -31,6 +31,12 @@ class DriftReport(FrozenModel):
     drifted_share: float
     max_drifted_share: float
     passed: bool
+    judged: bool = Field(
+        True,
+        description="False when a side had fewer rows than drift.min_rows: the tests "
+        "would alarm on noise, so no verdict is given (and the gate passes).",
+    )
+    min_rows: int = Field(0, description="drift.min_rows when the report was made.")
     columns: tuple[ColumnDrift, ...]
 
     @property
@@ -39,6 +45,11 @@ class DriftReport(FrozenModel):
 
     def verdict(self) -> str:
         """One line for cron and CI."""
+        if not self.judged:
+            return (
+                f"NOT JUDGED: {min(self.reference_rows, self.current_rows)} rows, fewer than "
+                f"drift.min_rows ({self.min_rows}): too few rows to tell drift from noise"
+            )
         state = "OK" if self.passed else "DRIFT"
         names = ", ".join(f"{c.column} ({c.method} {c.score:.3g})" for c in self.drifted)
         return (

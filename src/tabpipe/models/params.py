@@ -53,6 +53,21 @@ class IngestParams(FrozenModel):
     max_failure_examples: int = Field(
         5, ge=1, le=100, description="Failure cases shown per check in the console message."
     )
+    min_rows: int | None = Field(
+        None,
+        ge=1,
+        description="Fewest valid rows accepted (default: enough for every split part to get "
+        "10 rows, i.e. 10 / the smallest of split.train, split.val, split.test). For "
+        "classification every class also needs 1 / that fraction rows, to appear in "
+        "every part.",
+    )
+    max_missing_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Largest share of missing cells in the whole dataset (after the "
+        "schema's per-column nullability), e.g. 0.5: at most half the cells missing.",
+    )
 
 
 class SplitParams(FrozenModel):
@@ -257,6 +272,13 @@ class DriftParams(FrozenModel):
         100_000, ge=100, description="Above this many rows a side is sampled (seeded)."
     )
     seed: int = Field(42, ge=0)
+    min_rows: int = Field(
+        100,
+        ge=1,
+        description="Fewest rows on each side to judge drift. Below it the report is "
+        "written but not gated: with a handful of rows every test alarms on noise. 100 "
+        "keeps a chi-square test's expected count at 5 or more for up to 20 categories.",
+    )
     max_drifted_share: float = Field(
         0.2, gt=0, le=1, description="Gate: drift when at least this share of columns drifted."
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+import yaml
 from loguru import logger
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, RunStatus
@@ -26,6 +27,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from tabpipe.errors import TabpipeError, TrackingError
+from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
 
 DEFAULT_DB = "mlflow.db"
@@ -339,8 +341,22 @@ def set_version_tags(model_name: str, version: str, tags: Mapping[str, str]) -> 
 
 
 def load_version_model(model_name: str, version: str) -> Any:
-    """A registered version, loaded by MLflow with the skops trusted types it was saved with."""
-    return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
+    """A registered version, loaded with tabpipe's own list of trusted types.
+
+    MLflow's sklearn flavour would trust the types the artifact itself lists in its
+    MLmodel file, so a tampered registry entry could name any type and have it built.
+    The skops file is downloaded and loaded like the pipeline's own model file, and a
+    version that is not skops (a pickle) is refused.
+    """
+    uri = f"models:/{model_name}/{version}"
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder))
+        mlmodel = local / "MLmodel"
+        flavor = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {}).get("sklearn")
+        if not isinstance(flavor, dict) or flavor.get("serialization_format") != "skops":
+            msg = f"{uri}: not a skops-serialised scikit-learn model; refusing to load it"
+            raise TrackingError(msg)
+        return load_model(local / str(flavor["pickled_model"]))
 
 
 def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:

@@ -6,6 +6,7 @@ are allowed there, so a user can fix the file without reading the code.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,42 @@ from tabpipe.errors import ParamsError
 from tabpipe.models.params import Params
 
 
+class Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 booleans: only true / false, in any case.
+
+    PyYAML follows YAML 1.1, where Yes, No, On and Off are booleans; DVC writes
+    params.yaml (``dvc exp run -S``) with YAML 1.2 rules and drops the quotes around
+    such values, so ``positive_class: "Yes"`` comes back as ``positive_class: Yes``.
+    Read with 1.2 rules, it stays the string it was meant to be.
+    """
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_yaml12(text: str) -> Any:
+    """One YAML document read with :class:`Yaml12Loader` (a safe loader)."""
+    loader = Yaml12Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_params(path: Path) -> Params:
     if not path.is_file():
         msg = f"{path}: parameters file not found (run from the repository root or pass --params)"
         raise ParamsError(msg)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml12(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         msg = f"{path}: not valid YAML: {exc}"
         raise ParamsError(msg) from exc

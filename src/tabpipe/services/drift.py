@@ -25,9 +25,10 @@ from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_frame, split_path, write_model
 from tabpipe.repositories.drift_report import write_report_html
 from tabpipe.repositories.model_file import load_model, model_digest
-from tabpipe.repositories.schema_file import load_schema
+from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.features import feature_columns
 from tabpipe.services.ingest import load_batch
+from tabpipe.services.params_checks import drift_problems, raise_on
 from tabpipe.utils.project import project_root
 
 PREDICTION = "prediction"
@@ -114,7 +115,8 @@ def measure_drift(
     )
     snapshot = Report([preset], include_tests=True).run(current_data=cur, reference_data=ref)
     per_column = _column_results(snapshot.dict())
-    n_drifted = sum(column.drifted for column in per_column)
+    judged = min(len(ref), len(cur)) >= params.min_rows
+    n_drifted = sum(column.drifted for column in per_column) if judged else 0
     share = n_drifted / len(per_column) if per_column else 0.0
     report = DriftReport(
         model_sha256=model_sha256,
@@ -128,6 +130,8 @@ def measure_drift(
         drifted_share=share,
         max_drifted_share=params.max_drifted_share,
         passed=share < params.max_drifted_share,  # Evidently's own test: "share less than"
+        judged=judged,
+        min_rows=params.min_rows,
         columns=tuple(per_column),
     )
     return DriftResult(report=report, snapshot=snapshot)
@@ -162,6 +166,8 @@ def _column_results(payload: dict[str, Any]) -> list[ColumnDrift]:
 def run_drift(params: Params, root: Path = Path()) -> DriftReport:
     """The drift stage: training split vs test split (or drift.current_path), gated."""
     paths = params.paths
+    declared = schema_columns(root / params.data.schema_path)
+    raise_on(drift_problems(params.drift, params.data, declared), "params.yaml")
     digest = model_digest(root / paths.model)
     scorer = scorer_for(load_model(root / paths.model), params, root)
     reference = read_frame(split_path(root / paths.split_dir, "train"))

@@ -21,10 +21,12 @@ from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import SPLIT_NAMES, read_frame, split_path, write_model
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
+from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.curves import curve_tables
 from tabpipe.services.figures import close, evaluation_figures
 from tabpipe.services.gates import evaluate_gates, gates_markdown
 from tabpipe.services.metrics import Predictions, bootstrap_interval, compute_metrics, predict
+from tabpipe.services.params_checks import raise_on, slice_problems
 from tabpipe.utils.atomic import write_text_atomic
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
@@ -162,6 +164,8 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     in the MLflow UI; later evaluations (a changed gate, say) never touch it again.
     """
     paths = params.paths
+    declared = schema_columns(root / params.data.schema_path)
+    raise_on(slice_problems(params.evaluate, params.gates, params.data, declared), "params.yaml")
     digest = model_digest(root / paths.model)
     model = load_model(root / paths.model)
     splits = {name: read_frame(split_path(root / paths.split_dir, name)) for name in SPLIT_NAMES}

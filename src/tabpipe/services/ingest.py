@@ -6,6 +6,7 @@ validation report is written either way, for CI and for the person fixing the da
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -14,14 +15,15 @@ import pandas as pd
 import pandera.pandas as pa
 from loguru import logger
 
-from tabpipe.errors import DataReadError, DataValidationError
+from tabpipe.errors import DataReadError, DataValidationError, ParamsError
 from tabpipe.models.dataset import ColumnSummary, DatasetModel
 from tabpipe.models.params import DataParams, IngestParams, Params
 from tabpipe.models.validation import ValidationReport
 from tabpipe.repositories.datasets import write_frame, write_model
 from tabpipe.repositories.raw_data import read_raw
-from tabpipe.repositories.schema_file import load_schema
+from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.normalise import normalise_frame
+from tabpipe.services.params_checks import drop_column_problems, raise_on, target_problems
 from tabpipe.services.summaries import summarise_target
 from tabpipe.services.validation import build_schema, validate_frame
 from tabpipe.utils.hashing import file_sha256, frame_sha256
@@ -38,6 +40,11 @@ def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
     """Read, normalise, validate and write; raise DataValidationError on any failed check."""
     data = params.data
     raw_path = root / data.raw_path
+    columns = schema_columns(root / data.schema_path)
+    raise_on(
+        [*target_problems(data, columns), *drop_column_problems(data, columns)],
+        "params.yaml",
+    )
     schema = build_schema(load_schema(root / data.schema_path), target=data.target, task=data.task)
     logger.info("ingest: reading {}", raw_path)
     raw = read_raw(
@@ -52,6 +59,7 @@ def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
             write_model(exc.report, report_path)
             exc.report_path = report_path
         raise
+    check_dataset_size(frame, params)
     write_model(report, report_path)
     duplicates = int(frame.duplicated().sum())
     if duplicates:
@@ -87,6 +95,14 @@ def ingest_frame(
     """The pure part of ingest: valid data, or DataValidationError naming every failure."""
     frame = normalise_frame(raw, missing_values=data.missing_values, drop_columns=data.drop_columns)
     _check_delimiter(frame, schema, data)
+    present = {str(name).strip() for name in raw.columns}
+    absent = [name for name in data.drop_columns if name not in present]
+    if absent:
+        msg = (
+            f"data.drop_columns: {', '.join(repr(n) for n in absent)} not in {data.raw_path} "
+            f"(its columns: {', '.join(sorted(present))}); remove them from data.drop_columns"
+        )
+        raise ParamsError(msg)
     validated, report = validate_frame(frame, schema, source=str(data.raw_path))
     if validated is None:
         message = (
@@ -96,6 +112,59 @@ def ingest_frame(
         )
         raise DataValidationError(message, report=report)
     return validated, report
+
+
+MIN_ROWS_PER_PART = 10
+
+
+def minimum_rows(params: Params) -> int:
+    """``ingest.min_rows``, or the default derived from the split fractions."""
+    if params.ingest.min_rows is not None:
+        return params.ingest.min_rows
+    smallest = min(params.split.train, params.split.val, params.split.test)
+    return math.ceil(MIN_ROWS_PER_PART / smallest)
+
+
+def check_dataset_size(frame: pd.DataFrame, params: Params) -> None:
+    """Dataset-level bounds the per-column schema cannot express: enough rows (and rows of
+    every class) to split, and not too many missing cells. Raises DataValidationError."""
+    data, ingest, split = params.data, params.ingest, params.split
+    problems = []
+    needed = minimum_rows(params)
+    smallest = min(split.train, split.val, split.test)
+    if len(frame) < needed:
+        origin = (
+            "ingest.min_rows"
+            if ingest.min_rows is not None
+            else f"{MIN_ROWS_PER_PART} rows for the smallest split fraction, {smallest:g}"
+        )
+        problems.append(
+            f"{len(frame)} valid rows, fewer than the {needed} required ({origin}); "
+            "use more data, or lower ingest.min_rows if this is intended"
+        )
+    if data.task == "classification" and data.target in frame.columns:
+        per_class = math.ceil(1 / smallest)
+        counts = frame[data.target].value_counts()
+        rare = {str(k): int(v) for k, v in counts.items() if 0 < v < per_class}
+        if rare:
+            shown = ", ".join(f"'{k}' {v}" for k, v in sorted(rare.items()))
+            problems.append(
+                f"class(es) with fewer than {per_class} rows, too few to appear in every "
+                f"split: {shown}; merge or drop them, or collect more data"
+            )
+    cells = frame.size
+    missing = int(frame.isna().sum().sum())
+    if cells and missing / cells > ingest.max_missing_share:
+        worst = frame.isna().mean().sort_values(ascending=False).head(3)
+        shown = ", ".join(f"{name} {share:.0%}" for name, share in worst.items())
+        problems.append(
+            f"{missing / cells:.1%} of all cells are missing, above ingest.max_missing_share "
+            f"({ingest.max_missing_share:g}); most missing: {shown}"
+        )
+    if problems:
+        listed = "\n".join(f"  - {problem}" for problem in problems)
+        msg = f"{data.raw_path}: the dataset is not usable as a whole:\n{listed}"
+        raise DataValidationError(msg)
 
 
 def _check_delimiter(frame: pd.DataFrame, schema: pa.DataFrameSchema, data: DataParams) -> None:
@@ -157,7 +226,7 @@ def load_batch(path: Path, params: Params, root: Path = Path()) -> pd.DataFrame:
     )
     frame = normalise_frame(raw, missing_values=data.missing_values, drop_columns=data.drop_columns)
     labelled = data.target in frame.columns
-    schema = build_schema(base, target=data.target, task=data.task)
+    schema = build_schema(base, target=data.target, task=data.task, batch=True)
     if not labelled:
         schema = schema.remove_columns([data.target])
     batch_data = data.model_copy(update={"raw_path": path})

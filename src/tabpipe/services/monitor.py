@@ -78,7 +78,17 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
             uplift={}, train={}, val={},
         )  # fmt: skip
         verdict = evaluate_gates(GatesParams(rules=absolute), report)
-        gates, gates_passed = verdict.gates, verdict.passed
+        # A metric a batch cannot support (ROC AUC on one class, a normal day of
+        # traffic) says nothing about the model: that gate is skipped, not failed.
+        gates = tuple(
+            gate.model_copy(
+                update={"passed": None, "note": f"not computable on this batch ({len(batch)} rows)"}
+            )
+            if gate.value is None
+            else gate
+            for gate in verdict.gates
+        )
+        gates_passed = all(gate.passed is not False for gate in gates)
     line = result.report.verdict()
     if gates_passed is not None:
         line += f"; champion gates {'still pass' if gates_passed else 'FAIL'} on this batch"

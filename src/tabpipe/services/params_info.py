@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tabpipe.models.params import Params
-from tabpipe.repositories.params_file import load_params
+from tabpipe.services.params_checks import check_all
 
 
 def params_json_schema() -> str:
@@ -15,8 +15,8 @@ def params_json_schema() -> str:
 
 
 def check_params(path: Path) -> str:
-    """Raise ParamsError naming each bad key, or say which sections were read."""
-    params = load_params(path)
+    """Raise ParamsError naming each bad key, or each column the schema lacks; or say ok."""
+    params = check_all(path)
     sections = ", ".join(type(params).model_fields)
     return f"{path}: ok ({sections}); dataset '{params.data.name}', task {params.data.task}"
 

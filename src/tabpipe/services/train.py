@@ -26,10 +26,16 @@ from tabpipe.models.params import GREATER_IS_BETTER, HistGradientBoostingSpec, M
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_frame, split_path, write_model
 from tabpipe.repositories.model_file import model_digest, save_model
-from tabpipe.repositories.schema_file import load_schema
+from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns, feature_columns
 from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.services.params_checks import (
+    feature_problems,
+    positive_class_problems,
+    raise_on,
+    target_problems,
+)
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
 
@@ -133,6 +139,15 @@ REFERENCE_MAX_ROWS = 100_000  # training rows kept in the run for `tabpipe monit
 
 def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     paths = params.paths
+    declared = schema_columns(root / params.data.schema_path)
+    raise_on(
+        [
+            *target_problems(params.data, declared),
+            *positive_class_problems(params.data, declared),
+            *feature_problems(params.train.exclude_columns, params.data, declared),
+        ],
+        "params.yaml",
+    )
     schema = load_schema(root / params.data.schema_path)
     columns = feature_columns(
         schema, target=params.data.target, exclude=params.train.exclude_columns

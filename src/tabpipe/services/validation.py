@@ -24,8 +24,14 @@ MIN_CLASSES = 2
 _MAX_CHECK_NAME = 60
 
 
-def build_schema(base: pa.DataFrameSchema, *, target: str, task: Task) -> pa.DataFrameSchema:
-    """The schema file plus the rules that depend on the params, not on the dataset."""
+def build_schema(
+    base: pa.DataFrameSchema, *, target: str, task: Task, batch: bool = False
+) -> pa.DataFrameSchema:
+    """The schema file plus the rules that depend on the params, not on the dataset.
+
+    A training dataset needs two classes; a ``batch`` (monitoring) may hold one, as a
+    day of real traffic often does.
+    """
     if target not in base.columns:
         msg = (
             f"data.target '{target}' is not a column of the schema file "
@@ -35,7 +41,7 @@ def build_schema(base: pa.DataFrameSchema, *, target: str, task: Task) -> pa.Dat
     updates: dict[str, dict[str, object]] = {}
     for name, column in base.columns.items():
         checks = [*column.checks, pa.Check(_has_a_value, name=NOT_ALL_MISSING, ignore_na=False)]
-        if name == target and task == "classification":
+        if name == target and task == "classification" and not batch:
             checks.append(pa.Check(_has_two_classes, name=AT_LEAST_TWO_CLASSES))
         updates[name] = {"checks": checks}
         if name == target:
