@@ -80,6 +80,12 @@ def _one_class(frame: pd.DataFrame, path: Path) -> None:
     _write(frame.assign(income=" <=50K"), path)
 
 
+def _huge_value(frame: pd.DataFrame, path: Path) -> None:
+    broken = frame.copy()
+    broken.loc[9, "workclass"] = "x" * 1_000_000
+    _write(broken, path)
+
+
 def _all_missing(frame: pd.DataFrame, path: Path) -> None:
     _write(frame.assign(occupation=" ?"), path)
 
@@ -108,6 +114,7 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "unknown category": (_unknown_category, "column 'workclass': isin("),
     "one-class target": (_one_class, "column 'income': the target has fewer than two classes"),
     "all-NA column": (_all_missing, "column 'occupation': every value is missing"),
+    "a 1 MB value": (_huge_value, "xxxxxxxx... (1,000,000 characters)"),
 }
 
 
@@ -133,6 +140,7 @@ def test_bad_input_exits_3_with_one_message_and_keeps_earlier_outputs(
     assert result.exit_code == ExitCode.DATA_INVALID, result.output
     assert expected in result.output
     assert "Traceback" not in result.output
+    assert len(result.output) < 20_000  # every echoed value is shortened
     assert str(RAW) in result.output
     assert {path: (project / path).read_bytes() for path in OUTPUTS} == before
     assert not list((project / "data/interim").glob(".*.tmp"))

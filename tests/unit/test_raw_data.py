@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pandas as pd
@@ -55,3 +56,28 @@ def test_ragged_rows_are_a_parse_error(tmp_path: Path) -> None:
     path.write_text('a,b\n1,2\n3,"unclosed\n')
     with pytest.raises(DataReadError, match="malformed CSV"):
         read_raw(path, file_format="csv")
+
+
+def test_gzip_content_under_a_csv_name_is_read_by_its_magic_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    FRAME.to_csv(path, index=False, compression="gzip")
+    pd.testing.assert_frame_equal(read_raw(path, file_format="csv"), FRAME)
+
+
+def test_parquet_content_under_a_csv_name_says_set_the_format(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    FRAME.to_parquet(path)
+    with pytest.raises(DataReadError, match=r"holds Parquet data, not CSV\. Set data\.format"):
+        read_raw(path, file_format="csv")
+
+
+def test_an_undecodable_byte_is_located_by_line_and_offset(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv.gz"
+    text = "a,b\n" + "1,plain\n" * 40 + "2,caf\xe9\n"
+    path.write_bytes(gzip.compress(text.encode("latin-1")))
+    offset = len(("a,b\n" + "1,plain\n" * 40 + "2,caf").encode())
+    with pytest.raises(DataReadError) as raised:
+        read_raw(path, file_format="csv")
+    assert f"cannot be decoded as utf-8: line 42, byte {offset} of the decompressed file" in str(
+        raised.value
+    )

@@ -30,6 +30,7 @@ class ValidationReport(FrozenModel):
         for failure in self.failures:
             where = f"column '{failure.column}'" if failure.column else "dataset"
             shown = ", ".join(failure.examples[:max_examples])
-            count = f" ({failure.n_failures} rows)" if failure.n_failures > 1 else ""
+            unit = "rows" if failure.column else "columns"  # dataset checks count columns
+            count = f" ({failure.n_failures} {unit})" if failure.n_failures > 1 else ""
             lines.append(f"  - {where}: {failure.check}{count}" + (f": {shown}" if shown else ""))
         return "\n".join(lines)

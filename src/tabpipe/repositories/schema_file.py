@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from tabpipe.errors import ParamsError
+from tabpipe.utils.text import shorten
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -193,8 +194,7 @@ def _is_numeric(dtype: Any) -> bool:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:60]}... ({len(text)} characters)"  # noqa: PLR2004
+    return shorten(repr(value))
 
 
 def _unknown(kind: str, name: Any, where: str, allowed: frozenset[str]) -> str:

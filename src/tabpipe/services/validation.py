@@ -17,6 +17,7 @@ from pandera.errors import SchemaError, SchemaErrors
 from tabpipe.errors import ParamsError
 from tabpipe.models.params import Task
 from tabpipe.models.validation import CheckFailure, ValidationReport
+from tabpipe.utils.text import shorten
 
 NOT_ALL_MISSING = "not_all_missing"
 AT_LEAST_TWO_CLASSES = "target_has_at_least_two_classes"
@@ -99,7 +100,7 @@ def summarise_failures(cases: pd.DataFrame, max_examples: int = 20) -> tuple[Che
         cases["column"], cases["check"], cases["failure_case"], strict=True
     ):
         key = (None if pd.isna(column) else str(column), str(check))
-        grouped.setdefault(key, []).append(str(value))
+        grouped.setdefault(key, []).append(shorten(str(value)))
     coerce_failed = {column for column, check in grouped if check.startswith("coerce_dtype")}
     return tuple(
         CheckFailure(

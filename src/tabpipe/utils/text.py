@@ -1,0 +1,12 @@
+"""Text shown to people: values echoed in messages, reports and logs stay short."""
+
+from __future__ import annotations
+
+MAX_SHOWN = 80
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` itself, or its first ``limit`` characters and how long it really was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
