@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
+from tabpipe.repositories.params_file import load_params
 from tests.conftest import ProjectFactory
 
 SCHEMA = Path("schemas/adult.yaml")
@@ -166,11 +167,16 @@ def test_params_check_cross_checks_every_column_name_at_once(
         assert fragment in result.output
 
 
-def test_yes_and_no_stay_strings_as_dvc_writes_them(make_project: ProjectFactory) -> None:
-    """`dvc exp run -S` rewrites params.yaml with YAML 1.2 rules, dropping quotes around Yes."""
+def test_params_read_with_yaml_1_2_rules_as_dvc_writes_them(make_project: ProjectFactory) -> None:
+    """`dvc exp run -S` rewrites params.yaml with YAML 1.2 rules: unquoted Yes is a string,
+    1e-3 a number (PyYAML's YAML 1.1 reads them as True and as the string '1e-3')."""
     project = make_project()
     text = (project / "params.yaml").read_text()
-    (project / "params.yaml").write_text(text.replace("name: adult", "name: Yes"))
+    text = text.replace("name: adult", "name: Yes").replace(
+        "learning_rate: 0.1", "learning_rate: 1e-3"
+    )
+    (project / "params.yaml").write_text(text)
     result = CliRunner().invoke(app, ["params", "--check"])
     assert result.exit_code == ExitCode.OK, result.output
     assert "dataset 'Yes'" in result.output
+    assert load_params(project / "params.yaml").train.model.model_dump()["learning_rate"] == 0.001

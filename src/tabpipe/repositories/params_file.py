@@ -6,45 +6,26 @@ are allowed there, so a user can fix the file without reading the code.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from tabpipe.errors import ParamsError
 from tabpipe.models.params import Params
 
 
-class Yaml12Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 booleans: only true / false, in any case.
-
-    PyYAML follows YAML 1.1, where Yes, No, On and Off are booleans; DVC writes
-    params.yaml (``dvc exp run -S``) with YAML 1.2 rules and drops the quotes around
-    such values, so ``positive_class: "Yes"`` comes back as ``positive_class: Yes``.
-    Read with 1.2 rules, it stays the string it was meant to be.
-    """
-
-
-Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
 def load_yaml12(text: str) -> Any:
-    """One YAML document read with :class:`Yaml12Loader` (a safe loader)."""
-    loader = Yaml12Loader(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+    """One YAML document read with YAML 1.2 rules, as DVC reads and writes params.yaml.
+
+    DVC (``dvc exp run -S``) rewrites params.yaml with ruamel.yaml and YAML 1.2, where
+    only true / false are booleans and ``1e-3`` is a number; it drops the quotes that
+    PyYAML (YAML 1.1) would need around ``Yes``, ``No``, ``On`` or ``Off``. Reading with
+    the same library and rules gives back the values DVC meant.
+    """
+    return YAML(typ="safe", pure=True).load(text)
 
 
 def load_params(path: Path) -> Params:
@@ -53,7 +34,7 @@ def load_params(path: Path) -> Params:
         raise ParamsError(msg)
     try:
         raw = load_yaml12(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (YAMLError, UnicodeDecodeError) as exc:
         msg = f"{path}: not valid YAML: {exc}"
         raise ParamsError(msg) from exc
     if not isinstance(raw, dict):
