@@ -155,6 +155,23 @@ def test_an_experiment_or_uncommitted_change_registers_a_challenger_only(
     assert _champion(project) == "1"
 
 
+def test_promote_refuses_metrics_of_another_model_or_test_split(project: Path) -> None:
+    """Run out of order, promote would compare numbers from different runs: exit 7."""
+    _run_stages("train", "evaluate")
+    _set(project, "split", seed=7)
+    _invoke("split")
+    other_split = runner.invoke(app, ["promote"])
+    assert other_split.exit_code == ExitCode.STALE_OUTPUTS, other_split.output
+    assert "computed on another test split" in other_split.output
+
+    _invoke("train")  # a new model on the new split, not evaluated yet
+    other_model = runner.invoke(app, ["promote"])
+    assert other_model.exit_code == ExitCode.STALE_OUTPUTS, other_model.output
+    assert "the outputs are from different runs" in other_model.output
+    with pytest.raises(MlflowException, match="not found"):
+        _client(project).get_model_version_by_alias("tabpipe-adult", "champion")
+
+
 def test_reevaluating_never_rewrites_a_registered_models_runs(project: Path) -> None:
     _run_stages("train", "evaluate", "promote")
     client = _client(project)

@@ -47,6 +47,7 @@ from tabpipe.repositories.dvc_state import uncommitted_inputs
 from tabpipe.repositories.model_file import model_digest
 from tabpipe.services.gates import ChampionScore, PromotedScore, champion_gates, evaluate_gates
 from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
 
 CHAMPION_SINCE_TAG = "tabpipe.champion_since"
@@ -136,6 +137,13 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
                 f"{digest[:12]}: the outputs are from different runs. Run `dvc repro`."
             )
             raise StaleOutputsError(msg)
+    test = read_frame(split_path(root / paths.split_dir, "test"))
+    if frame_sha256(test) != metrics.test_sha256:  # the champion is re-scored on these rows
+        msg = (
+            f"{paths.metrics} was computed on another test split than the one in "
+            f"{paths.split_dir}: the champion comparison would mix two splits. Run `dvc repro`."
+        )
+        raise StaleOutputsError(msg)
     project = project_root(root)
     experiment = os.environ.get("DVC_EXP_NAME")
     decision = promotion_mode(experiment, None if experiment else uncommitted_inputs(project))
@@ -192,7 +200,6 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
             "cache into another MLflow store: retrain with `dvc repro --force train`."
         )
         raise TrackingError(msg)
-    test = read_frame(split_path(root / paths.split_dir, "test"))
     with store.stage_run(
         experiment_id=experiment_id,
         stage="promote",
