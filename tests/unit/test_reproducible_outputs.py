@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from tabpipe.repositories.drift_report import canonical_ids
-from tabpipe.repositories.plots import write_plots
+from tabpipe.repositories.params_file import load_params
+from tabpipe.repositories.plots import plot_file, write_plots
+from tabpipe.services.curves import curve_tables
+from tabpipe.services.metrics import Predictions
 from tabpipe.services.promote import promotion_mode
 
 
@@ -55,3 +61,42 @@ def test_only_a_clean_commit_outside_experiments_may_move_the_champion(
     decision = promotion_mode(experiment, uncommitted)
     assert decision.mode == mode
     assert why in decision.why
+
+
+def _predictions(task: str, classes: tuple[str, ...], positive: str | None) -> Predictions:
+    rng = np.random.default_rng(0)
+    if task == "regression":
+        truth = rng.normal(size=50)
+        return Predictions(
+            y_true=pd.Series(truth), y_pred=truth + 0.1, proba=None, classes=(),
+            positive_class=None,
+        )  # fmt: skip
+    labels = np.array(classes)[rng.integers(0, len(classes), 50)]
+    proba = rng.dirichlet(np.ones(len(classes)), 50)
+    return Predictions(
+        y_true=pd.Series(labels), y_pred=labels, proba=proba, classes=classes,
+        positive_class=positive,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("task", "classes", "positive"),
+    [
+        ("classification", ("no", "yes"), "yes"),
+        ("classification", ("a", "b", "c"), None),
+        ("regression", (), None),
+    ],
+)
+def test_dvc_yaml_declares_a_plot_for_every_curve_file_of_every_task(
+    task: str, classes: tuple[str, ...], positive: str | None, repo_root: Path
+) -> None:
+    """`dvc plots show` draws what evaluate writes, whatever the task, from paths.plots_dir."""
+    plots_dir = load_params(repo_root / "params.yaml").paths.plots_dir
+    declared = {
+        str(next(iter(entry))).replace("${paths.plots_dir}", str(plots_dir))
+        for entry in yaml.safe_load((repo_root / "dvc.yaml").read_text())["plots"]
+    }
+    tables = curve_tables(_predictions(task, classes, positive), task=task)  # type: ignore[arg-type]
+    written = {str(plot_file(plots_dir, stem)) for stem in tables}
+    assert written
+    assert written <= declared
