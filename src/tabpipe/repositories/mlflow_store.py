@@ -18,12 +18,11 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-import yaml
 from loguru import logger
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, RunStatus
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import Model, infer_signature
 from mlflow.tracking import MlflowClient
 
 from tabpipe.errors import TabpipeError, TrackingError
@@ -351,8 +350,7 @@ def load_version_model(model_name: str, version: str) -> Any:
     uri = f"models:/{model_name}/{version}"
     with tempfile.TemporaryDirectory() as folder:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder))
-        mlmodel = local / "MLmodel"
-        flavor = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {}).get("sklearn")
+        flavor = Model.load(str(local)).flavors.get("sklearn")
         if not isinstance(flavor, dict) or flavor.get("serialization_format") != "skops":
             msg = f"{uri}: not a skops-serialised scikit-learn model; refusing to load it"
             raise TrackingError(msg)
