@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from loguru import logger
 
 from tabpipe.errors import DataReadError
 from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
@@ -56,6 +57,11 @@ def canonical_skops(payload: bytes) -> bytes:
         members = {names.get(info.filename, info.filename): info for info in source.infolist()}
         unknown = set(members) - set(names.values()) - {SCHEMA_MEMBER}
         if unknown:  # a member the schema does not name: leave the archive as skops wrote it
+            logger.warning(
+                "skops wrote members its schema does not name ({}): the model file is saved "
+                "as skops wrote it and will not be byte-reproducible",
+                ", ".join(sorted(unknown)),
+            )
             return payload
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as target:
