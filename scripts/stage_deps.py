@@ -16,7 +16,8 @@ a result silently stale.
   ``dvc.yaml`` uses those keys as ``${paths.*}`` in the stage definition itself.
 
 Run ``python scripts/stage_deps.py`` to print the deps and params each stage should
-declare.
+declare, and ``python scripts/stage_deps.py --write`` to put them into ``dvc.yaml``
+(comments, templated deps such as ``${data.raw_path}`` and the rest of the file are kept).
 """
 
 from __future__ import annotations
@@ -443,7 +444,54 @@ def mismatches(stage: DeclaredStage) -> list[str]:
     return problems
 
 
+def _set_items(seq: Any, wanted: list[str]) -> None:
+    """Make a ruamel sequence hold ``wanted``, in place: kept items keep their comments,
+    and the comment after the last item (often the next block's) stays last."""
+    comments = seq.ca.items
+    trailing = comments.pop(len(seq) - 1, None) if len(seq) else None
+    for index in reversed(range(len(seq))):
+        if seq[index] not in wanted:
+            del seq[index]
+    for index, item in enumerate(wanted):
+        if index >= len(seq) or seq[index] != item:
+            seq.insert(index, item)
+    if trailing is not None and len(seq):
+        comments[len(seq) - 1] = trailing
+
+
+def write_dvc_yaml(path: Path) -> list[str]:
+    """Rewrite each stage's ``src/`` deps and params keys in ``path``; return the stages changed."""
+    from ruamel.yaml import YAML  # noqa: PLC0415 - only for --write
+
+    yaml = YAML()  # round trip: comments and order stay
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    document = yaml.load(path.read_text(encoding="utf-8"))
+    changed = []
+    for name, stage in document["stages"].items():
+        command = str(stage.get("cmd", ""))
+        if command not in COMMANDS:
+            continue
+        deps = [dep for dep in stage.get("deps", []) if not str(dep).startswith("src/")]
+        deps += sorted(code_deps(command))
+        params = sorted(params_read(command))
+        changed_here = False
+        for key, wanted in (("deps", deps), ("params", params)):
+            if list(stage.get(key, [])) != wanted:
+                _set_items(stage.setdefault(key, []), wanted)
+                changed_here = True
+        if changed_here:
+            changed.append(str(name))
+    with path.open("w", encoding="utf-8") as handle:
+        yaml.dump(document, handle)
+    return changed
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--write"]:
+        changed = write_dvc_yaml(ROOT / "dvc.yaml")
+        print(f"dvc.yaml: {', '.join(changed) or 'no stage'} updated")  # noqa: T201
+        return
     for command in COMMANDS:
         print(f"{command}:")  # noqa: T201 - a developer's report
         print("  deps:")  # noqa: T201

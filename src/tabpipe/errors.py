@@ -25,6 +25,8 @@ class ExitCode:
     DRIFT_DETECTED = 5
     NOTEBOOK_FAILED = 6
     STALE_OUTPUTS = 7
+    TRACKING_UNAVAILABLE = 8
+    OUTPUT_NOT_WRITABLE = 9
 
 
 class TabpipeError(Exception):
@@ -69,7 +71,23 @@ class DataReadError(DataValidationError):
 
 
 class TrackingError(TabpipeError):
-    """The MLflow tracking store or registry cannot be reached or used."""
+    """The MLflow tracking store or registry cannot be reached, or lacks what is needed.
+
+    A server that stops answering, a store that cannot be opened, no ``champion`` yet,
+    no run that logged this model: the pipeline cannot record or read what it must.
+    """
+
+    exit_code = ExitCode.TRACKING_UNAVAILABLE
+
+
+class TrackingUnavailableError(TrackingError):
+    """The tracking server did not answer within the bounded retries."""
+
+
+class OutputWriteError(TabpipeError):
+    """An output cannot be written (permission denied, disk full, read-only file system)."""
+
+    exit_code = ExitCode.OUTPUT_NOT_WRITABLE
 
 
 class GateFailedError(TabpipeError):

@@ -410,5 +410,5 @@ def test_a_registered_model_with_an_untrusted_type_is_refused(
 
 def test_monitor_without_a_champion_says_to_train_first(project: Path) -> None:
     result = runner.invoke(app, ["monitor", "data/raw/adult.csv.gz"])
-    assert result.exit_code == ExitCode.UNEXPECTED
+    assert result.exit_code == ExitCode.TRACKING_UNAVAILABLE
     assert "run `make train` first" in result.output

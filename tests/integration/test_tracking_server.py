@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -19,7 +22,8 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
-from tabpipe.errors import ExitCode
+from tabpipe.errors import ExitCode, TrackingUnavailableError
+from tabpipe.repositories import mlflow_store as store
 from tests.conftest import ProjectFactory
 from tests.integration.conftest import (
     VENV_BIN,
@@ -37,6 +41,24 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+_SERVERS: dict[str, subprocess.Popen[bytes]] = {}
+
+
+class _ServerGroup:
+    """`mlflow server` and its workers (one process group): freeze, thaw or kill them all."""
+
+    def __init__(self, server: subprocess.Popen[bytes]) -> None:
+        self.group = server.pid  # start_new_session: the server leads its own group
+
+    def send_signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.group, signum)
+
+
+def _server_process(url: str) -> _ServerGroup:
+    return _ServerGroup(_SERVERS[url])
 
 
 def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], deadline_s: float) -> None:
@@ -80,17 +102,22 @@ def tracking_server(tmp_path: Path) -> Iterator[str]:
         env=pipeline_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so that a test can freeze it whole
     )
     url = f"http://127.0.0.1:{port}"
+    _SERVERS[url] = server
     try:
         _wait_until_healthy(url, server, deadline_s=120)
         yield url
     finally:
-        server.terminate()
+        _SERVERS.pop(url, None)
+        group = _ServerGroup(server)
+        group.send_signal(signal.SIGCONT)
+        group.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            group.send_signal(signal.SIGKILL)
 
 
 @pytest.fixture
@@ -179,11 +206,21 @@ def test_two_clones_on_one_server_never_promote_a_model_worse_than_the_champion_
     assert promotion["promoted"] is False
 
 
+def _short_retries(monkeypatch: pytest.MonkeyPatch, *, retries: int, timeout_s: int) -> None:
+    """Set through monkeypatch, so what tabpipe changes after a lost server is undone."""
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(retries))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout_s))
+
+
 def test_an_unreachable_tracking_server_fails_soon_with_the_uri_and_what_to_check(
     small_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uri = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)  # tabpipe's defaults
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", raising=False)
     invoke("ingest")
     invoke("split")
 
@@ -191,9 +228,59 @@ def test_an_unreachable_tracking_server_fails_soon_with_the_uri_and_what_to_chec
     result = runner.invoke(app, ["train"])
     waited = time.monotonic() - started
 
-    assert result.exit_code == ExitCode.UNEXPECTED
-    assert f"MLflow tracking server {uri} did not answer after 3 retries" in result.output
+    assert result.exit_code == ExitCode.TRACKING_UNAVAILABLE, result.output
+    assert f"MLflow tracking server {uri} did not answer after 2 retries" in result.output
     assert "MLFLOW_TRACKING_URI" in result.output
     assert "Traceback" not in result.output
-    assert waited < 120  # bounded retries, not MLflow's four-minute default
+    assert waited < 60  # bounded retries, not MLflow's four-minute default
     assert not (small_project / "models/model.skops").exists()
+
+
+def test_a_frozen_tracking_server_fails_within_the_bounded_time_with_its_own_exit_code(
+    tracking_server: str, small_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
+    _short_retries(monkeypatch, retries=1, timeout_s=2)
+    invoke("ingest")
+    invoke("split")
+    server = _server_process(tracking_server)
+    server.send_signal(signal.SIGSTOP)  # accepts connections, never answers
+    try:
+        started = time.monotonic()
+        result = runner.invoke(app, ["train"])
+        waited = time.monotonic() - started
+    finally:
+        server.send_signal(signal.SIGCONT)
+
+    assert result.exit_code == ExitCode.TRACKING_UNAVAILABLE, result.output
+    assert "did not answer after 1 retries (timeout 2 s each)" in result.output
+    assert "Traceback" not in result.output
+    assert waited < 30  # 2 tries x 2 s, backoff, and one short try to close: not minutes
+    assert not (small_project / "models/model.skops").exists()
+
+
+def test_a_server_lost_in_the_middle_of_a_stage_gives_the_same_message_not_a_bug(
+    tracking_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _short_retries(monkeypatch, retries=1, timeout_s=2)
+    tracking = store.TrackingStore(uri=tracking_server, artifact_location=None)
+    experiment_id = store.connect(tracking, "lost-server")
+    server = _server_process(tracking_server)
+
+    started = time.monotonic()
+    with (
+        pytest.raises(TrackingUnavailableError) as raised,
+        store.stage_run(experiment_id=experiment_id, stage="evaluate"),
+    ):
+        server.send_signal(signal.SIGSTOP)
+        try:
+            store.log_metrics({"roc_auc": 0.9})
+        finally:
+            server.send_signal(signal.SIGKILL)  # and then it is gone for good
+    waited = time.monotonic() - started
+
+    assert raised.value.exit_code == ExitCode.TRACKING_UNAVAILABLE
+    assert str(raised.value).startswith(f"MLflow tracking server {tracking_server} did not answer")
+    assert "docs/runbook.md" in str(raised.value)
+    assert mlflow.active_run() is None  # closed (or given up) without a second error
+    assert waited < 30

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tests.conftest import ProjectFactory
+from tests.fixtures.read_only import read_only_folder
 
 RAW = Path("data/raw/adult.csv.gz")
 OUTPUTS = (
@@ -176,3 +177,20 @@ def test_duplicates_are_counted_and_dropped_on_request(
     assert kept.exit_code == 0, kept.output
     assert "410 rows x 14 columns" in kept.output
     assert "duplicate rows kept" in kept.output
+
+
+def test_an_output_folder_that_refuses_writes_exits_9_naming_the_output(
+    sample: pd.DataFrame, make_project: ProjectFactory
+) -> None:
+    project = make_project(sample)
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest"]).exit_code == ExitCode.OK
+    before = (project / OUTPUTS[0]).read_bytes()
+    with read_only_folder(project / OUTPUTS[0].parent):
+        result = runner.invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.OUTPUT_NOT_WRITABLE, result.output
+    assert f"cannot write {OUTPUTS[0]}: " in result.output
+    assert "Traceback" not in result.output
+    assert "unexpected error" not in result.output
+    assert (project / OUTPUTS[0]).read_bytes() == before
+    assert not list((project / OUTPUTS[0].parent).glob(".*.tmp"))

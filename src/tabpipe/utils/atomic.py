@@ -7,6 +7,7 @@ then renames it over the destination, which POSIX guarantees to be atomic.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -15,20 +16,69 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tabpipe.errors import OutputWriteError
+
+# What the file system says when an output cannot be written, whoever tries.
+_CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
+
+
+def _shown(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    return str(path)
+
+
+def cannot_write(destination: Path, exc: OSError) -> OutputWriteError:
+    """The error for an output the file system refuses, naming it and the cause."""
+    cause = exc.strerror or type(exc).__name__
+    folder = _shown(destination.parent)
+    error = OutputWriteError(
+        f"cannot write {_shown(destination)}: {cause} (errno {exc.errno}). Check that "
+        f"{folder}/ is writable by this user (ls -ld {folder}) and that its disk has room, "
+        "then rerun; the previous version of the output, if any, is unchanged."
+    )
+    error.__cause__ = exc
+    return error
+
+
+@contextlib.contextmanager
+def _refused_as(destination: Path, *, body: bool = True) -> Iterator[None]:
+    """OSErrors of the file system refusing a write become :class:`OutputWriteError`.
+
+    In a writer's ``body`` only those about the destination's folder do: an input that
+    cannot be read is not this output's problem.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _CANNOT_WRITE and (not body or _about(exc, destination.parent)):
+            raise cannot_write(destination, exc) from exc
+        raise
+
+
+def _about(exc: OSError, folder: Path) -> bool:
+    """Whether the failed call touched ``folder`` (an error reading an input is not ours)."""
+    if exc.filename is None:
+        return True
+    return Path(os.fsdecode(exc.filename)).resolve().is_relative_to(folder.resolve())
+
 
 @contextlib.contextmanager
 def atomic_path(destination: Path) -> Iterator[Path]:
     """Yield a temporary path (not yet created); on success it replaces ``destination``,
     on error it vanishes."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
     # A fresh name the writer creates itself, so the file gets the usual permissions
     # (mkstemp would make it private to the user).
     tmp = destination.with_name(f".{destination.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    with _refused_as(destination, body=False):
+        destination.parent.mkdir(parents=True, exist_ok=True)
     try:
-        yield tmp
-        tmp.replace(destination)
+        with _refused_as(destination):
+            yield tmp
+            tmp.replace(destination)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def write_text_atomic(destination: Path, text: str) -> None:
@@ -49,16 +99,23 @@ def atomic_dir(destination: Path) -> Iterator[Path]:
     removed), and a failure leaves the previous folder as it was. The swap is two
     renames: the old folder is moved aside first, then removed.
     """
-    destination.parent.mkdir(parents=True, exist_ok=True)
     token = f"{os.getpid()}.{uuid.uuid4().hex[:12]}"
     tmp = destination.with_name(f".{destination.name}.{token}.tmp")
     old = destination.with_name(f".{destination.name}.{token}.old")
-    tmp.mkdir()
+    with _refused_as(destination, body=False):
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
     try:
-        yield tmp
-        if destination.exists():
-            destination.replace(old)
-        tmp.replace(destination)
+        with _refused_as(destination):
+            yield tmp
+            if destination.exists():
+                destination.replace(old)
+            try:
+                tmp.replace(destination)
+            except OSError:
+                if old.exists():
+                    old.replace(destination)  # the previous folder, back where it was
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)

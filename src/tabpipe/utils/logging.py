@@ -44,13 +44,21 @@ def configure_logging(*, verbose: bool = False, log_dir: Path | None = Path("log
         diagnose=False,
     )
     if log_dir is not None:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        logger.add(
-            log_dir / "tabpipe.jsonl",
-            level="DEBUG",
-            serialize=True,
-            rotation="10 MB",
-            retention=5,
-            enqueue=False,
-            diagnose=False,
-        )
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            logger.add(
+                log_dir / "tabpipe.jsonl",
+                level="DEBUG",
+                serialize=True,
+                rotation="10 MB",
+                retention=5,
+                enqueue=False,
+                diagnose=False,
+            )
+        except OSError as exc:  # the log is a record, not a reason to stop the work
+            logger.warning(
+                "cannot write the JSON log in {}/ ({}); logging to the console only. "
+                "Make the folder writable or set TABPIPE_LOG_DIR.",
+                log_dir,
+                exc.strerror or type(exc).__name__,
+            )
