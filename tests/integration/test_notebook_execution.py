@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -11,7 +17,7 @@ import pytest
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from tabpipe.errors import NotebookError
+from tabpipe.errors import ExitCode, NotebookError
 from tabpipe.models.params import Params
 from tabpipe.services.notebook_run import execute_notebook
 from tabpipe.services.report import execute_all
@@ -143,3 +149,107 @@ def test_a_cell_past_the_timeout_fails_with_what_to_check(tmp_path: Path) -> Non
     assert "report.cell_timeout_s (2)" in message
     assert not (tmp_path / "out" / "slow.html").exists()
     assert not list((tmp_path / "out").glob(".*"))  # no partial file left under its temp name
+
+
+def _pid_notebook(seconds: int) -> NotebookNode:
+    """Writes its kernel's and its worker's pids to ``out_path``, then sleeps."""
+    return _notebook(
+        "# Who runs me\nimport os, pathlib, time\n"
+        "pathlib.Path(out_path).write_text(f'{os.getpid()} {os.getppid()}')\n"
+        f"time.sleep({seconds})"
+    )
+
+
+def _wait_for_pids(paths: list[Path], deadline_s: float = 60) -> list[int]:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if all(path.is_file() and path.read_text() for path in paths):
+            return [int(pid) for path in paths for pid in path.read_text().split()]
+        time.sleep(0.2)
+    msg = f"the notebooks did not start within {deadline_s} s"
+    raise AssertionError(msg)
+
+
+def _gone(pids: list[int], deadline_s: float = 20) -> list[int]:
+    """The pids still running after ``deadline_s`` (a zombie has ended)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        left = [pid for pid in pids if _running(pid)]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _two_sleepers(folder: Path, adult_params: Params) -> Params:
+    for name in ("one", "two"):
+        notebook = _pid_notebook(120)
+        notebook.cells[1].source = f'# Parameters\nvalue = 1\nout_path = "{name}.pids"'
+        nbformat.write(notebook, folder / f"{name}.ipynb")
+    return with_overrides(
+        adult_params, report={"notebooks": ["one.ipynb", "two.ipynb"], "max_parallel": 2}
+    )
+
+
+def test_a_killed_worker_fails_the_report_naming_the_notebook_and_leaves_no_kernel_files(
+    tmp_path: Path, adult_params: Params
+) -> None:
+    params = _two_sleepers(tmp_path, adult_params)
+    out_dir = tmp_path / params.paths.notebooks_dir
+    raised: list[BaseException] = []
+
+    def report() -> None:
+        try:
+            execute_all(params, tmp_path, out_dir)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            raised.append(exc)
+
+    runner = threading.Thread(target=report)
+    runner.start()
+    kernel_one, worker_one, kernel_two, worker_two = _wait_for_pids(
+        [tmp_path / "one.pids", tmp_path / "two.pids"]
+    )
+    os.kill(worker_one, signal.SIGKILL)
+    runner.join(timeout=60)
+
+    assert not runner.is_alive()
+    assert len(raised) == 1
+    assert isinstance(raised[0], NotebookError)
+    assert raised[0].exit_code == ExitCode.NOTEBOOK_FAILED
+    assert f"notebook {tmp_path / 'one.ipynb'}: did not finish" in str(raised[0])
+    assert "worker process of the report died" in str(raised[0])
+    assert _gone([kernel_one, worker_two, kernel_two]) == []
+    assert not list(Path(tempfile.gettempdir()).glob(f"tabpipe-report-{os.getpid()}-*"))
+    assert not list(out_dir.glob("*running*"))
+
+
+def test_killing_the_report_kills_its_workers_and_kernels(
+    tmp_path: Path, adult_params: Params
+) -> None:
+    params = _two_sleepers(tmp_path, adult_params)
+    (tmp_path / "params.json").write_text(params.model_dump_json())
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from tabpipe.models.params import Params\n"
+        "from tabpipe.services.report import execute_all\n"
+        "root = Path(sys.argv[1])\n"
+        "params = Params.model_validate_json((root / 'params.json').read_text())\n"
+        "execute_all(params, root, root / 'out')\n"
+    )
+    report = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)])
+    try:
+        pids = _wait_for_pids([tmp_path / "one.pids", tmp_path / "two.pids"])
+        report.send_signal(signal.SIGKILL)  # no cleanup code of its own can run
+        report.wait(timeout=30)
+        assert _gone(pids) == []  # workers die with it, kernels with their workers
+    finally:
+        if report.poll() is None:
+            report.kill()
+    assert not (tmp_path / "out" / "one.html").exists()  # nothing written after the kill

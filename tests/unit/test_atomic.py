@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,30 @@ def test_a_refused_file_elsewhere_inside_a_writer_is_not_blamed_on_the_output(
         (elsewhere / "side.txt").write_text("not this output's file")
         tmp.write_text("x")
     assert not isinstance(raised.value, OutputWriteError)
+
+
+def _ended_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_what_a_killed_writer_left_is_removed_by_the_next_write_and_a_live_one_is_kept(
+    tmp_path: Path,
+) -> None:
+    destination = tmp_path / "notebooks"
+    killed = tmp_path / f".notebooks.{_ended_pid()}.0123456789ab.tmp"
+    killed.mkdir()
+    (killed / "01-eda.html").write_text("half")
+    running = tmp_path / f".notebooks.{os.getpid()}.ba9876543210.tmp"
+    running.mkdir()
+    unrelated = tmp_path / ".other.1.0123456789ab.tmp"
+    unrelated.write_text("")
+
+    with atomic_dir(destination) as fresh:
+        (fresh / "02-model-report.html").write_text("done")
+
+    assert not killed.exists()
+    assert running.is_dir()
+    assert unrelated.exists()
+    assert sorted(p.name for p in destination.iterdir()) == ["02-model-report.html"]

@@ -28,6 +28,7 @@ from mlflow.tracking import MlflowClient
 from tabpipe.errors import DataReadError, TabpipeError, TrackingError, TrackingUnavailableError
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
+from tabpipe.utils.processes import alive
 from tabpipe.utils.text import shorten
 
 DEFAULT_DB = "mlflow.db"
@@ -457,7 +458,7 @@ def sweep_stale_runs(experiment_id: str) -> int:
         for run in running
         if run.data.tags.get(OWNER_PID) is not None
         and run.data.tags.get(OWNER_HOST) == os.uname().nodename
-        and not _alive(int(run.data.tags[OWNER_PID]))
+        and not alive(int(run.data.tags[OWNER_PID]))
     ]
     if not orphans:
         return 0
@@ -471,16 +472,6 @@ def sweep_stale_runs(experiment_id: str) -> int:
     if stale:
         logger.warning("marked {} RUNNING run(s) of dead processes as FAILED", stale)
     return stale
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @_reaching_server

@@ -12,6 +12,7 @@ after the notebook, so the same inputs give the same files (and the same hashes 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -30,22 +31,58 @@ from traitlets import CaselessStrEnum, default
 from tabpipe.errors import NotebookError
 from tabpipe.models.notebooks import ExecutedNotebook
 from tabpipe.utils.atomic import write_text_atomic
+from tabpipe.utils.processes import alive
 
 
 class LocalKernelManager(AsyncKernelManager):
     """A kernel manager that talks to its kernel over IPC sockets of its own.
 
     The kernel is ours alone: no TCP port opened on the machine, and no warning from
-    ipykernel about unencrypted TCP in every pipeline log. Each kernel gets a unique
-    socket prefix in the temporary folder (jupyter_client's default is ``kernel-ipc``
-    in the working folder, shared by every kernel started there).
+    ipykernel about unencrypted TCP in every pipeline log. :func:`kernel_manager_in`
+    gives each run a folder of its own for the sockets (jupyter_client's default is
+    ``kernel-ipc`` in the working folder, shared by every kernel started there).
     """
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
 
-    @default("ip")
-    def _unique_socket_prefix(self) -> str:
-        return str(Path(tempfile.gettempdir()) / f"tabpipe-kernel-{uuid.uuid4().hex[:16]}")
+
+_SCRATCH_PREFIX = "tabpipe-report-"
+
+
+def kernel_manager_in(folder: Path) -> type[LocalKernelManager]:
+    """A :class:`LocalKernelManager` whose sockets and connection file live in ``folder``."""
+
+    class FolderKernelManager(LocalKernelManager):
+        @default("ip")
+        def _socket_prefix_in_folder(self) -> str:
+            return str(folder / f"ipc-{uuid.uuid4().hex[:12]}")
+
+        @default("connection_file")
+        def _connection_file_in_folder(self) -> str:
+            return str(folder / f"kernel-{uuid.uuid4().hex[:12]}.json")
+
+    return FolderKernelManager
+
+
+def new_scratch_folder() -> Path:
+    """A private folder for a run's kernel sockets, connection files and partial copies.
+
+    One per report run, outside every output folder, removed on every exit path; a run
+    killed outright leaves it behind with its pid in the name, and the next run removes
+    it (:func:`sweep_scratch_folders`).
+    """
+    return Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
+
+
+def sweep_scratch_folders() -> int:
+    """Remove the scratch folders of report runs whose process no longer exists."""
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+        owner = folder.name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def output_paths(source: Path, out_dir: Path) -> tuple[Path, Path, Path]:
@@ -107,10 +144,13 @@ def execute_notebook(
     cell_timeout_s: int,
     cwd: Path,
     failed_dir: Path | None = None,
+    scratch: Path | None = None,
 ) -> ExecutedNotebook:
     """Run ``source`` with the parameters it declares; write the executed copy and HTML.
 
-    A failed run's partial copy goes to ``failed_dir`` (default ``out_dir``).
+    A failed run's partial copy goes to ``failed_dir`` (default ``out_dir``). The
+    kernel's files and the copy being run live in ``scratch`` (default: a folder of its
+    own, removed when the notebook is done), never in an output folder.
     """
 
     executed, html, _ = output_paths(source, out_dir)
@@ -121,7 +161,8 @@ def execute_notebook(
     logger.info("notebook {}: running ({} parameters injected)", source, len(injected))
     # papermill saves after every cell; it writes to a private name (ending in .ipynb,
     # as papermill expects) that becomes the executed copy only when every cell ran.
-    partial = out_dir / f".{source.stem}.{os.getpid()}.running.ipynb"
+    folder = new_scratch_folder() if scratch is None else scratch
+    partial = folder / f"{source.stem}.{os.getpid()}.running.ipynb"
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         try:
@@ -133,11 +174,11 @@ def execute_notebook(
                 execution_timeout=cell_timeout_s,
                 cwd=str(cwd),
                 progress_bar=False,
-                kernel_manager_class=LocalKernelManager,
+                kernel_manager_class=kernel_manager_in(folder),
             )
         except PapermillExecutionError as exc:
             failed.parent.mkdir(parents=True, exist_ok=True)
-            partial.replace(failed)
+            shutil.move(partial, failed)
             index = source_cell_index(source, exc.source, exc.cell_index)
             msg = (
                 f"notebook {source}: cell {index} ({_first_line(exc.source)!r}) raised "
@@ -149,7 +190,7 @@ def execute_notebook(
             # The kernel died, would not start, or a cell ran past the timeout.
             if partial.exists():
                 failed.parent.mkdir(parents=True, exist_ok=True)
-                partial.replace(failed)
+                shutil.move(partial, failed)
             msg = (
                 f"notebook {source} could not run: {type(exc).__name__}: {exc}\n"
                 f"Check report.kernel_name ('{kernel_name}') and report.cell_timeout_s "
@@ -164,6 +205,8 @@ def execute_notebook(
         write_text_atomic(executed, nbformat.writes(notebook) + "\n")
     finally:
         partial.unlink(missing_ok=True)
+        if scratch is None:
+            shutil.rmtree(folder, ignore_errors=True)
     failed.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     logger.info("notebook {}: done in {:.1f} s -> {}", source, seconds, html)

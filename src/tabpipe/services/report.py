@@ -7,7 +7,9 @@ Notebooks get their inputs only through papermill parameters built here from
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,13 @@ from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_model
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
-from tabpipe.services.notebook_run import execute_notebook
+from tabpipe.services.notebook_run import (
+    execute_notebook,
+    new_scratch_folder,
+    sweep_scratch_folders,
+)
 from tabpipe.utils.atomic import atomic_dir, write_text_atomic
+from tabpipe.utils.processes import die_with_parent
 from tabpipe.utils.project import project_root
 
 
@@ -115,26 +122,55 @@ def execute_all(params: Params, root: Path, out_dir: Path) -> list[ExecutedNoteb
     report = params.report
     sources = [root / source for source in report.notebooks]
     workers = min(report.max_parallel, len(sources))
+    if stale := sweep_scratch_folders():
+        logger.info("report: removed {} scratch folder(s) of killed runs", stale)
+    scratch = new_scratch_folder()
     options = {
         "kernel_name": report.kernel_name,
         "cell_timeout_s": report.cell_timeout_s,
         "cwd": root,
         "failed_dir": root / params.paths.notebooks_dir,
+        "scratch": scratch,
     }
-    if workers <= 1:
-        outcomes: list[ExecutedNotebook | NotebookError] = [
-            _outcome(source, out_dir, values, options) for source in sources
-        ]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [
-                pool.submit(_outcome, source, out_dir, values, options) for source in sources
-            ]
-            outcomes = [future.result() for future in futures]
+    try:
+        if workers <= 1:
+            outcomes = [_outcome(source, out_dir, values, options) for source in sources]
+        else:
+            outcomes = _in_workers(sources, workers, out_dir, values, options)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     failures = [outcome for outcome in outcomes if isinstance(outcome, NotebookError)]
     if failures:
         raise NotebookError("\n".join(str(failure) for failure in failures))
     return [outcome for outcome in outcomes if isinstance(outcome, ExecutedNotebook)]
+
+
+def _in_workers(
+    sources: list[Path],
+    workers: int,
+    out_dir: Path,
+    values: dict[str, Any],
+    options: dict[str, Any],
+) -> list[ExecutedNotebook | NotebookError]:
+    """Each notebook in a worker process that dies with this one (see ``die_with_parent``)."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent) as pool:
+        futures = {
+            source: pool.submit(_outcome, source, out_dir, values, options) for source in sources
+        }
+        outcomes: list[ExecutedNotebook | NotebookError] = []
+        for source, future in futures.items():
+            try:
+                outcomes.append(future.result())
+            except BrokenProcessPool:
+                outcomes.append(
+                    NotebookError(
+                        f"notebook {source}: did not finish, because a worker process of "
+                        "the report died (killed, or out of memory); no output of it was "
+                        "kept. Rerun the report stage (`dvc repro report`)."
+                    )
+                )
+    return outcomes
 
 
 def _outcome(

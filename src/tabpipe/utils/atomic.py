@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tabpipe.errors import OutputWriteError
+from tabpipe.utils.processes import alive
 
 # What the file system says when an output cannot be written, whoever tries.
 _CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
@@ -63,6 +65,27 @@ def _about(exc: OSError, folder: Path) -> bool:
     return Path(os.fsdecode(exc.filename)).resolve().is_relative_to(folder.resolve())
 
 
+def sweep_stale_temporaries(destination: Path) -> list[Path]:
+    """Remove what a killed writer of ``destination`` left (its ``.tmp``/``.old`` siblings).
+
+    The temporary names carry the writer's pid; only those of processes that no longer
+    exist are removed, so a writer running now is never disturbed.
+    """
+    pattern = re.compile(rf"^\.{re.escape(destination.name)}\.(\d+)\.[0-9a-f]{{12}}\.(tmp|old)$")
+    removed = []
+    with contextlib.suppress(OSError):
+        for sibling in destination.parent.iterdir():
+            found = pattern.match(sibling.name)
+            if found is None or alive(int(found.group(1))):
+                continue
+            if sibling.is_dir() and not sibling.is_symlink():
+                shutil.rmtree(sibling, ignore_errors=True)
+            else:
+                sibling.unlink(missing_ok=True)
+            removed.append(sibling)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(destination: Path) -> Iterator[Path]:
     """Yield a temporary path (not yet created); on success it replaces ``destination``,
@@ -72,6 +95,7 @@ def atomic_path(destination: Path) -> Iterator[Path]:
     tmp = destination.with_name(f".{destination.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     with _refused_as(destination, body=False):
         destination.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_temporaries(destination)
     try:
         with _refused_as(destination):
             yield tmp
@@ -104,6 +128,7 @@ def atomic_dir(destination: Path) -> Iterator[Path]:
     old = destination.with_name(f".{destination.name}.{token}.old")
     with _refused_as(destination, body=False):
         destination.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale_temporaries(destination)
         tmp.mkdir()
     try:
         with _refused_as(destination):
