@@ -180,3 +180,36 @@ def test_params_read_with_yaml_1_2_rules_as_dvc_writes_them(make_project: Projec
     assert result.exit_code == ExitCode.OK, result.output
     assert "dataset 'Yes'" in result.output
     assert load_params(project / "params.yaml").train.model.model_dump()["learning_rate"] == 0.001
+
+
+def test_every_rule_the_task_breaks_is_reported_in_one_run(make_project: ProjectFactory) -> None:
+    project = make_project()
+    _edit_params(project, "data", task="regression", positive_class=None)
+    result = CliRunner().invoke(app, ["params", "--check"])
+    assert result.exit_code == ExitCode.BAD_PARAMS, result.output
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert "evaluate.primary_metric: 'roc_auc' is not a regression metric" in result.output
+    for i, rule in enumerate(params["gates"]["rules"]):  # every gate, not just the first
+        assert f"gates.rules.{i}.metric: '{rule['metric']}' is not a regression metric" in (
+            result.output
+        )
+    assert "Value error" not in result.output
+
+
+def test_switching_the_model_kind_names_the_keys_to_delete_and_the_new_kinds_keys(
+    make_project: ProjectFactory,
+) -> None:
+    project = make_project()
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    old_keys = sorted(set(params["train"]["model"]) - {"kind"})
+    params["train"]["model"]["kind"] = "random_forest"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    result = CliRunner().invoke(app, ["params", "--check"])
+
+    assert result.exit_code == ExitCode.BAD_PARAMS, result.output
+    line = next(line for line in result.output.splitlines() if "train.model:" in line)
+    assert all(key in line for key in old_keys)
+    assert "do not apply to kind 'random_forest'" in line
+    assert "(its keys: kind, max_depth, max_features, min_samples_leaf, n_estimators" in line
+    assert len([ln for ln in result.output.splitlines() if "train.model" in ln]) == 1

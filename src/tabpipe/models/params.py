@@ -388,13 +388,18 @@ class Params(FrozenModel):
 
     @model_validator(mode="after")
     def _fits_the_task(self) -> Params:
-        """Cross-section rules: the model kind and every metric must suit data.task."""
+        """Cross-section rules: the model kind and every metric must suit data.task.
+
+        Every broken rule is reported at once, one ``key: problem`` line each.
+        """
         task = self.data.task
         kind = self.train.model.kind
+        problems = []
         if kind not in MODEL_KINDS[task]:
             allowed = ", ".join(sorted(MODEL_KINDS[task]))
-            msg = f"train.model.kind '{kind}' does not fit task '{task}' (allowed: {allowed})"
-            raise ValueError(msg)
+            problems.append(
+                f"train.model.kind: '{kind}' does not fit task '{task}' (allowed: {allowed})"
+            )
         metrics = {
             "evaluate.primary_metric": self.primary_metric,
             **{f"gates.rules.{i}.metric": rule.metric for i, rule in enumerate(self.gates.rules)},
@@ -403,9 +408,12 @@ class Params(FrozenModel):
                 for i, rule in enumerate(self.gates.slice_gaps)
             },
         }
-        for key, metric in metrics.items():
-            if metric not in TASK_METRICS[task]:
-                allowed = ", ".join(sorted(TASK_METRICS[task]))
-                msg = f"{key} '{metric}' is not a {task} metric (allowed: {allowed})"
-                raise ValueError(msg)
+        allowed = ", ".join(sorted(TASK_METRICS[task]))
+        problems += [
+            f"{key}: '{metric}' is not a {task} metric (allowed: {allowed})"
+            for key, metric in metrics.items()
+            if metric not in TASK_METRICS[task]
+        ]
+        if problems:
+            raise ValueError("\n".join(problems))
         return self

@@ -7,7 +7,7 @@ are allowed there, so a user can fix the file without reading the code.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -52,9 +52,24 @@ def parse_params(raw: dict[str, Any], source: str = "params") -> Params:
 
 
 def describe_errors(exc: ValidationError, root: type[BaseModel]) -> str:
-    lines = []
+    """One ``  - key: problem`` line per problem pydantic found, every one at once.
+
+    Keys that do not belong to the chosen member of a tagged union (the previous model
+    kind's hyperparameters after ``train.model.kind`` changed) are grouped into one line
+    that names the keys the new kind takes.
+    """
+    lines: list[str] = []
+    foreign: dict[tuple[str, str], list[str]] = {}
     for error in exc.errors(include_url=False):
         loc = error["loc"]
+        if not loc and error["type"] == "value_error":  # a cross-section rule of the root
+            lines += [f"  - {line}" for line in str(error["ctx"]["error"]).splitlines()]
+            continue
+        member = _tagged_member(root, loc[:-1])
+        if error["type"] == "extra_forbidden" and member is not None:
+            parent, tag, _ = member
+            foreign.setdefault((parent, tag), []).append(str(loc[-1]))
+            continue
         key = ".".join(str(part) for part in loc) or "(top level)"
         message = error["msg"]
         if error["type"] == "extra_forbidden":
@@ -62,19 +77,46 @@ def describe_errors(exc: ValidationError, root: type[BaseModel]) -> str:
             if allowed:
                 message += f"; allowed keys here: {', '.join(allowed)}"
         lines.append(f"  - {key}: {message}")
+    for (parent, tag), keys in foreign.items():
+        allowed = _tagged_member(root, (*parent.split("."), tag))
+        taken = "" if allowed is None else f" (its keys: {', '.join(allowed[2])})"
+        lines.append(
+            f"  - {parent}: {', '.join(keys)} do not apply to kind '{tag}'{taken}; "
+            "delete them (they belong to another kind)"
+        )
     return "\n".join(lines)
+
+
+def _model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
+    """The annotation of the field at ``loc`` (None when the path leaves the models)."""
+    model: Any = root
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        if not isinstance(part, str) or part not in model.model_fields:
+            return None
+        model = model.model_fields[part].annotation
+    return model
+
+
+def _tagged_member(
+    root: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[str, str, list[str]] | None:
+    """For a ``loc`` ending in a tagged union's tag: (the field, the tag, its member's keys)."""
+    if len(loc) < 2 or not isinstance(loc[-1], str):  # noqa: PLR2004 - a field and a tag
+        return None
+    union = _model_at(root, loc[:-1])
+    for member in get_args(union):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            tag = member.model_fields.get("kind")
+            if tag is not None and loc[-1] in get_args(tag.annotation):
+                return ".".join(map(str, loc[:-1])), loc[-1], sorted(member.model_fields)
+    return None
 
 
 def _allowed_keys(root: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """Walk the model along ``loc`` to list the field names valid at that level."""
-    model: type[BaseModel] | None = root
-    for part in loc:
-        if model is None or not isinstance(part, str) or part not in model.model_fields:
-            return []
-        annotation = model.model_fields[part].annotation
-        model = (
-            annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            else None
-        )
-    return sorted(model.model_fields) if model is not None else []
+    model = _model_at(root, loc)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(model.model_fields)
+    return []
