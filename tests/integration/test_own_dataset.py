@@ -11,6 +11,7 @@ import pytest
 import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
+from tabpipe.repositories.model_file import load_model
 from tests.conftest import REPO_ROOT, ProjectFactory
 from tests.integration.conftest import (
     champion_version,
@@ -176,3 +177,41 @@ def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path
         "train", "evaluate", "drift", "report", "promote",
     }  # fmt: skip
     assert {r.info.status for r in runs} == {"FINISHED"}
+
+
+def test_a_yes_no_target_survives_dvc_exp_run_set_param(repo_copy: Path) -> None:
+    """`dvc exp run -S` rewrites params.yaml and drops the quotes around "Yes"; the pipeline
+    must still read the positive class as the string Yes (YAML 1.2), not as True."""
+    bunch = load_breast_cancer(as_frame=True)
+    frame = bunch.frame.assign(malignant=(bunch.target == 0).map({True: "Yes", False: "No"}))
+    frame.drop(columns="target").to_csv(repo_copy / "data/raw/yes_no.csv", index=False)
+    drafted = run(["tabpipe", "schema", "infer", "data/raw/yes_no.csv"], cwd=repo_copy)
+    (repo_copy / "schemas/yes_no.yaml").write_text(drafted.stdout)
+    edit_params(
+        repo_copy,
+        data={
+            "name": "yes_no",
+            "raw_path": "data/raw/yes_no.csv",
+            "missing_values": [],
+            "drop_columns": [],
+            "target": "malignant",
+            "task": "classification",
+            "positive_class": "Yes",
+            "schema_path": "schemas/yes_no.yaml",
+        },
+        evaluate={"slice_columns": []},
+        gates={"rules": [{"metric": "roc_auc", "min": 0.9}], "slice_gaps": []},
+    )
+    assert "positive_class: 'Yes'" in (repo_copy / "params.yaml").read_text()  # quoted now
+    (repo_copy / "dvc.lock").unlink()  # another dataset: nothing of the Adult run applies
+    run(["git", "add", "-A"], cwd=repo_copy)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "yes"], cwd=repo_copy)
+
+    run(["dvc", "exp", "run", "-S", "train.model.learning_rate=0.05", "train"], cwd=repo_copy)
+
+    rewritten = (repo_copy / "params.yaml").read_text()
+    assert "learning_rate: 0.05" in rewritten
+    assert "positive_class: Yes\n" in rewritten  # DVC dropped the quotes, as it does
+    checked = run(["tabpipe", "params", "--check"], cwd=repo_copy).stdout
+    assert "ok" in checked
+    assert list(load_model(repo_copy / "models/model.skops").classes_) == ["No", "Yes"]
