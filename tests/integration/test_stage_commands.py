@@ -412,3 +412,32 @@ def test_monitor_without_a_champion_says_to_train_first(project: Path) -> None:
     result = runner.invoke(app, ["monitor", "data/raw/adult.csv.gz"])
     assert result.exit_code == ExitCode.TRACKING_UNAVAILABLE
     assert "run `make train` first" in result.output
+
+
+def test_a_leaked_feature_is_named_at_train_and_fails_the_gate_when_enforced(
+    make_project: ProjectFactory, adult_raw: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    raw = adult_raw.head(3000)
+    rich = raw["income"].str.strip() == ">50K"
+    leaked = raw.assign(**{"hours-per-week": rich.map({True: 60, False: 20})})  # a copy of it
+    root = make_project(leaked)
+    commit_project(root)
+    _set(root, "evaluate", bootstrap_samples=50)
+    _set(root, "gates", rules=[{"metric": "roc_auc", "min": 0.8}], slice_gaps=[])
+    _invoke("ingest")
+    _invoke("split")
+
+    trained = runner.invoke(app, ["train"])
+    assert trained.exit_code == 0, trained.output
+    assert "possible target leakage: hours-per-week (roc_auc 1.0000 alone)" in trained.output
+    summary = json.loads((root / "models/model.json").read_text())
+    assert summary["leakage"]["suspects"] == ["hours-per-week"]
+    assert "possible target leakage" in _invoke("evaluate")  # a warning: not enforced
+
+    _set(root, "gates", fail_on_leakage=True)
+    failed = runner.invoke(app, ["evaluate"])
+    assert failed.exit_code == ExitCode.GATE_FAILED, failed.output
+    assert "no feature predicts the target alone (roc_auc < 0.99): FAILED" in failed.output
+    assert "suspects: hours-per-week" in failed.output

@@ -210,6 +210,7 @@ def test_switching_the_model_kind_names_the_keys_to_delete_and_the_new_kinds_key
     assert result.exit_code == ExitCode.BAD_PARAMS, result.output
     line = next(line for line in result.output.splitlines() if "train.model:" in line)
     assert all(key in line for key in old_keys)
-    assert "do not apply to kind 'random_forest'" in line
-    assert "(its keys: kind, max_depth, max_features, min_samples_leaf, n_estimators" in line
+    assert "keys of kind hist_gradient_boosting" in line
+    assert "not of 'random_forest'" in line
+    assert "('random_forest' takes: kind, max_depth, max_features, min_samples_leaf, n_est" in line
     assert len([ln for ln in result.output.splitlines() if "train.model" in ln]) == 1

@@ -6,7 +6,13 @@ import pytest
 
 from tabpipe.models.dataset import DatasetModel, SplitSummary
 from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GatesReport, MetricsReport, ModelSummary
+from tabpipe.models.evaluation import (
+    FeatureScore,
+    GatesReport,
+    LeakageCheck,
+    MetricsReport,
+    ModelSummary,
+)
 from tabpipe.models.params import Params
 from tabpipe.repositories.datasets import read_model
 from tabpipe.services.model_card import CardInputs, render_model_card
@@ -79,3 +85,29 @@ def test_the_declared_text_comes_from_params(adult_params: Params, inputs: CardI
     assert "Triage only." in card
     assert "**Out of scope:** Diagnosis." in card
     assert adult_params.report.model_card.limitations[0] not in card
+
+
+def test_the_card_names_leakage_suspects_with_their_scores(
+    adult_params: Params, inputs: CardInputs
+) -> None:
+    leakage = LeakageCheck(
+        metric="roc_auc",
+        threshold=0.99,
+        top_features=(
+            FeatureScore(feature="status", score=1.0),
+            FeatureScore(feature="age", score=0.68),
+        ),
+        suspects=("status",),
+    )
+    model = inputs.model.model_copy(update={"leakage": leakage})
+    card = render_model_card(adult_params, CardInputs(**{**inputs.__dict__, "model": model}))
+    assert "## Leakage check" in card
+    assert "possible target leakage: status (roc_auc 1.0000 alone)" in card
+    assert "| status | 1.0000 |" in card
+    assert "| age | 0.6800 |" in card
+
+
+def test_a_card_of_a_model_without_a_leakage_check_says_so(
+    adult_params: Params, inputs: CardInputs
+) -> None:
+    assert "## Leakage check\n\nNot run for this model." in render_model_card(adult_params, inputs)

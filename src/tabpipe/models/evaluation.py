@@ -9,6 +9,51 @@ from pydantic import Field
 from tabpipe.models.base import FrozenModel
 
 
+class FeatureScore(FrozenModel):
+    feature: str
+    score: float = Field(description="Validation score of a model that sees this feature alone.")
+
+
+class LeakageCheck(FrozenModel):
+    """Features that predict the target almost perfectly: usually computed from it."""
+
+    metric: Literal["roc_auc", "r2"]
+    threshold: float = Field(description="train.leakage.max_single_feature_score")
+    top_features: tuple[FeatureScore, ...] = Field(
+        description="The highest single-feature scores, best first."
+    )
+    linear_score: float | None = Field(
+        None, description="Regression: R² of one linear model on every numeric feature."
+    )
+    suspects: tuple[str, ...] = Field(
+        description="Features at or above the threshold (alone, or needed by the linear fit)."
+    )
+
+    def describe(self) -> str:
+        """One line for logs, the model card and the report."""
+        if not self.suspects:
+            head = f"no feature predicts the target alone ({self.metric} < {self.threshold:g})"
+            if not self.top_features:
+                return head
+            best = self.top_features[0]
+            return f"{head}; strongest alone: {best.feature} {best.score:.4f}"
+        scores = {item.feature: item.score for item in self.top_features}
+        named = ", ".join(
+            f"{name} ({self.metric} {scores[name]:.4f} alone)" if name in scores else name
+            for name in self.suspects
+        )
+        linear = (
+            ""
+            if self.linear_score is None or self.linear_score < self.threshold
+            else f"; a linear model on the numeric features reaches R² {self.linear_score:.4f}"
+        )
+        return (
+            f"possible target leakage: {named}{linear}. A feature this predictive is usually "
+            "computed from the target or recorded after it: check how it is produced, and drop "
+            "it (train.exclude_columns) unless it is known at prediction time"
+        )
+
+
 class ModelSummary(FrozenModel):
     """What the train stage fitted, written beside the model (models/model.json).
 
@@ -24,6 +69,9 @@ class ModelSummary(FrozenModel):
     features: tuple[str, ...]
     train_sha256: str = Field(description="Content digest of the train split it was fitted on.")
     val_sha256: str = Field(description="Content digest of the validation split.")
+    leakage: LeakageCheck | None = Field(
+        None, description="Single-feature scores on the validation split (leakage check)."
+    )
 
 
 class Interval(FrozenModel):
@@ -67,8 +115,9 @@ class MetricsReport(FrozenModel):
 
 
 GateKind = Literal[
-    "min", "max", "min_uplift", "max_drop_vs_champion", "max_drop_vs_best", "max_slice_gap"
-]
+    "min", "max", "min_uplift", "max_drop_vs_champion", "max_drop_vs_best", "max_slice_gap",
+    "no_leakage",
+]  # fmt: skip
 
 
 class GateResult(FrozenModel):

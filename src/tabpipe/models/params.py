@@ -172,6 +172,20 @@ class SearchParams(FrozenModel):
     )
 
 
+class LeakageParams(FrozenModel):
+    """Features that predict the target almost perfectly on their own (target leakage)."""
+
+    max_single_feature_score: float = Field(
+        0.99,
+        gt=0.5,
+        le=1,
+        description="A feature whose own validation score (ROC AUC for classification, R² "
+        "for regression; for regression also the numeric features together in one linear "
+        "model) reaches this is a leakage suspect: train warns, the report and the model "
+        "card name it, and gates.fail_on_leakage can make it a failed gate.",
+    )
+
+
 class TrainParams(FrozenModel):
     model: ModelSpec = HistGradientBoostingSpec()
     seed: int = Field(42, ge=0)
@@ -179,6 +193,7 @@ class TrainParams(FrozenModel):
         (), description="Columns not used as features (identifiers, group keys)."
     )
     search: SearchParams | None = None
+    leakage: LeakageParams = LeakageParams()
 
 
 ClassificationMetric = Literal[
@@ -258,6 +273,11 @@ class GatesParams(FrozenModel):
     )
     rules: Annotated[tuple[GateRule, ...], Strict(False)] = ()
     slice_gaps: Annotated[tuple[SliceGapRule, ...], Strict(False)] = ()
+    fail_on_leakage: bool = Field(
+        False,
+        description="true: a leakage suspect of the train stage (train.leakage) fails the "
+        "gates (exit 4 with gates.enforce); false: a warning only.",
+    )
 
 
 class DriftParams(FrozenModel):

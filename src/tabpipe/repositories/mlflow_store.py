@@ -10,7 +10,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -22,8 +22,9 @@ from loguru import logger
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, RunStatus
 from mlflow.exceptions import MlflowException
-from mlflow.models import Model, infer_signature
+from mlflow.models import Model, ModelSignature
 from mlflow.tracking import MlflowClient
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from tabpipe.errors import DataReadError, TabpipeError, TrackingError, TrackingUnavailableError
 from tabpipe.repositories.model_file import load_model
@@ -311,23 +312,52 @@ def log_dataset(frame: pd.DataFrame, *, name: str, source: Path, target: str, co
     return str(dataset.digest)
 
 
-@_reaching_server
-def log_sklearn_model(model: Any, example: pd.DataFrame) -> str:
-    """Log the fitted pipeline in MLflow's skops format with a signature and pinned requirements."""
-    # Strings for categories, floats for integers: what a caller may send, missing values included.
-    example = example.astype(
-        dict.fromkeys(example.select_dtypes("category").columns, object)
-        | dict.fromkeys(example.select_dtypes("integer").columns, "float64")
+def model_signature(model: Any, optional: Iterable[str] = ()) -> ModelSignature:
+    """What the registered model takes and returns, as a caller sends and reads it.
+
+    Inputs: every feature column by name, of MLflow's ``Any`` type, so that what callers
+    naturally send is accepted as it is: integers or floats for a number (CSV rows, JSON),
+    pandas categories (the Parquet splits), text, and nulls. MLflow's typed columns would
+    refuse int64 for a double column and categories for a string column; the fitted
+    pipeline itself converts and rejects values it cannot read. A column the schema
+    declares nullable is optional (``optional``); every other one must be present.
+
+    Outputs: a classifier returns one probability per class (pyfunc ``predict_proba``),
+    the columns named after the classes in order; a regressor its prediction.
+    """
+    optional = set(optional)
+    inputs = Schema(
+        [
+            ColSpec(AnyType(), str(name), required=str(name) not in optional)
+            for name in model.feature_names_in_
+        ]
     )
-    signature = infer_signature(example, model.predict(example))
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        outputs = Schema([ColSpec("double", "prediction")])
+    else:
+        outputs = Schema([ColSpec("double", str(label)) for label in classes])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+@_reaching_server
+def log_sklearn_model(model: Any, example: pd.DataFrame, optional: Iterable[str] = ()) -> str:
+    """Log the fitted pipeline in MLflow's skops format with a signature and pinned requirements.
+
+    Through pyfunc (``mlflow.pyfunc.load_model``, ``mlflow models serve``) a classifier
+    answers with class probabilities; see :func:`model_signature`.
+    """
     info = mlflow.sklearn.log_model(
         model,
         name="model",
-        signature=signature,
+        signature=model_signature(model, optional),
         input_example=example,
         pip_requirements=[f"{name}=={version(name)}" for name in _MODEL_REQUIREMENTS],
         serialization_format="skops",
         skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        pyfunc_predict_fn="predict"
+        if getattr(model, "classes_", None) is None
+        else "predict_proba",
     )
     return str(info.model_uri)
 

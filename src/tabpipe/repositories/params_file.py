@@ -78,13 +78,40 @@ def describe_errors(exc: ValidationError, root: type[BaseModel]) -> str:
                 message += f"; allowed keys here: {', '.join(allowed)}"
         lines.append(f"  - {key}: {message}")
     for (parent, tag), keys in foreign.items():
-        allowed = _tagged_member(root, (*parent.split("."), tag))
-        taken = "" if allowed is None else f" (its keys: {', '.join(allowed[2])})"
-        lines.append(
-            f"  - {parent}: {', '.join(keys)} do not apply to kind '{tag}'{taken}; "
-            "delete them (they belong to another kind)"
-        )
+        lines.append(f"  - {parent}: {_foreign_keys(root, parent, tag, keys)}")
     return "\n".join(lines)
+
+
+def _foreign_keys(root: type[BaseModel], parent: str, tag: str, keys: list[str]) -> str:
+    """Say which kind each stray key belongs to, and which keys ``tag`` takes."""
+    members = _members(_model_at(root, tuple(parent.split("."))))
+    owners = {
+        key: [name for name, fields in members.items() if name != tag and key in fields]
+        for key in keys
+    }
+    borrowed = [key for key in keys if owners[key]]
+    unknown = [key for key in keys if not owners[key]]
+    parts = []
+    if borrowed:
+        kinds = sorted({kind for key in borrowed for kind in owners[key]})
+        parts.append(
+            f"keys of kind {' / '.join(kinds)}, not of '{tag}': {', '.join(borrowed)} "
+            "(delete them when you change the kind)"
+        )
+    if unknown:
+        parts.append(f"not a key of any model kind: {', '.join(unknown)}")
+    return "; ".join(parts) + f" ('{tag}' takes: {', '.join(members.get(tag, []))})"
+
+
+def _members(union: Any) -> dict[str, list[str]]:
+    """A tagged union's members by their ``kind`` tag, with each one's keys."""
+    found: dict[str, list[str]] = {}
+    for member in get_args(union):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            tag = member.model_fields.get("kind")
+            for value in () if tag is None else get_args(tag.annotation):
+                found[str(value)] = sorted(member.model_fields)
+    return found
 
 
 def _model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
@@ -105,12 +132,9 @@ def _tagged_member(
     """For a ``loc`` ending in a tagged union's tag: (the field, the tag, its member's keys)."""
     if len(loc) < 2 or not isinstance(loc[-1], str):  # noqa: PLR2004 - a field and a tag
         return None
-    union = _model_at(root, loc[:-1])
-    for member in get_args(union):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            tag = member.model_fields.get("kind")
-            if tag is not None and loc[-1] in get_args(tag.annotation):
-                return ".".join(map(str, loc[:-1])), loc[-1], sorted(member.model_fields)
+    members = _members(_model_at(root, loc[:-1]))
+    if loc[-1] in members:
+        return ".".join(map(str, loc[:-1])), loc[-1], members[loc[-1]]
     return None
 
 

@@ -14,11 +14,25 @@ import pandas as pd
 from loguru import logger
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from tabpipe.errors import GateFailedError, ParamsError
-from tabpipe.models.evaluation import GatesReport, Interval, MetricsReport, SliceGap, SliceMetrics
+from tabpipe.errors import GateFailedError, ParamsError, StaleOutputsError
+from tabpipe.models.evaluation import (
+    GatesReport,
+    Interval,
+    LeakageCheck,
+    MetricsReport,
+    ModelSummary,
+    SliceGap,
+    SliceMetrics,
+)
 from tabpipe.models.params import GREATER_IS_BETTER, Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import SPLIT_NAMES, read_frame, split_path, write_model
+from tabpipe.repositories.datasets import (
+    SPLIT_NAMES,
+    read_frame,
+    read_model,
+    split_path,
+    write_model,
+)
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
 from tabpipe.repositories.schema_file import schema_columns
@@ -155,6 +169,22 @@ def slice_report(
     return tuple(slices), tuple(gaps)
 
 
+def _leakage_of(summary_path: Path, model_sha256: str) -> LeakageCheck | None:
+    """The train stage's leakage check of this very model (None for another model's summary)."""
+    if not summary_path.is_file():
+        return None
+    summary = read_model(summary_path, ModelSummary)
+    if summary.model_sha256 != model_sha256:
+        msg = (
+            f"{summary_path} describes another model (sha256 {summary.model_sha256[:12]}) than "
+            f"the model file ({model_sha256[:12]}): run `dvc repro train` to bring them in line."
+        )
+        raise StaleOutputsError(msg)
+    if summary.leakage is not None and summary.leakage.suspects:
+        logger.warning("evaluate: {}", summary.leakage.describe())
+    return summary.leakage
+
+
 def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, GatesReport]:
     """Score the model file, check the gates, write the reports, log them to a run of their own.
 
@@ -172,7 +202,9 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     logger.info("evaluate: scoring {} test rows", len(splits["test"]))
     evaluation = evaluate_model(model, splits, params, model_sha256=digest)
     report = evaluation.report
-    gates = evaluate_gates(params.gates, report)
+    gates = evaluate_gates(
+        params.gates, report, leakage=_leakage_of(root / paths.model_summary, digest)
+    )
     tables = curve_tables(evaluation.test_predictions, task=params.data.task)
     write_model(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)

@@ -28,7 +28,7 @@ from mlflow.models import MetricThreshold
 from mlflow.models.evaluation import EvaluationResult
 from mlflow.models.evaluation.validation import ModelValidationFailedException
 
-from tabpipe.models.evaluation import GateKind, GateResult, GatesReport, MetricsReport
+from tabpipe.models.evaluation import GateKind, GateResult, GatesReport, LeakageCheck, MetricsReport
 from tabpipe.models.params import GREATER_IS_BETTER, GatesParams
 
 
@@ -49,7 +49,10 @@ class PromotedScore:
     value: float
 
 
-def evaluate_gates(gates: GatesParams, report: MetricsReport) -> GatesReport:
+def evaluate_gates(
+    gates: GatesParams, report: MetricsReport, leakage: LeakageCheck | None = None
+) -> GatesReport:
+    """Every declared gate on the test metrics; the leakage gate when it is enforced."""
     results: list[GateResult] = []
     for rule in gates.rules:
         metric = rule.metric
@@ -117,12 +120,30 @@ def evaluate_gates(gates: GatesParams, report: MetricsReport) -> GatesReport:
                 note="" if gap is None else f"best {gap.best}, worst {gap.worst}",
             )
         )
+    if gates.fail_on_leakage and leakage is not None:
+        results.append(leakage_gate(leakage))
     passed = all(result.passed is not False for result in results)
     return GatesReport(
         model_sha256=report.model_sha256,
         passed=passed,
         enforced=gates.enforce,
         gates=tuple(results),
+    )
+
+
+def leakage_gate(leakage: LeakageCheck) -> GateResult:
+    """Passed when no feature reaches the leakage threshold (see services/leakage.py)."""
+    scores = [item.score for item in leakage.top_features]
+    if leakage.linear_score is not None:
+        scores.append(leakage.linear_score)
+    return GateResult(
+        name=f"no feature predicts the target alone ({leakage.metric} < {leakage.threshold:g})",
+        kind="no_leakage",
+        metric=leakage.metric,
+        value=max(scores) if scores else None,
+        bound=leakage.threshold,
+        passed=not leakage.suspects,
+        note="suspects: " + ", ".join(leakage.suspects) if leakage.suspects else "",
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tabpipe.models.dataset import DatasetModel, SplitSummary
 from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GatesReport, MetricsReport, ModelSummary
+from tabpipe.models.evaluation import GatesReport, LeakageCheck, MetricsReport, ModelSummary
 from tabpipe.models.params import Params
 from tabpipe.services.gates import gates_table
 
@@ -129,6 +129,21 @@ def _limitations(params: Params, inputs: CardInputs) -> list[str]:
     return [f"- {item}" for item in (*params.report.model_card.limitations, *measured)]
 
 
+def _leakage_section(leakage: LeakageCheck | None) -> list[str]:
+    """Each feature scored alone on the validation split (train's leakage check)."""
+    if leakage is None:
+        return ["## Leakage check", "", "Not run for this model.", ""]
+    lines = ["## Leakage check", "", leakage.describe() + ".", ""]
+    if leakage.top_features:
+        lines += [
+            f"| feature | {leakage.metric} alone (validation) |",
+            "|---|---|",
+            *(f"| {item.feature} | {item.score:.4f} |" for item in leakage.top_features),
+            "",
+        ]
+    return lines
+
+
 def render_model_card(params: Params, inputs: CardInputs) -> str:
     card = params.report.model_card
     model, gates, drift = inputs.model, inputs.gates, inputs.drift
@@ -167,6 +182,7 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         "The comparison with the champion (`max_drop_vs_champion`) is made at promotion "
         "time against the registry; the promote run in MLflow records it.",
         "",
+        *_leakage_section(model.leakage),
         "## Drift",
         "",
         drift.verdict() + f" (reference `{drift.reference}`, current `{drift.current}`)."

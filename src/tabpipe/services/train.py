@@ -29,6 +29,7 @@ from tabpipe.repositories.model_file import model_digest, save_model
 from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns, feature_columns
+from tabpipe.services.leakage import check_leakage
 from tabpipe.services.metrics import compute_metrics, predict
 from tabpipe.services.params_checks import (
     feature_problems,
@@ -198,6 +199,20 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             len(splits["train"]),
             len(columns.all),
         )
+        leakage = check_leakage(
+            splits["train"],
+            splits["val"],
+            columns,
+            target=params.data.target,
+            classification=params.data.task == "classification",
+            threshold=params.train.leakage.max_single_feature_score,
+            seed=params.train.seed,
+        )
+        if leakage.suspects:
+            logger.warning("train: {}", leakage.describe())
+            store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
+        else:
+            logger.info("train: leakage check: {}", leakage.describe())
         fitted = fit_model(params, columns, splits["train"], splits["val"])
         if fitted.n_iter is not None:
             logger.info("train: early stopping kept {} iterations", fitted.n_iter)
@@ -212,7 +227,10 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             reference = reference.sample(n=REFERENCE_MAX_ROWS, random_state=params.train.seed)
         store.log_reference(reference)
         logger.info("train: logging the model to MLflow")
-        model_uri = store.log_sklearn_model(fitted.pipeline, splits["train"][columns.all].head(5))
+        optional = [name for name, column in schema.columns.items() if column.nullable]
+        model_uri = store.log_sklearn_model(
+            fitted.pipeline, splits["train"][columns.all].head(5), optional=optional
+        )
         # Set last: a run carries the model's digest only once its model is logged.
         store.set_tags({store.MODEL_URI_TAG: model_uri, store.MODEL_SHA_TAG: digest})
         summary = ModelSummary(
@@ -223,6 +241,7 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             features=tuple(columns.all),
             train_sha256=frame_sha256(splits["train"]),
             val_sha256=frame_sha256(splits["val"]),
+            leakage=leakage,
         )
         write_model(summary, root / paths.model_summary)
     logger.info("train: model -> {} (sha256 {})", paths.model, digest[:12])

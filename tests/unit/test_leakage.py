@@ -1,0 +1,153 @@
+"""Features that predict the target almost perfectly on their own are named, others are not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tabpipe.errors import ParamsError
+from tabpipe.models.evaluation import MetricsReport
+from tabpipe.models.params import Params
+from tabpipe.services.features import FeatureColumns
+from tabpipe.services.gates import evaluate_gates
+from tabpipe.services.leakage import check_leakage
+from tests.conftest import with_overrides
+
+THRESHOLD = 0.99
+
+
+def _columns(frame: pd.DataFrame, target: str) -> FeatureColumns:
+    categorical = tuple(
+        c for c in frame.columns if c != target and not pd.api.types.is_numeric_dtype(frame[c])
+    )
+    numeric = tuple(c for c in frame.columns if c != target and c not in categorical)
+    return FeatureColumns(categorical=categorical, numeric=numeric)
+
+
+def _check(frame: pd.DataFrame, target: str, *, classification: bool) -> tuple[str, ...]:
+    half = len(frame) // 2
+    train, val = frame.iloc[:half], frame.iloc[half:]
+    result = check_leakage(
+        train,
+        val,
+        _columns(frame, target),
+        target=target,
+        classification=classification,
+        threshold=THRESHOLD,
+        seed=0,
+    )
+    return result.suspects
+
+
+def test_the_adult_features_are_not_suspects(adult_splits: dict[str, pd.DataFrame]) -> None:
+    result = check_leakage(
+        adult_splits["train"],
+        adult_splits["val"],
+        _columns(adult_splits["train"], "income"),
+        target="income",
+        classification=True,
+        threshold=THRESHOLD,
+        seed=0,
+    )
+    assert result.suspects == ()
+    assert result.top_features[0].score < 0.9
+    assert "no feature predicts the target alone" in result.describe()
+
+
+def test_a_category_written_after_the_outcome_is_a_suspect(
+    adult_splits: dict[str, pd.DataFrame],
+) -> None:
+    frame = adult_splits["train"].head(4000)
+    leaked = frame.assign(status=frame["income"].astype(str).map({"<=50K": "no", ">50K": "yes"}))
+    assert _check(leaked, "income", classification=True) == ("status",)
+
+
+def test_the_log_of_a_regression_target_is_a_suspect() -> None:
+    rng = np.random.default_rng(1)
+    wage = np.exp(rng.normal(3, 0.6, 4000))
+    frame = pd.DataFrame(
+        {"age": rng.integers(18, 65, 4000).astype(float), "log_wage": np.log(wage), "wage": wage}
+    )
+    assert _check(frame, "wage", classification=False) == ("log_wage",)
+
+
+def test_two_counts_that_sum_to_the_target_are_suspects_although_neither_is_alone() -> None:
+    rng = np.random.default_rng(2)
+    temperature = rng.normal(20, 8, 6000)
+    casual = rng.poisson(np.clip(5 + temperature, 1, None)).astype(float)
+    registered = rng.poisson(np.clip(60 + 3 * temperature, 1, None)).astype(float)
+    frame = pd.DataFrame(
+        {"temperature": temperature, "casual": casual, "registered": registered}
+    ).assign(count=casual + registered)
+    half = len(frame) // 2
+    result = check_leakage(
+        frame.iloc[:half],
+        frame.iloc[half:],
+        _columns(frame, "count"),
+        target="count",
+        classification=False,
+        threshold=THRESHOLD,
+        seed=0,
+    )
+    assert all(item.score < THRESHOLD for item in result.top_features)  # none alone
+    assert set(result.suspects) == {"casual", "registered"}
+    assert result.linear_score is not None
+    assert result.linear_score > THRESHOLD
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    scale=st.floats(-1e3, 1e3).filter(lambda v: abs(v) > 1e-3),
+    n_rows=st.integers(200, 1500),
+)
+def test_any_feature_that_is_a_linear_function_of_the_target_is_named(
+    seed: int, scale: float, n_rows: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    target = rng.lognormal(2, 1, n_rows)
+    frame = pd.DataFrame(
+        {"noise": rng.normal(size=n_rows), "copy": scale * target + 7.0, "y": target}
+    )
+    assert "copy" in _check(frame, "y", classification=False)
+    assert "noise" not in _check(frame, "y", classification=False)
+
+
+def test_the_gate_fails_only_when_enforced(
+    adult_params: Params, adult_splits: dict[str, pd.DataFrame]
+) -> None:
+    frame = adult_splits["train"].head(4000)
+    leaked = frame.assign(status=frame["income"].astype(str))
+    half = len(leaked) // 2
+    check = check_leakage(
+        leaked.iloc[:half],
+        leaked.iloc[half:],
+        _columns(leaked, "income"),
+        target="income",
+        classification=True,
+        threshold=THRESHOLD,
+        seed=0,
+    )
+    report = MetricsReport(
+        model_sha256="a" * 64, test_sha256="b" * 64, task="classification",
+        primary_metric="roc_auc", test={"roc_auc": 0.95}, baseline={"roc_auc": 0.5},
+        uplift={"roc_auc": 0.45}, train={}, val={},
+    )  # fmt: skip
+    quiet = with_overrides(adult_params, gates={"rules": [], "slice_gaps": []})
+    assert evaluate_gates(quiet.gates, report, leakage=check).passed is True
+    enforced = with_overrides(
+        adult_params, gates={"rules": [], "slice_gaps": [], "fail_on_leakage": True}
+    )
+    verdict = evaluate_gates(enforced.gates, report, leakage=check)
+    assert verdict.passed is False
+    assert verdict.failed[0].kind == "no_leakage"
+    assert "suspects: status" in verdict.failed[0].describe()
+
+
+@pytest.mark.parametrize("threshold", [0.4, 1.5])
+def test_the_threshold_is_bounded(adult_params: Params, threshold: float) -> None:
+    with pytest.raises(ParamsError, match=r"train\.leakage\.max_single_feature_score"):
+        with_overrides(adult_params, train={"leakage": {"max_single_feature_score": threshold}})
