@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.entities import Run
@@ -110,16 +111,16 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     assert client.get_model_version("tabpipe-adult", "1").description == card
     assert _child_run(client, tracked, "promote").data.tags["promote.alias"] == "champion"
 
-    # The registered champion serves raw rows, loaded through skops with declared trusted types.
+    # The registered champion takes the split's rows as they are (categories, int64) through
+    # pyfunc, loaded with skops and declared trusted types, and answers with probabilities.
     mlflow.set_tracking_uri(f"sqlite:///{repo_copy / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model("models:/tabpipe-adult@champion")
     rows = pd.read_parquet(repo_copy / "data/processed/test.parquet").head(5)
-    features = rows.drop(columns="income")
-    features = features.astype(  # the signature's contract: text and floating-point numbers
-        dict.fromkeys(features.select_dtypes("category").columns, object)
-        | dict.fromkeys(features.select_dtypes("integer").columns, float)
-    )
-    assert set(model.predict(features)) <= {"<=50K", ">50K"}
+    probabilities = np.asarray(model.predict(rows.drop(columns="income")))
+    assert probabilities.shape == (5, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    outputs = model.metadata.signature.outputs.inputs
+    assert [spec.name for spec in outputs] == ["<=50K", ">50K"]
     return tracked
 
 
