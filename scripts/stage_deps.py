@@ -163,7 +163,7 @@ def _classes(annotation: Any) -> Iterator[type[BaseModel]]:
 
 @functools.cache
 def section_types() -> dict[str, str]:
-    from tabpipe.models.params import Params  # noqa: PLC0415 - only when params are asked for
+    from tabpipe.records.params import Params  # noqa: PLC0415 - only when params are asked for
 
     types = {"Params": ""}
     _model_types(Params, "", types)
@@ -173,7 +173,7 @@ def section_types() -> dict[str, str]:
 @functools.cache
 def _leaf_fields() -> dict[str, set[str]]:
     """Params path -> names of its fields (to tell a field read from a method call)."""
-    from tabpipe.models.params import Params  # noqa: PLC0415
+    from tabpipe.records.params import Params  # noqa: PLC0415
 
     fields: dict[str, set[str]] = {}
 

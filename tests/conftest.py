@@ -14,7 +14,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.repositories.params_file import load_params, parse_params
 from tabpipe.repositories.raw_data import read_raw
 from tabpipe.repositories.schema_file import load_schema

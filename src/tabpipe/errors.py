@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tabpipe.models.validation import ValidationReport
+    from tabpipe.records.validation import ValidationReport
 
 
 class ExitCode:

@@ -18,7 +18,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tabpipe.errors import ExitCode, NotebookError
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.services.notebook_run import execute_notebook
 from tabpipe.services.report import execute_all
 from tests.conftest import with_overrides
@@ -237,7 +237,7 @@ def test_killing_the_report_kills_its_workers_and_kernels(
     (tmp_path / "params.json").write_text(params.model_dump_json())
     script = (
         "import sys; from pathlib import Path\n"
-        "from tabpipe.models.params import Params\n"
+        "from tabpipe.records.params import Params\n"
         "from tabpipe.services.report import execute_all\n"
         "root = Path(sys.argv[1])\n"
         "params = Params.model_validate_json((root / 'params.json').read_text())\n"

@@ -138,4 +138,4 @@ def test_a_corrupted_summary_is_a_clear_error(make_project: ProjectFactory) -> N
     (project / "reports/ingest/dataset.json").write_text('{"name": 3}')
     result = runner.invoke(app, ["status"])
     assert result.exit_code == ExitCode.STALE_OUTPUTS
-    assert "not a valid DatasetModel" in result.output
+    assert "not a valid DatasetSummary" in result.output

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
-from tabpipe.models.params import DriftParams
+from tabpipe.records.params import DriftParams
 from tabpipe.services.drift import Scorer, measure_drift, sample
 
 

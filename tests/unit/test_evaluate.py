@@ -5,7 +5,7 @@ import pandera.pandas as pa
 import pytest
 
 from tabpipe.errors import ParamsError
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.services.curves import MAX_POINTS, curve_tables
 from tabpipe.services.evaluate import Evaluation, evaluate_model
 from tabpipe.services.features import feature_columns

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tabpipe.models.evaluation import MetricsReport, SliceGap
-from tabpipe.models.params import GateRule, GatesParams, SliceGapRule
+from tabpipe.records.evaluation import MetricsReport, SliceGap
+from tabpipe.records.params import GateRule, GatesParams, SliceGapRule
 from tabpipe.services.gates import (
     ChampionScore,
     PromotedScore,

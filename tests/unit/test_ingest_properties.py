@@ -8,7 +8,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from tabpipe.errors import DataValidationError
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.services.ingest import ingest_frame
 
 COLUMNS = (

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tabpipe.errors import ParamsError
-from tabpipe.models.evaluation import MetricsReport
-from tabpipe.models.params import Params
+from tabpipe.records.evaluation import MetricsReport
+from tabpipe.records.params import Params
 from tabpipe.services.features import FeatureColumns
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.leakage import check_leakage

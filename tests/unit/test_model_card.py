@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tabpipe.models.dataset import DatasetModel, SplitSummary
-from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import (
+from tabpipe.records.dataset import DatasetSummary, SplitSummary
+from tabpipe.records.drift import DriftReport
+from tabpipe.records.evaluation import (
     FeatureScore,
     GatesReport,
     LeakageCheck,
     MetricsReport,
     ModelSummary,
 )
-from tabpipe.models.params import Params
-from tabpipe.repositories.datasets import read_model
+from tabpipe.records.params import Params
+from tabpipe.repositories.datasets import read_record
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tests.conftest import REPO_ROOT, with_overrides
 
@@ -24,15 +24,15 @@ def inputs(adult_params: Params) -> CardInputs:
     """The committed outputs of the Adult pipeline (metrics, gates, summaries, drift)."""
     paths = adult_params.paths
     return CardInputs(
-        dataset=read_model(REPO_ROOT / paths.dataset_summary, DatasetModel),
-        split=read_model(REPO_ROOT / paths.split_summary, SplitSummary),
+        dataset=read_record(REPO_ROOT / paths.dataset_summary, DatasetSummary),
+        split=read_record(REPO_ROOT / paths.split_summary, SplitSummary),
         model=ModelSummary(
             model_sha256="f" * 64, model_kind="hist_gradient_boosting", n_iter=84,
             features=("age", "workclass"), train_sha256="1" * 64, val_sha256="2" * 64,
         ),
-        metrics=read_model(REPO_ROOT / paths.metrics, MetricsReport),
-        gates=read_model(REPO_ROOT / paths.gates, GatesReport),
-        drift=read_model(REPO_ROOT / paths.drift_dir / "drift.json", DriftReport),
+        metrics=read_record(REPO_ROOT / paths.metrics, MetricsReport),
+        gates=read_record(REPO_ROOT / paths.gates, GatesReport),
+        drift=read_record(REPO_ROOT / paths.drift_dir / "drift.json", DriftReport),
     )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.preprocessing import FunctionTransformer
 
 from tabpipe.errors import DataReadError
-from tabpipe.models.params import (
+from tabpipe.records.params import (
     HistGradientBoostingSpec,
     LogisticRegressionSpec,
     ModelSpec,

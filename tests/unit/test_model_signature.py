@@ -11,7 +11,7 @@ import pandera.pandas as pa
 import pytest
 from sklearn.linear_model import Ridge
 
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import feature_columns

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
-from tabpipe.models.params import NotebookRules, Params
+from tabpipe.records.params import NotebookRules, Params
 from tabpipe.services.notebook_rules import lint_paths, strip_paths
 from tests.conftest import REPO_ROOT, ProjectFactory
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tabpipe.errors import ExitCode, ParamsError
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.repositories.params_file import load_params, parse_params
 from tabpipe.services.params_info import check_params, params_json_schema, params_reference
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tabpipe.errors import DataValidationError, ParamsError
-from tabpipe.models.params import SplitParams
+from tabpipe.records.params import SplitParams
 from tabpipe.services.split import split_dataset, summarise_split
 
 

@@ -9,7 +9,7 @@ import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
 from tabpipe.errors import ParamsError
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.services.features import FeatureColumns, feature_columns
 from tabpipe.services.metrics import compute_metrics, predict
 from tabpipe.services.train import fit_model

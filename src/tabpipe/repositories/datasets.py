@@ -35,11 +35,11 @@ def read_frame(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path, engine="pyarrow")
 
 
-def write_model(model: BaseModel, destination: Path) -> None:
+def write_record(model: BaseModel, destination: Path) -> None:
     write_text_atomic(destination, model.model_dump_json(indent=2) + "\n")
 
 
-def read_model(path: Path, model_type: type[ModelT]) -> ModelT:
+def read_record(path: Path, model_type: type[ModelT]) -> ModelT:
     if not path.is_file():
         msg = f"{path}: not found. Run the stage that produces it first (`dvc repro`)."
         raise DataReadError(msg)

@@ -1,4 +1,4 @@
-"""Reading ``params.yaml`` into :class:`~tabpipe.models.params.Params`.
+"""Reading ``params.yaml`` into :class:`~tabpipe.records.params.Params`.
 
 Errors name the key path (``split.train``) and, for unknown keys, the keys that
 are allowed there, so a user can fix the file without reading the code.
@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from tabpipe.errors import ParamsError
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 
 
 def load_yaml12(text: str) -> Any:

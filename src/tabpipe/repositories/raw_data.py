@@ -15,7 +15,7 @@ import pyarrow as pa
 from loguru import logger
 
 from tabpipe.errors import DataReadError
-from tabpipe.models.params import FileFormat
+from tabpipe.records.params import FileFormat
 
 
 def read_raw(

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from tabpipe.models.params import Task
+from tabpipe.records.params import Task
 from tabpipe.services.metrics import Predictions
 
 MAX_POINTS = 400

@@ -19,10 +19,10 @@ from evidently.presets import DataDriftPreset
 from loguru import logger
 
 from tabpipe.errors import DriftDetectedError
-from tabpipe.models.drift import ColumnDrift, DriftReport
-from tabpipe.models.params import DriftParams, Params, Task
+from tabpipe.records.drift import ColumnDrift, DriftReport
+from tabpipe.records.params import DriftParams, Params, Task
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_frame, split_path, write_model
+from tabpipe.repositories.datasets import read_frame, split_path, write_record
 from tabpipe.repositories.drift_report import write_report_html
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.schema_file import load_schema, schema_columns
@@ -202,7 +202,7 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
 def write_drift_outputs(result: DriftResult, folder: Path) -> tuple[Path, Path]:
     html, summary = folder / "drift.html", folder / "drift.json"
     write_report_html(result.snapshot, html)
-    write_model(result.report, summary)
+    write_record(result.report, summary)
     return html, summary
 
 

@@ -14,7 +14,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from tabpipe.models.params import (
+from tabpipe.records.params import (
     HistGradientBoostingSpec,
     LogisticRegressionSpec,
     ModelSpec,

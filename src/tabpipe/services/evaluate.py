@@ -15,7 +15,7 @@ from loguru import logger
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from tabpipe.errors import GateFailedError, ParamsError, StaleOutputsError
-from tabpipe.models.evaluation import (
+from tabpipe.records.evaluation import (
     GatesReport,
     Interval,
     LeakageCheck,
@@ -24,14 +24,14 @@ from tabpipe.models.evaluation import (
     SliceGap,
     SliceMetrics,
 )
-from tabpipe.models.params import GREATER_IS_BETTER, Params
+from tabpipe.records.params import GREATER_IS_BETTER, Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import (
     SPLIT_NAMES,
     read_frame,
-    read_model,
+    read_record,
     split_path,
-    write_model,
+    write_record,
 )
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
@@ -173,7 +173,7 @@ def _leakage_of(summary_path: Path, model_sha256: str) -> LeakageCheck | None:
     """The train stage's leakage check of this very model (None for another model's summary)."""
     if not summary_path.is_file():
         return None
-    summary = read_model(summary_path, ModelSummary)
+    summary = read_record(summary_path, ModelSummary)
     if summary.model_sha256 != model_sha256:
         msg = (
             f"{summary_path} describes another model (sha256 {summary.model_sha256[:12]}) than "
@@ -206,9 +206,9 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
         params.gates, report, leakage=_leakage_of(root / paths.model_summary, digest)
     )
     tables = curve_tables(evaluation.test_predictions, task=params.data.task)
-    write_model(report, root / paths.metrics)
+    write_record(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)
-    write_model(gates, root / paths.gates)
+    write_record(gates, root / paths.gates)
     write_text_atomic(root / paths.gates_summary, gates_markdown(gates))
 
     tracking = store.tracking_store(project_root(root))

@@ -17,7 +17,7 @@ from sklearn.metrics import (
     RocCurveDisplay,
 )
 
-from tabpipe.models.params import Task
+from tabpipe.records.params import Task
 from tabpipe.services.metrics import Predictions
 
 

@@ -28,8 +28,14 @@ from mlflow.models import MetricThreshold
 from mlflow.models.evaluation import EvaluationResult
 from mlflow.models.evaluation.validation import ModelValidationFailedException
 
-from tabpipe.models.evaluation import GateKind, GateResult, GatesReport, LeakageCheck, MetricsReport
-from tabpipe.models.params import GREATER_IS_BETTER, GatesParams
+from tabpipe.records.evaluation import (
+    GateKind,
+    GateResult,
+    GatesReport,
+    LeakageCheck,
+    MetricsReport,
+)
+from tabpipe.records.params import GREATER_IS_BETTER, GatesParams
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The ingest stage: raw file -> normalised, validated Parquet and a DatasetModel summary.
+"""The ingest stage: raw file -> normalised, validated Parquet and a DatasetSummary summary.
 
 Nothing is written to the validated-data path unless every check passed; the
 validation report is written either way, for CI and for the person fixing the data.
@@ -16,10 +16,10 @@ import pandera.pandas as pa
 from loguru import logger
 
 from tabpipe.errors import DataReadError, DataValidationError, ParamsError
-from tabpipe.models.dataset import ColumnSummary, DatasetModel
-from tabpipe.models.params import DataParams, IngestParams, Params
-from tabpipe.models.validation import ValidationReport
-from tabpipe.repositories.datasets import write_frame, write_model
+from tabpipe.records.dataset import ColumnSummary, DatasetSummary
+from tabpipe.records.params import DataParams, IngestParams, Params
+from tabpipe.records.validation import ValidationReport
+from tabpipe.repositories.datasets import write_frame, write_record
 from tabpipe.repositories.raw_data import read_raw
 from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.normalise import normalise_frame
@@ -32,7 +32,7 @@ from tabpipe.utils.hashing import file_sha256, frame_sha256
 @dataclass(frozen=True)
 class IngestResult:
     frame: pd.DataFrame
-    summary: DatasetModel
+    summary: DatasetSummary
     report: ValidationReport
 
 
@@ -56,11 +56,11 @@ def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
         frame, report = ingest_frame(raw, schema, data=data, ingest=params.ingest)
     except DataValidationError as exc:
         if exc.report is not None:
-            write_model(exc.report, report_path)
+            write_record(exc.report, report_path)
             exc.report_path = report_path
         raise
     check_dataset_size(frame, params)
-    write_model(report, report_path)
+    write_record(report, report_path)
     duplicates = int(frame.duplicated().sum())
     if duplicates:
         action = "dropped" if params.ingest.duplicates == "drop" else "kept (ingest.duplicates)"
@@ -75,7 +75,7 @@ def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
         duplicates_dropped=params.ingest.duplicates == "drop",
     )
     write_frame(frame, root / params.paths.validated)
-    write_model(summary, root / params.paths.dataset_summary)
+    write_record(summary, root / params.paths.dataset_summary)
     logger.info(
         "ingest: {} valid rows -> {} (summary {})",
         len(frame),
@@ -185,7 +185,7 @@ def summarise_dataset(
     source_sha256: str,
     duplicate_rows: int,
     duplicates_dropped: bool,
-) -> DatasetModel:
+) -> DatasetSummary:
     columns = tuple(
         ColumnSummary(
             name=str(name),
@@ -195,7 +195,7 @@ def summarise_dataset(
         )
         for name in frame.columns
     )
-    return DatasetModel(
+    return DatasetSummary(
         name=data.name,
         task=data.task,
         source_path=str(data.raw_path),

@@ -33,7 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import TargetEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from tabpipe.models.evaluation import FeatureScore, LeakageCheck
+from tabpipe.records.evaluation import FeatureScore, LeakageCheck
 from tabpipe.services.features import FeatureColumns
 
 MAX_ROWS = 20_000

@@ -20,7 +20,7 @@ from scipy.stats import rankdata
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
-from tabpipe.models.params import Task
+from tabpipe.records.params import Task
 
 FloatArray = npt.NDArray[np.float64]
 

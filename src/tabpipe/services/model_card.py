@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tabpipe.models.dataset import DatasetModel, SplitSummary
-from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GatesReport, LeakageCheck, MetricsReport, ModelSummary
-from tabpipe.models.params import Params
+from tabpipe.records.dataset import DatasetSummary, SplitSummary
+from tabpipe.records.drift import DriftReport
+from tabpipe.records.evaluation import GatesReport, LeakageCheck, MetricsReport, ModelSummary
+from tabpipe.records.params import Params
 from tabpipe.services.gates import gates_table
 
 
@@ -21,7 +21,7 @@ from tabpipe.services.gates import gates_table
 class CardInputs:
     """The pipeline outputs a card is written from (drift may be absent)."""
 
-    dataset: DatasetModel
+    dataset: DatasetSummary
     split: SplitSummary
     model: ModelSummary
     metrics: MetricsReport

@@ -15,11 +15,11 @@ from pathlib import Path
 from loguru import logger
 
 from tabpipe.errors import TrackingError
-from tabpipe.models.evaluation import GateResult, MetricsReport
-from tabpipe.models.monitoring import MonitorSummary
-from tabpipe.models.params import GateRule, GatesParams, Params
+from tabpipe.records.evaluation import GateResult, MetricsReport
+from tabpipe.records.monitoring import MonitorSummary
+from tabpipe.records.params import GateRule, GatesParams, Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import write_model
+from tabpipe.repositories.datasets import write_record
 from tabpipe.services.drift import measure_drift, scorer_for, write_drift_outputs
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.ingest import load_batch
@@ -107,7 +107,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
     stamp = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H%M%SZ")
     folder = root / params.paths.monitoring_dir / f"{stamp}-{batch_path.stem}"
     html, _ = write_drift_outputs(result, folder)
-    write_model(summary, folder / "summary.json")
+    write_record(summary, folder / "summary.json")
     store.start_monitoring_run(
         f"{registry.experiment_name}-monitoring",
         tracking,

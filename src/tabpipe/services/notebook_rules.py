@@ -18,8 +18,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from tabpipe.errors import NotebookError
-from tabpipe.models.notebooks import Violation
-from tabpipe.models.params import NotebookRules
+from tabpipe.records.notebooks import Violation
+from tabpipe.records.params import NotebookRules
 from tabpipe.utils.atomic import write_text_atomic
 
 PARAMETERS_TAG = "parameters"

@@ -29,7 +29,7 @@ from papermill.exceptions import PapermillExecutionError
 from traitlets import CaselessStrEnum, default
 
 from tabpipe.errors import NotebookError
-from tabpipe.models.notebooks import ExecutedNotebook
+from tabpipe.records.notebooks import ExecutedNotebook
 from tabpipe.utils.atomic import write_text_atomic
 from tabpipe.utils.processes import alive
 

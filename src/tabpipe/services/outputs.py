@@ -16,11 +16,11 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from tabpipe.errors import DataReadError
-from tabpipe.models.dataset import DatasetModel, SplitSummary
-from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GatesReport, MetricsReport, ModelSummary, PromotionResult
-from tabpipe.models.params import Params
-from tabpipe.repositories.datasets import read_model
+from tabpipe.records.dataset import DatasetSummary, SplitSummary
+from tabpipe.records.drift import DriftReport
+from tabpipe.records.evaluation import GatesReport, MetricsReport, ModelSummary, PromotionResult
+from tabpipe.records.params import Params
+from tabpipe.repositories.datasets import read_record
 from tabpipe.repositories.dvc_state import StageChange, stale_stages
 from tabpipe.repositories.model_file import model_digest
 from tabpipe.utils.project import project_root
@@ -52,7 +52,7 @@ class Status:
 def _load(path: Path, model_type: type[ModelT], status: Status) -> ModelT | None:
     """The record, or None when it is absent; an unreadable one is a problem, said once."""
     try:
-        return read_model(path, model_type) if path.is_file() else None
+        return read_record(path, model_type) if path.is_file() else None
     except DataReadError as exc:
         status.problems.append(str(exc))
         return None
@@ -75,7 +75,7 @@ def _data_and_model_lines(status: Status, params: Params, root: Path) -> str | N
     """Data, splits and the model file; returns the model file's sha256 (None: no model)."""
     paths = params.paths
     lines, problems = status.lines, status.problems
-    dataset = _load(root / paths.dataset_summary, DatasetModel, status)
+    dataset = _load(root / paths.dataset_summary, DatasetSummary, status)
     if dataset is None:
         lines.append(f"  validated data   missing: run `dvc repro` ({paths.validated})")
     else:

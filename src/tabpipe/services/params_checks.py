@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tabpipe.errors import ParamsError
-from tabpipe.models.params import DataParams, DriftParams, EvaluateParams, GatesParams, Params
+from tabpipe.records.params import DataParams, DriftParams, EvaluateParams, GatesParams, Params
 from tabpipe.repositories.params_file import load_params
 from tabpipe.repositories.schema_file import schema_columns
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.services.params_checks import check_all
 
 

@@ -27,21 +27,21 @@ import pandas as pd
 from loguru import logger
 
 from tabpipe.errors import GateFailedError, ParamsError, StaleOutputsError, TrackingError
-from tabpipe.models.evaluation import (
+from tabpipe.records.evaluation import (
     GateResult,
     GatesReport,
     MetricsReport,
     PromotionMode,
     PromotionResult,
 )
-from tabpipe.models.params import GREATER_IS_BETTER, Params
+from tabpipe.records.params import GREATER_IS_BETTER, Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import (
     SPLIT_NAMES,
     read_frame,
-    read_model,
+    read_record,
     split_path,
-    write_model,
+    write_record,
 )
 from tabpipe.repositories.dvc_state import uncommitted_inputs
 from tabpipe.repositories.model_file import model_digest
@@ -125,8 +125,8 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
         return promote_version(params, version, root)
     paths, registry = params.paths, params.mlflow
     digest = model_digest(root / paths.model)
-    gates = read_model(root / paths.gates, GatesReport)
-    metrics = read_model(root / paths.metrics, MetricsReport)
+    gates = read_record(root / paths.gates, GatesReport)
+    metrics = read_record(root / paths.metrics, MetricsReport)
     for path, described in (
         (paths.gates, gates.model_sha256),
         (paths.metrics, metrics.model_sha256),
@@ -368,7 +368,7 @@ def _refusal(outcome: PromotionResult) -> str:
 
 
 def _record(outcome: PromotionResult, params: Params, root: Path) -> PromotionResult:
-    write_model(outcome, root / params.paths.promotion)
+    write_record(outcome, root / params.paths.promotion)
     logger.info("promote: {}", outcome.reason)
     return outcome
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tabpipe.errors import TrackingError
-from tabpipe.models.params import Params
+from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.utils.project import project_root
 

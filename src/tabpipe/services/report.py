@@ -16,13 +16,13 @@ from typing import Any
 from loguru import logger
 
 from tabpipe.errors import NotebookError, StaleOutputsError
-from tabpipe.models.dataset import DatasetModel, SplitSummary
-from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GatesReport, MetricsReport, ModelSummary
-from tabpipe.models.notebooks import ExecutedNotebook
-from tabpipe.models.params import Params
+from tabpipe.records.dataset import DatasetSummary, SplitSummary
+from tabpipe.records.drift import DriftReport
+from tabpipe.records.evaluation import GatesReport, MetricsReport, ModelSummary
+from tabpipe.records.notebooks import ExecutedNotebook
+from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_model
+from tabpipe.repositories.datasets import read_record
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
 from tabpipe.services.notebook_run import (
@@ -66,12 +66,12 @@ def card_inputs(params: Params, root: Path) -> CardInputs:
     paths = params.paths
     drift_file = root / paths.drift_dir / "drift.json"
     return CardInputs(
-        dataset=read_model(root / paths.dataset_summary, DatasetModel),
-        split=read_model(root / paths.split_summary, SplitSummary),
-        model=read_model(root / paths.model_summary, ModelSummary),
-        metrics=read_model(root / paths.metrics, MetricsReport),
-        gates=read_model(root / paths.gates, GatesReport),
-        drift=read_model(drift_file, DriftReport) if drift_file.is_file() else None,
+        dataset=read_record(root / paths.dataset_summary, DatasetSummary),
+        split=read_record(root / paths.split_summary, SplitSummary),
+        model=read_record(root / paths.model_summary, ModelSummary),
+        metrics=read_record(root / paths.metrics, MetricsReport),
+        gates=read_record(root / paths.gates, GatesReport),
+        drift=read_record(drift_file, DriftReport) if drift_file.is_file() else None,
     )
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandas.api.types import is_object_dtype, is_string_dtype
 
-from tabpipe.models.params import FileFormat
+from tabpipe.records.params import FileFormat
 from tabpipe.repositories.raw_data import read_raw
 from tabpipe.repositories.schema_file import dump_schema
 from tabpipe.services.normalise import normalise_frame

@@ -15,9 +15,9 @@ from loguru import logger
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from tabpipe.errors import DataValidationError, ParamsError
-from tabpipe.models.dataset import SplitPart, SplitSummary
-from tabpipe.models.params import Params, SplitParams, Task
-from tabpipe.repositories.datasets import read_frame, split_path, write_frame, write_model
+from tabpipe.records.dataset import SplitPart, SplitSummary
+from tabpipe.records.params import Params, SplitParams, Task
+from tabpipe.repositories.datasets import read_frame, split_path, write_frame, write_record
 from tabpipe.services.summaries import summarise_target
 from tabpipe.utils.atomic import atomic_dir
 from tabpipe.utils.hashing import frame_sha256
@@ -88,7 +88,7 @@ def run_split(params: Params, root: Path = Path()) -> SplitSummary:
     with atomic_dir(root / params.paths.split_dir) as folder:  # the three parts as one set
         for name, part in parts.items():
             write_frame(part.reset_index(drop=True), split_path(folder, name))
-    write_model(summary, root / params.paths.split_summary)
+    write_record(summary, root / params.paths.split_summary)
     logger.info(
         "split: {} -> {}",
         ", ".join(f"{part.name}={part.n_rows}" for part in summary.parts),

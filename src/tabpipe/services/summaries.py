@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tabpipe.models.dataset import TargetSummary
-from tabpipe.models.params import Task
+from tabpipe.records.dataset import TargetSummary
+from tabpipe.records.params import Task
 
 
 def summarise_target(target: pd.Series, *, task: Task) -> TargetSummary:

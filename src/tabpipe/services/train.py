@@ -21,10 +21,10 @@ from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.pipeline import Pipeline
 
 from tabpipe.errors import ParamsError
-from tabpipe.models.evaluation import ModelSummary
-from tabpipe.models.params import GREATER_IS_BETTER, HistGradientBoostingSpec, ModelSpec, Params
+from tabpipe.records.evaluation import ModelSummary
+from tabpipe.records.params import GREATER_IS_BETTER, HistGradientBoostingSpec, ModelSpec, Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_frame, split_path, write_model
+from tabpipe.repositories.datasets import read_frame, split_path, write_record
 from tabpipe.repositories.model_file import model_digest, save_model
 from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.estimators import build_pipeline
@@ -243,6 +243,6 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             val_sha256=frame_sha256(splits["val"]),
             leakage=leakage,
         )
-        write_model(summary, root / paths.model_summary)
+        write_record(summary, root / paths.model_summary)
     logger.info("train: model -> {} (sha256 {})", paths.model, digest[:12])
     return summary

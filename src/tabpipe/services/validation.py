@@ -15,8 +15,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from tabpipe.errors import ParamsError
-from tabpipe.models.params import Task
-from tabpipe.models.validation import CheckFailure, ValidationReport
+from tabpipe.records.params import Task
+from tabpipe.records.validation import CheckFailure, ValidationReport
 from tabpipe.utils.text import shorten
 
 NOT_ALL_MISSING = "not_all_missing"

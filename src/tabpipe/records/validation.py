@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tabpipe.models.base import FrozenModel
+from tabpipe.records.base import FrozenModel
 
 
 class CheckFailure(FrozenModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tabpipe.models.base import FrozenModel, PathField
+from tabpipe.records.base import FrozenModel, PathField
 
 NotebookRule = Literal[
     "invalid-notebook",

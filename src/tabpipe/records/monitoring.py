@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tabpipe.models.base import FrozenModel
-from tabpipe.models.drift import DriftReport
-from tabpipe.models.evaluation import GateResult
+from tabpipe.records.base import FrozenModel
+from tabpipe.records.drift import DriftReport
+from tabpipe.records.evaluation import GateResult
 
 
 class MonitorSummary(FrozenModel):

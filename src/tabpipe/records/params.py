@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from tabpipe.models.base import FrozenModel, PathField, StrTuple
+from tabpipe.records.base import FrozenModel, PathField, StrTuple
 
 Task = Literal["classification", "regression"]
 FileFormat = Literal["csv", "parquet"]

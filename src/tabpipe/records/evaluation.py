@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tabpipe.models.base import FrozenModel
+from tabpipe.records.base import FrozenModel
 
 
 class FeatureScore(FrozenModel):

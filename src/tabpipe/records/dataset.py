@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tabpipe.models.base import FrozenModel
-from tabpipe.models.params import Task
+from tabpipe.records.base import FrozenModel
+from tabpipe.records.params import Task
 
 
 class ColumnSummary(FrozenModel):
@@ -26,7 +26,7 @@ class TargetSummary(FrozenModel):
     maximum: float | None = None
 
 
-class DatasetModel(FrozenModel):
+class DatasetSummary(FrozenModel):
     """What a validated dataset holds: read by split, train, reports and the model card."""
 
     name: str
