@@ -19,7 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tabpipe.errors import ExitCode, NotebookError
 from tabpipe.records.params import Params
-from tabpipe.services.notebook_run import execute_notebook
+from tabpipe.repositories.notebook_runner import execute_notebook
 from tabpipe.services.report import execute_all
 from tests.conftest import with_overrides
 

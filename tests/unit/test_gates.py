@@ -4,12 +4,12 @@ import pytest
 
 from tabpipe.records.evaluation import MetricsReport, SliceGap
 from tabpipe.records.params import GateRule, GatesParams, SliceGapRule
+from tabpipe.services.gate_tables import gates_markdown
 from tabpipe.services.gates import (
     ChampionScore,
     PromotedScore,
     champion_gates,
     evaluate_gates,
-    gates_markdown,
 )
 
 

@@ -115,6 +115,19 @@ class PathsParams(FrozenModel):
     notebooks_dir: PathField = Path("reports/notebooks")
     model_card: PathField = Path("reports/model_card.md")
 
+    @property
+    def drift_summary(self) -> Path:
+        """The drift stage's record (dvc.yaml spells it ``${paths.drift_dir}/drift.json``)."""
+        return self.drift_dir / DRIFT_SUMMARY
+
+    @property
+    def drift_page(self) -> Path:
+        """Evidently's HTML page of the drift stage (``${paths.drift_dir}/drift.html``)."""
+        return self.drift_dir / DRIFT_PAGE
+
+
+DRIFT_SUMMARY, DRIFT_PAGE = "drift.json", "drift.html"  # in drift_dir and in each monitoring run
+
 
 class HistGradientBoostingSpec(FrozenModel):
     """scikit-learn's HistGradientBoosting{Classifier,Regressor}; native categorical support."""

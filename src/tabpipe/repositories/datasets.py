@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -9,7 +10,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from tabpipe.errors import DataReadError
-from tabpipe.utils.atomic import atomic_path, write_text_atomic
+from tabpipe.utils.atomic import atomic_dir, atomic_path, write_text_atomic
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -26,6 +27,13 @@ def write_frame(frame: pd.DataFrame, destination: Path) -> None:
     """Parquet keeps dtypes (categories included) so downstream stages need no re-parsing."""
     with atomic_path(destination) as tmp:
         frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+def write_splits(parts: Mapping[str, pd.DataFrame], split_dir: Path) -> None:
+    """The parts as one set: a folder that replaces ``split_dir`` only once all are written."""
+    with atomic_dir(split_dir) as folder:
+        for name, part in parts.items():
+            write_frame(part, split_path(folder, name))
 
 
 def read_frame(path: Path) -> pd.DataFrame:

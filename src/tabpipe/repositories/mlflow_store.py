@@ -22,7 +22,9 @@ from loguru import logger
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, RunStatus
 from mlflow.exceptions import MlflowException
-from mlflow.models import Model, ModelSignature
+from mlflow.models import MetricThreshold, Model, ModelSignature
+from mlflow.models.evaluation import EvaluationResult
+from mlflow.models.evaluation.validation import ModelValidationFailedException
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
@@ -544,3 +546,35 @@ def start_monitoring_run(
 @_reaching_server
 def end_run() -> None:
     mlflow.end_run()
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A bound on one metric, in the terms of MLflow's ``MetricThreshold``."""
+
+    greater_is_better: bool
+    threshold: float | None = None
+    min_absolute_change: float | None = None
+
+
+def meets_threshold(
+    metric: str, value: float, bound: Threshold, *, reference: float | None = None
+) -> bool:
+    """MLflow's own model-validation rule for one metric (``validate_evaluation_results``).
+
+    ``reference`` is the baseline's value, which ``min_absolute_change`` is measured from.
+    Pure computation: nothing is logged or read from a store.
+    """
+    threshold = MetricThreshold(
+        threshold=bound.threshold,
+        min_absolute_change=bound.min_absolute_change,
+        greater_is_better=bound.greater_is_better,
+    )
+    baseline = None if reference is None else EvaluationResult({metric: reference}, {})
+    try:
+        mlflow.validate_evaluation_results(
+            {metric: threshold}, EvaluationResult({metric: value}, {}), baseline
+        )
+    except ModelValidationFailedException:
+        return False
+    return True

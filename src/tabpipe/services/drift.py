@@ -20,7 +20,7 @@ from loguru import logger
 
 from tabpipe.errors import DriftDetectedError
 from tabpipe.records.drift import ColumnDrift, DriftReport
-from tabpipe.records.params import DriftParams, Params, Task
+from tabpipe.records.params import DRIFT_PAGE, DRIFT_SUMMARY, DriftParams, Params, Task
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_frame, split_path, write_record
 from tabpipe.repositories.drift_report import write_report_html
@@ -200,7 +200,7 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
 
 
 def write_drift_outputs(result: DriftResult, folder: Path) -> tuple[Path, Path]:
-    html, summary = folder / "drift.html", folder / "drift.json"
+    html, summary = folder / DRIFT_PAGE, folder / DRIFT_SUMMARY
     write_report_html(result.snapshot, html)
     write_record(result.report, summary)
     return html, summary

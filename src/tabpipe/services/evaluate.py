@@ -35,13 +35,14 @@ from tabpipe.repositories.datasets import (
 )
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
+from tabpipe.repositories.reports import write_text
 from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.curves import curve_tables
 from tabpipe.services.figures import close, evaluation_figures
-from tabpipe.services.gates import evaluate_gates, gates_markdown
+from tabpipe.services.gate_tables import gates_markdown
+from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.metrics import Predictions, bootstrap_interval, compute_metrics, predict
 from tabpipe.services.params_checks import raise_on, slice_problems
-from tabpipe.utils.atomic import write_text_atomic
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
@@ -209,7 +210,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     write_record(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)
     write_record(gates, root / paths.gates)
-    write_text_atomic(root / paths.gates_summary, gates_markdown(gates))
+    write_text(root / paths.gates_summary, gates_markdown(gates))
 
     tracking = store.tracking_store(project_root(root))
     split_metrics = {

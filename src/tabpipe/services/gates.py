@@ -23,11 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlflow import validate_evaluation_results
-from mlflow.models import MetricThreshold
-from mlflow.models.evaluation import EvaluationResult
-from mlflow.models.evaluation.validation import ModelValidationFailedException
-
 from tabpipe.records.evaluation import (
     GateKind,
     GateResult,
@@ -36,6 +31,7 @@ from tabpipe.records.evaluation import (
     MetricsReport,
 )
 from tabpipe.records.params import GREATER_IS_BETTER, GatesParams
+from tabpipe.repositories.mlflow_store import Threshold, meets_threshold
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,7 @@ def evaluate_gates(
                     "min",
                     metric,
                     value,
-                    MetricThreshold(threshold=rule.min, greater_is_better=True),
+                    Threshold(threshold=rule.min, greater_is_better=True),
                     rule.min,
                 )
             )
@@ -82,7 +78,7 @@ def evaluate_gates(
                     "max",
                     metric,
                     value,
-                    MetricThreshold(threshold=rule.max, greater_is_better=False),
+                    Threshold(threshold=rule.max, greater_is_better=False),
                     rule.max,
                 )
             )
@@ -99,9 +95,7 @@ def evaluate_gates(
                     "min_uplift",
                     metric,
                     value,
-                    MetricThreshold(
-                        min_absolute_change=rule.min_uplift, greater_is_better=better_up
-                    ),
+                    Threshold(min_absolute_change=rule.min_uplift, greater_is_better=better_up),
                     bound,
                     reference=baseline,
                 )
@@ -121,7 +115,7 @@ def evaluate_gates(
                 "max_slice_gap",
                 gap_rule.metric,
                 None if gap is None else gap.gap,
-                MetricThreshold(threshold=gap_rule.max_gap, greater_is_better=False),
+                Threshold(threshold=gap_rule.max_gap, greater_is_better=False),
                 gap_rule.max_gap,
                 note="" if gap is None else f"best {gap.best}, worst {gap.worst}",
             )
@@ -232,7 +226,7 @@ def _tolerance_gate(
         kind,
         metric,
         value,
-        MetricThreshold(threshold=bound, greater_is_better=better_up),
+        Threshold(threshold=bound, greater_is_better=better_up),
         bound,
         reference=reference,
         note=note,
@@ -244,7 +238,7 @@ def _check(
     kind: GateKind,
     metric: str,
     value: float | None,
-    threshold: MetricThreshold,
+    threshold: Threshold,
     bound: float | None,
     *,
     reference: float | None = None,
@@ -255,45 +249,8 @@ def _check(
             name=name, kind=kind, metric=metric, value=None, bound=bound, reference=reference,
             passed=False, note=f"{metric} could not be computed on the test split",
         )  # fmt: skip
-    baseline = None if reference is None else EvaluationResult({metric: reference}, {})
-    try:
-        validate_evaluation_results(
-            {metric: threshold}, EvaluationResult({metric: value}, {}), baseline
-        )
-        passed = True
-    except ModelValidationFailedException:
-        passed = False
+    passed = meets_threshold(metric, value, threshold, reference=reference)
     return GateResult(
         name=name, kind=kind, metric=metric, value=value, bound=bound, reference=reference,
         passed=passed, note=note,
     )  # fmt: skip
-
-
-def gates_markdown(report: GatesReport) -> str:
-    verdict = (
-        "PASSED" if report.passed else ("FAILED" if report.enforced else "FAILED (not enforced)")
-    )
-    lines = [
-        f"# Quality gates: {verdict}",
-        "",
-        f"Model sha256 `{report.model_sha256[:16]}`. The comparison with the registry's "
-        "champion (`max_drop_vs_champion`) is checked by the promote stage, at promotion time.",
-        "",
-    ]
-    return "\n".join(lines + gates_table(report)) + "\n"
-
-
-def gates_table(report: GatesReport) -> list[str]:
-    """One Markdown table row per gate (shared by gates.md and the model card)."""
-    lines = ["| gate | value | bound | reference | result |", "|---|---|---|---|---|"]
-    for gate in report.gates:
-        result = {True: "pass", False: "**FAIL**", None: "skipped"}[gate.passed]
-        if gate.note:
-            result += f" ({gate.note})"
-        cells = (gate.name, _fmt(gate.value), _fmt(gate.bound), _fmt(gate.reference), result)
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"

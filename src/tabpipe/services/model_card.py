@@ -14,7 +14,7 @@ from tabpipe.records.dataset import DatasetSummary, SplitSummary
 from tabpipe.records.drift import DriftReport
 from tabpipe.records.evaluation import GatesReport, LeakageCheck, MetricsReport, ModelSummary
 from tabpipe.records.params import Params
-from tabpipe.services.gates import gates_table
+from tabpipe.services.gate_tables import gates_table
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class CardInputs:
     drift: DriftReport | None
 
 
-def _fmt(value: float | None) -> str:
+def fmt_number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
@@ -73,8 +73,8 @@ def _data_section(inputs: CardInputs) -> list[str]:
         lines.append(f"- Target `{dataset.target.column}`: {counts}.")
     else:
         lines.append(
-            f"- Target `{dataset.target.column}`: mean {_fmt(dataset.target.mean)}, "
-            f"std {_fmt(dataset.target.std)}."
+            f"- Target `{dataset.target.column}`: mean {fmt_number(dataset.target.mean)}, "
+            f"std {fmt_number(dataset.target.std)}."
         )
     if missing:
         shown = ", ".join(f"`{c.name}` {c.n_missing:,}" for c in missing)
@@ -93,8 +93,8 @@ def _metrics_section(metrics: MetricsReport) -> list[str]:
     for name, value in metrics.test.items():
         label = f"**{name}**" if name == primary else name
         lines.append(
-            f"| {label} | {_fmt(value)} | {_fmt(metrics.baseline.get(name))} | "
-            f"{_fmt(metrics.train.get(name))} | {_fmt(metrics.val.get(name))} |"
+            f"| {label} | {fmt_number(value)} | {fmt_number(metrics.baseline.get(name))} | "
+            f"{fmt_number(metrics.train.get(name))} | {fmt_number(metrics.val.get(name))} |"
         )
     if metrics.interval is not None:
         interval = metrics.interval
@@ -107,7 +107,7 @@ def _metrics_section(metrics: MetricsReport) -> list[str]:
     if metrics.slices:
         lines += ["", "### By slice", "", f"| slice | rows | {primary} |", "|---|---|---|"]
         lines += [
-            f"| {s.column} = {s.value} | {s.n_rows:,} | {_fmt(s.metrics.get(primary))} |"
+            f"| {s.column} = {s.value} | {s.n_rows:,} | {fmt_number(s.metrics.get(primary))} |"
             for s in metrics.slices
         ]
     return [*lines, ""]

@@ -14,48 +14,18 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import nbformat
 from nbformat import NotebookNode
 
 from tabpipe.errors import NotebookError
 from tabpipe.records.notebooks import Violation
 from tabpipe.records.params import NotebookRules
-from tabpipe.utils.atomic import write_text_atomic
+from tabpipe.repositories.notebook_files import read_notebook, write_notebook
 
 PARAMETERS_TAG = "parameters"
 # Execution metadata that Jupyter and papermill add and a committed notebook must not carry.
 _VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "papermill", "collapsed", "scrolled")
 _VOLATILE_NOTEBOOK_METADATA = ("papermill", "widgets")
 _HEADING = re.compile(r"^#\s+(?P<title>.+?)\s*#*\s*$")
-
-
-def read_notebook(path: Path) -> NotebookNode | Violation:
-    """The notebook, or the reason it cannot be checked at all."""
-    try:
-        notebook: NotebookNode = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-        nbformat.validate(notebook)
-    except FileNotFoundError:
-        return Violation(
-            notebook=path, cell=None, rule="invalid-notebook", message="file not found"
-        )
-    except (ValueError, KeyError, AttributeError, nbformat.ValidationError) as exc:
-        # nbformat's NotJSONError and NBFormatError are ValueErrors; JSON that is not an
-        # object fails on attribute or key access.
-        first_line = str(exc).strip().splitlines()[0]
-        return Violation(
-            notebook=path,
-            cell=None,
-            rule="invalid-notebook",
-            message=f"not a valid notebook ({first_line}); open and save it in Jupyter",
-        )
-    if notebook.nbformat < 4:  # noqa: PLR2004 - the nbformat major version with cell ids
-        return Violation(
-            notebook=path,
-            cell=None,
-            rule="invalid-notebook",
-            message=f"nbformat {notebook.nbformat} is too old; save it with Jupyter (v4)",
-        )
-    return notebook
 
 
 def level_one_headings(cell: NotebookNode) -> list[str]:
@@ -250,6 +220,6 @@ def strip_paths(paths: Iterable[Path]) -> list[Path]:
         notebook = read_notebook(path)
         if isinstance(notebook, Violation) or not strip_notebook(notebook):
             continue
-        write_text_atomic(path, nbformat.writes(notebook) + "\n")
+        write_notebook(path, notebook)
         rewritten.append(path)
     return rewritten

@@ -23,6 +23,7 @@ from tabpipe.records.params import Params
 from tabpipe.repositories.datasets import read_record
 from tabpipe.repositories.dvc_state import StageChange, stale_stages
 from tabpipe.repositories.model_file import model_digest
+from tabpipe.repositories.reports import read_text
 from tabpipe.utils.project import project_root
 
 _MODEL_SHA_IN_CARD = "Model file sha256 `"
@@ -146,15 +147,14 @@ def _report_lines(status: Status, params: Params, root: Path, digest: str | None
             f"  quality gates    {paths.gates_summary}  ({verdict})"
             + about(paths.gates, gates.model_sha256)
         )
-    drift = _load(root / paths.drift_dir / "drift.json", DriftReport, status)
+    drift = _load(root / paths.drift_summary, DriftReport, status)
     if drift is not None:
         lines.append(
-            f"  drift            {paths.drift_dir}/drift.html  ({drift.verdict()})"
-            + about(paths.drift_dir / "drift.json", drift.model_sha256)
+            f"  drift            {paths.drift_page}  ({drift.verdict()})"
+            + about(paths.drift_summary, drift.model_sha256)
         )
-    card = root / paths.model_card
-    if card.is_file():
-        text = card.read_text(encoding="utf-8")
+    text = read_text(root / paths.model_card)
+    if text is not None:
         start = text.find(_MODEL_SHA_IN_CARD)
         described = text[start + len(_MODEL_SHA_IN_CARD) :].split("`", 1)[0] if start >= 0 else None
         lines.append(f"  model card       {paths.model_card}" + about(paths.model_card, described))

@@ -45,6 +45,7 @@ from tabpipe.repositories.datasets import (
 )
 from tabpipe.repositories.dvc_state import uncommitted_inputs
 from tabpipe.repositories.model_file import model_digest
+from tabpipe.repositories.reports import read_text
 from tabpipe.services.gates import ChampionScore, PromotedScore, champion_gates, evaluate_gates
 from tabpipe.services.metrics import compute_metrics, predict
 from tabpipe.utils.hashing import frame_sha256
@@ -339,8 +340,7 @@ def _registered_version(
     for existing in store.model_versions(name):
         if existing.model_sha256 == metrics.model_sha256:
             return existing.version
-    card_path = root / params.paths.model_card
-    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
+    card = read_text(root / params.paths.model_card) or ""
     tags = {
         store.MODEL_SHA_TAG: metrics.model_sha256,
         TEST_SHA_TAG: metrics.test_sha256,

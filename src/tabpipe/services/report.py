@@ -6,32 +6,24 @@ Notebooks get their inputs only through papermill parameters built here from
 
 from __future__ import annotations
 
-import multiprocessing
-import shutil
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
-from tabpipe.errors import NotebookError, StaleOutputsError
+from tabpipe.errors import StaleOutputsError
 from tabpipe.records.dataset import DatasetSummary, SplitSummary
 from tabpipe.records.drift import DriftReport
 from tabpipe.records.evaluation import GatesReport, MetricsReport, ModelSummary
 from tabpipe.records.notebooks import ExecutedNotebook
 from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
+from tabpipe.repositories import notebook_runner as runner
 from tabpipe.repositories.datasets import read_record
+from tabpipe.repositories.notebook_runner import NotebookRunOptions
+from tabpipe.repositories.reports import write_text
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
-from tabpipe.services.notebook_run import (
-    execute_notebook,
-    new_scratch_folder,
-    sweep_scratch_folders,
-)
-from tabpipe.utils.atomic import atomic_dir, write_text_atomic
-from tabpipe.utils.processes import die_with_parent
 from tabpipe.utils.project import project_root
 
 
@@ -58,13 +50,13 @@ def notebook_parameters(params: Params) -> dict[str, Any]:
         "metrics_path": str(paths.metrics),
         "gates_path": str(paths.gates),
         "plots_dir": str(paths.plots_dir),
-        "drift_summary_path": str(paths.drift_dir / "drift.json"),
+        "drift_summary_path": str(paths.drift_summary),
     }
 
 
 def card_inputs(params: Params, root: Path) -> CardInputs:
     paths = params.paths
-    drift_file = root / paths.drift_dir / "drift.json"
+    drift_file = root / paths.drift_summary
     return CardInputs(
         dataset=read_record(root / paths.dataset_summary, DatasetSummary),
         split=read_record(root / paths.split_summary, SplitSummary),
@@ -94,92 +86,38 @@ def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
         )
         raise StaleOutputsError(msg)
     card = render_model_card(params, inputs)
-    final = root / params.paths.notebooks_dir
-    with atomic_dir(final) as fresh:
-        executed = [
-            notebook.model_copy(
-                update={
-                    "executed": final / notebook.executed.name,
-                    "html": final / notebook.html.name,
-                }
-            )
-            for notebook in execute_all(params, root, fresh)
-        ]
-    write_text_atomic(root / params.paths.model_card, card)
+    executed = runner.run_notebooks(
+        [root / source for source in params.report.notebooks],
+        root / params.paths.notebooks_dir,
+        notebook_parameters(params),
+        notebook_run_options(params, root),
+    )
+    write_text(root / params.paths.model_card, card)
     logger.info("report: model card -> {}", params.paths.model_card)
     _log_to_mlflow(executed, params, root, inputs.model.model_sha256)
     return executed
 
 
-def execute_all(params: Params, root: Path, out_dir: Path) -> list[ExecutedNotebook]:
-    """Run the notebooks, several at once in separate processes; raise after all have finished.
-
-    Separate processes, not threads: jupyter_client's sessions are not thread-safe.
-    Every notebook runs to the end even when another fails, so one report names every
-    failing notebook.
-    """
-    values = notebook_parameters(params)
+def notebook_run_options(params: Params, root: Path) -> NotebookRunOptions:
+    """How the report stage runs its notebooks (kernel, timeout, parallelism, folders)."""
     report = params.report
-    sources = [root / source for source in report.notebooks]
-    workers = min(report.max_parallel, len(sources))
-    if stale := sweep_scratch_folders():
-        logger.info("report: removed {} scratch folder(s) of killed runs", stale)
-    scratch = new_scratch_folder()
-    options = {
-        "kernel_name": report.kernel_name,
-        "cell_timeout_s": report.cell_timeout_s,
-        "cwd": root,
-        "failed_dir": root / params.paths.notebooks_dir,
-        "scratch": scratch,
-    }
-    try:
-        if workers <= 1:
-            outcomes = [_outcome(source, out_dir, values, options) for source in sources]
-        else:
-            outcomes = _in_workers(sources, workers, out_dir, values, options)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    failures = [outcome for outcome in outcomes if isinstance(outcome, NotebookError)]
-    if failures:
-        raise NotebookError("\n".join(str(failure) for failure in failures))
-    return [outcome for outcome in outcomes if isinstance(outcome, ExecutedNotebook)]
+    return NotebookRunOptions(
+        kernel_name=report.kernel_name,
+        cell_timeout_s=report.cell_timeout_s,
+        max_parallel=report.max_parallel,
+        cwd=root,
+        failed_dir=root / params.paths.notebooks_dir,
+    )
 
 
-def _in_workers(
-    sources: list[Path],
-    workers: int,
-    out_dir: Path,
-    values: dict[str, Any],
-    options: dict[str, Any],
-) -> list[ExecutedNotebook | NotebookError]:
-    """Each notebook in a worker process that dies with this one (see ``die_with_parent``)."""
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent) as pool:
-        futures = {
-            source: pool.submit(_outcome, source, out_dir, values, options) for source in sources
-        }
-        outcomes: list[ExecutedNotebook | NotebookError] = []
-        for source, future in futures.items():
-            try:
-                outcomes.append(future.result())
-            except BrokenProcessPool:
-                outcomes.append(
-                    NotebookError(
-                        f"notebook {source}: did not finish, because a worker process of "
-                        "the report died (killed, or out of memory); no output of it was "
-                        "kept. Rerun the report stage (`dvc repro report`)."
-                    )
-                )
-    return outcomes
-
-
-def _outcome(
-    source: Path, out_dir: Path, values: dict[str, Any], options: dict[str, Any]
-) -> ExecutedNotebook | NotebookError:
-    try:
-        return execute_notebook(source, out_dir, values, **options)
-    except NotebookError as exc:
-        return exc
+def execute_all(params: Params, root: Path, out_dir: Path) -> list[ExecutedNotebook]:
+    """Run the report's notebooks into ``out_dir`` (see ``notebook_runner.execute_all``)."""
+    return runner.execute_all(
+        [root / source for source in params.report.notebooks],
+        out_dir,
+        notebook_parameters(params),
+        notebook_run_options(params, root),
+    )
 
 
 def _log_to_mlflow(

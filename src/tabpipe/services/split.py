@@ -17,9 +17,8 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from tabpipe.errors import DataValidationError, ParamsError
 from tabpipe.records.dataset import SplitPart, SplitSummary
 from tabpipe.records.params import Params, SplitParams, Task
-from tabpipe.repositories.datasets import read_frame, split_path, write_frame, write_record
+from tabpipe.repositories.datasets import read_frame, write_record, write_splits
 from tabpipe.services.summaries import summarise_target
-from tabpipe.utils.atomic import atomic_dir
 from tabpipe.utils.hashing import frame_sha256
 
 
@@ -85,9 +84,10 @@ def run_split(params: Params, root: Path = Path()) -> SplitSummary:
     logger.info("split: {} rows from {}", len(frame), params.paths.validated)
     parts = split_dataset(frame, params.split, target=params.data.target, task=params.data.task)
     summary = summarise_split(parts, params.split, target=params.data.target, task=params.data.task)
-    with atomic_dir(root / params.paths.split_dir) as folder:  # the three parts as one set
-        for name, part in parts.items():
-            write_frame(part.reset_index(drop=True), split_path(folder, name))
+    write_splits(
+        {name: part.reset_index(drop=True) for name, part in parts.items()},
+        root / params.paths.split_dir,
+    )
     write_record(summary, root / params.paths.split_summary)
     logger.info(
         "split: {} -> {}",

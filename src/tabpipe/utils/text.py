@@ -10,3 +10,8 @@ def shorten(text: str, limit: int = MAX_SHOWN) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def fmt_number(value: float | None) -> str:
+    """A metric as reports show it: four decimals, or nothing when there is no value."""
+    return "" if value is None else f"{value:.4f}"

@@ -11,12 +11,16 @@ after the notebook, so the same inputs give the same files (and the same hashes 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +34,8 @@ from traitlets import CaselessStrEnum, default
 
 from tabpipe.errors import NotebookError
 from tabpipe.records.notebooks import ExecutedNotebook
-from tabpipe.utils.atomic import write_text_atomic
-from tabpipe.utils.processes import alive
+from tabpipe.utils.atomic import atomic_dir, write_text_atomic
+from tabpipe.utils.processes import alive, die_with_parent
 
 
 class LocalKernelManager(AsyncKernelManager):
@@ -217,3 +221,111 @@ def execute_notebook(
         parameters=tuple(sorted(injected)),
         seconds=round(seconds, 2),
     )
+
+
+@dataclass(frozen=True)
+class NotebookRunOptions:
+    """How notebooks run: the kernel, the per-cell timeout, how many at once, and where."""
+
+    kernel_name: str
+    cell_timeout_s: int
+    max_parallel: int
+    cwd: Path
+    failed_dir: Path
+
+
+def run_notebooks(
+    sources: list[Path],
+    out_dir: Path,
+    parameters: Mapping[str, Any],
+    options: NotebookRunOptions,
+) -> list[ExecutedNotebook]:
+    """Execute every notebook into a fresh folder that replaces ``out_dir`` only when all ran.
+
+    A failure leaves the previous folder as it was (and the failed copy in
+    ``options.failed_dir``); the returned paths are the final ones, under ``out_dir``.
+    """
+    with atomic_dir(out_dir) as fresh:
+        return [
+            notebook.model_copy(
+                update={
+                    "executed": out_dir / notebook.executed.name,
+                    "html": out_dir / notebook.html.name,
+                }
+            )
+            for notebook in execute_all(sources, fresh, parameters, options)
+        ]
+
+
+def execute_all(
+    sources: list[Path],
+    out_dir: Path,
+    parameters: Mapping[str, Any],
+    options: NotebookRunOptions,
+) -> list[ExecutedNotebook]:
+    """Run the notebooks, several at once in separate processes; raise after all have finished.
+
+    Separate processes, not threads: jupyter_client's sessions are not thread-safe.
+    Every notebook runs to the end even when another fails, so one report names every
+    failing notebook.
+    """
+    values = dict(parameters)
+    workers = min(options.max_parallel, len(sources))
+    if stale := sweep_scratch_folders():
+        logger.info("report: removed {} scratch folder(s) of killed runs", stale)
+    scratch = new_scratch_folder()
+    settings = {
+        "kernel_name": options.kernel_name,
+        "cell_timeout_s": options.cell_timeout_s,
+        "cwd": options.cwd,
+        "failed_dir": options.failed_dir,
+        "scratch": scratch,
+    }
+    try:
+        if workers <= 1:
+            outcomes = [_outcome(source, out_dir, values, settings) for source in sources]
+        else:
+            outcomes = _in_workers(sources, workers, out_dir, values, settings)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    failures = [outcome for outcome in outcomes if isinstance(outcome, NotebookError)]
+    if failures:
+        raise NotebookError("\n".join(str(failure) for failure in failures))
+    return [outcome for outcome in outcomes if isinstance(outcome, ExecutedNotebook)]
+
+
+def _in_workers(
+    sources: list[Path],
+    workers: int,
+    out_dir: Path,
+    values: dict[str, Any],
+    options: dict[str, Any],
+) -> list[ExecutedNotebook | NotebookError]:
+    """Each notebook in a worker process that dies with this one (see ``die_with_parent``)."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent) as pool:
+        futures = {
+            source: pool.submit(_outcome, source, out_dir, values, options) for source in sources
+        }
+        outcomes: list[ExecutedNotebook | NotebookError] = []
+        for source, future in futures.items():
+            try:
+                outcomes.append(future.result())
+            except BrokenProcessPool:
+                outcomes.append(
+                    NotebookError(
+                        f"notebook {source}: did not finish, because a worker process of "
+                        "the report died (killed, or out of memory); no output of it was "
+                        "kept. Rerun the report stage (`dvc repro report`)."
+                    )
+                )
+    return outcomes
+
+
+def _outcome(
+    source: Path, out_dir: Path, values: dict[str, Any], options: dict[str, Any]
+) -> ExecutedNotebook | NotebookError:
+    try:
+        return execute_notebook(source, out_dir, values, **options)
+    except NotebookError as exc:
+        return exc
