@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 GENERATED = ROOT / "data" / "generated"
 ADULT_ROWS = 32_561
-STAGES = ("ingest", "split", "train", "evaluate", "promote", "drift", "notebooks run")
+STAGES = ("ingest", "split", "train", "evaluate", "promote", "drift", "report")
 BUDGET = {
     "small_ratio": 6.0,
     "large_ratio": 1.3,

@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tabpipe evaluate": ("tabpipe.cli.app", "evaluate"),
     "tabpipe promote": ("tabpipe.cli.app", "promote"),
     "tabpipe drift": ("tabpipe.cli.app", "drift"),
-    "tabpipe notebooks run": ("tabpipe.cli.notebooks", "run"),
+    "tabpipe report": ("tabpipe.cli.app", "report"),
 }
 # Derived values: a property of Params and the keys it reads.
 PROPERTIES = {"primary_metric": ("evaluate.primary_metric", "data.task")}

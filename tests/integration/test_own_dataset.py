@@ -84,7 +84,7 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
 
     for stage in ("ingest", "split", "train", "evaluate", "drift"):
         invoke(stage)
-    reported = invoke("notebooks", "run")
+    reported = invoke("report")
     invoke("promote")
 
     metrics = json.loads((project / "reports/metrics.json").read_text())

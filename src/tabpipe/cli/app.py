@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from tabpipe.cli.errors import exit_on_error
 from tabpipe.cli.notebooks import notebooks_app
+from tabpipe.cli.options import ParamsOption, command
 from tabpipe.cli.schema import schema_app
 from tabpipe.utils.logging import configure_logging
 
@@ -26,10 +26,6 @@ app = typer.Typer(
 )
 app.add_typer(schema_app, name="schema")
 app.add_typer(notebooks_app, name="notebooks")
-
-ParamsOption = Annotated[
-    Path, typer.Option("--params", "-p", help="Parameters file.", dir_okay=False)
-]
 
 
 @dataclass(frozen=True)
@@ -51,10 +47,6 @@ def main_options(
     ctx.obj = CliState(verbose=verbose)
 
 
-def _verbose(ctx: typer.Context) -> bool:
-    return isinstance(ctx.obj, CliState) and ctx.obj.verbose
-
-
 @app.command()
 def params(
     ctx: typer.Context,
@@ -66,7 +58,7 @@ def params(
     ] = False,
 ) -> None:
     """Print the JSON schema or the reference of params.yaml, or check a parameters file."""
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.services.params_info import check_params, params_json_schema, params_reference
 
         if schema:
@@ -80,7 +72,7 @@ def params(
 @app.command()
 def ingest(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
     """Read, normalise and validate the raw data; write Parquet and a dataset summary."""
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.ingest import run_ingest
 
@@ -94,7 +86,7 @@ def ingest(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
 @app.command()
 def split(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
     """Split the validated data into train, validation and test sets."""
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.split import run_split
 
@@ -111,7 +103,7 @@ def status(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
 
     Exit 0: the outputs form one consistent run of the current inputs; 7: they do not.
     """
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.errors import StaleOutputsError
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.outputs import describe_outputs
@@ -126,7 +118,7 @@ def status(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
 @app.command()
 def train(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
     """Fit the declared scikit-learn pipeline and log it to MLflow."""
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.train import run_train
 
@@ -138,7 +130,7 @@ def train(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -
 @app.command()
 def evaluate(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
     """Score the model on every split, against a baseline, by slice; check the quality gates."""
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.evaluate import run_evaluate
 
@@ -170,7 +162,7 @@ def promote(
 ) -> None:
     """Register the model; move the champion alias (clean commit) or the challenger alias
     (experiment, uncommitted changes). Exit 4 when the champion comparison fails."""
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.promote import run_promote
 
@@ -182,7 +174,7 @@ def promote(
 @app.command()
 def drift(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
     """Compare the test split (or drift.current_path) with the training data (Evidently)."""
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.drift import run_drift
 
@@ -201,17 +193,30 @@ def monitor(
     Exit 0: no drift and the gates hold; 4: the champion fails its gates on this labelled
     batch (whatever the drift); 5: drift; 3: the batch fails the schema.
     """
-    with exit_on_error(verbose=_verbose(ctx)):
-        from tabpipe.errors import DriftDetectedError, GateFailedError
+    with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.monitor import run_monitor
+        from tabpipe.services.monitor import run_monitor, verdict_error
 
         outcome = run_monitor(batch, load_params(params_path))
         typer.echo(f"{outcome.summary.verdict} [{outcome.folder}]")
-        if outcome.summary.gates_passed is False:
-            raise GateFailedError(outcome.summary.verdict)
-        if not outcome.summary.drift.passed:
-            raise DriftDetectedError(outcome.summary.verdict)
+        alarm = verdict_error(outcome.summary)
+        if alarm is not None:
+            raise alarm
+
+
+@app.command()
+def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Lint and execute the notebooks with papermill (HTML under paths.notebooks_dir), then
+    write the model card from the pipeline's outputs; log both to MLflow.
+
+    Exit 6 naming the notebook and cell when a rule is broken or a cell raises.
+    """
+    with command(ctx):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.report import run_report
+
+        for notebook in run_report(load_params(params_path)):
+            typer.echo(f"report ok: {notebook.source} -> {notebook.html} ({notebook.seconds} s)")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``tabpipe notebooks``: check the notebook rules; run the notebooks on the pipeline's outputs."""
+"""``tabpipe notebooks lint``: check the notebook rules (``tabpipe report`` runs them)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ from typing import Annotated
 
 import typer
 
-from tabpipe.cli.errors import exit_on_error
+from tabpipe.cli.options import ParamsOption, command
 
-notebooks_app = typer.Typer(help="Check and run the report notebooks.", no_args_is_help=True)
-
-ParamsOption = Annotated[
-    Path, typer.Option("--params", "-p", help="Parameters file.", dir_okay=False)
-]
-
-
-def _verbose(ctx: typer.Context) -> bool:
-    return bool(getattr(ctx.find_root().obj, "verbose", False))
+notebooks_app = typer.Typer(
+    help="Check the report notebooks against the notebook rules.", no_args_is_help=True
+)
 
 
 @notebooks_app.command("lint")
@@ -35,7 +29,7 @@ def lint(
 
     Exit 6 with every violation (notebook, cell, rule) when any rule is broken.
     """
-    with exit_on_error(verbose=_verbose(ctx)):
+    with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.notebook_rules import raise_on_violations, strip_paths
 
@@ -46,14 +40,3 @@ def lint(
                 typer.echo(f"stripped outputs: {path}")
         checked = raise_on_violations(targets, loaded.report.rules)
         typer.echo(f"notebooks ok: {checked} checked")
-
-
-@notebooks_app.command("run")
-def run(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
-    """Lint, execute every notebook with papermill, export HTML under paths.notebooks_dir."""
-    with exit_on_error(verbose=_verbose(ctx)):
-        from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.report import run_report
-
-        for notebook in run_report(load_params(params_path)):
-            typer.echo(f"report ok: {notebook.source} -> {notebook.html} ({notebook.seconds} s)")

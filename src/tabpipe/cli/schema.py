@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tabpipe.cli.errors import exit_on_error
+from tabpipe.cli.options import command
 
 schema_app = typer.Typer(help="Work with dataset schemas.", no_args_is_help=True)
 
@@ -29,8 +29,7 @@ def infer(
     ] = 100,
 ) -> None:
     """Print a draft pandera schema (YAML) inferred from RAW; review it, then commit it."""
-    verbose = bool(getattr(ctx.find_root().obj, "verbose", False))
-    with exit_on_error(verbose=verbose):
+    with command(ctx):
         from tabpipe.services.schema_inference import draft_schema_yaml
 
         typer.echo(

@@ -386,7 +386,7 @@ class ReportParams(FrozenModel):
 
     notebooks: Annotated[tuple[PathField, ...], Strict(False)] = Field(
         (Path("notebooks/01-eda.ipynb"), Path("notebooks/02-model-report.ipynb")),
-        description="Notebooks executed in this order by `tabpipe notebooks run`.",
+        description="Notebooks executed in this order by `tabpipe report`.",
     )
     kernel_name: str = Field(
         "python3", min_length=1, description="Jupyter kernel; python3 is this environment's."

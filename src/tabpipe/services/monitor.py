@@ -14,7 +14,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from tabpipe.errors import TrackingError
+from tabpipe.errors import DriftDetectedError, GateFailedError, TabpipeError, TrackingError
 from tabpipe.records.evaluation import GateResult, MetricsReport
 from tabpipe.records.monitoring import MonitorSummary
 from tabpipe.records.params import GateRule, GatesParams, Params
@@ -32,6 +32,19 @@ from tabpipe.utils.project import project_root
 class MonitorOutcome:
     summary: MonitorSummary
     folder: Path
+
+
+def verdict_error(summary: MonitorSummary) -> TabpipeError | None:
+    """What a batch's verdict means for the exit code: quality first, then drift, else None.
+
+    A champion that fails its gates on a labelled batch is a quality collapse (exit 4),
+    whether or not the batch drifted too; drift alone exits 5.
+    """
+    if summary.gates_passed is False:
+        return GateFailedError(summary.verdict)
+    if not summary.drift.passed:
+        return DriftDetectedError(summary.verdict)
+    return None
 
 
 def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> MonitorOutcome:
