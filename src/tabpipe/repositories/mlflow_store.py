@@ -56,11 +56,11 @@ def tracking_store(root: Path) -> TrackingStore:
     )
 
 
-def store_exists(store: TrackingStore) -> bool:
+def store_exists(tracking: TrackingStore) -> bool:
     """False for the default SQLite store before any run created it (a server: assumed)."""
     prefix = "sqlite:///"
-    if store.uri.startswith(prefix):
-        return Path(store.uri.removeprefix(prefix)).is_file()
+    if tracking.uri.startswith(prefix):
+        return Path(tracking.uri.removeprefix(prefix)).is_file()
     return True
 
 
@@ -125,23 +125,23 @@ class _ServerGuard(contextlib.ContextDecorator):
 _reaching_server = _ServerGuard()
 
 
-def connect(store: TrackingStore, experiment_name: str) -> str:
+def connect(tracking: TrackingStore, experiment_name: str) -> str:
     """Point MLflow at the store and return the experiment id (created when missing)."""
     bound_http_retries()
-    mlflow.set_tracking_uri(store.uri)
+    mlflow.set_tracking_uri(tracking.uri)
     try:
         experiment = mlflow.get_experiment_by_name(experiment_name)
         if experiment is not None:
             return str(experiment.experiment_id)
         return str(
-            mlflow.create_experiment(experiment_name, artifact_location=store.artifact_location)
+            mlflow.create_experiment(experiment_name, artifact_location=tracking.artifact_location)
         )
     except MlflowException as exc:
-        if store.uri.startswith(("http://", "https://")):
-            message = _unavailable_message(store.uri, exc.message)
+        if tracking.uri.startswith(("http://", "https://")):
+            message = _unavailable_message(tracking.uri, exc.message)
             os.environ.update(_LAST_TRY)
             raise TrackingUnavailableError(message) from exc
-        msg = f"MLflow tracking store {store.uri} is not usable: {exc.message}"
+        msg = f"MLflow tracking store {tracking.uri} is not usable: {exc.message}"
         raise TrackingError(msg) from exc
 
 
@@ -252,7 +252,7 @@ class ModelStageRun:
 
 @contextlib.contextmanager
 def model_stage_run(
-    store: TrackingStore,
+    tracking: TrackingStore,
     experiment_name: str,
     *,
     stage: str,
@@ -265,7 +265,7 @@ def model_stage_run(
     sha256; without one (a model restored from DVC's cache into another store) the
     stage's run stands alone, and a warning says how to link it.
     """
-    experiment_id = connect(store, experiment_name)
+    experiment_id = connect(tracking, experiment_name)
     sweep_stale_runs(experiment_id)
     training = find_training_run(experiment_id, model_sha256)
     if training is None:
@@ -273,7 +273,7 @@ def model_stage_run(
             "{}: no finished run in {} logged this model (sha256 {}); this run stands on "
             "its own. To link it, retrain: dvc repro --force train",
             stage,
-            store.uri,
+            tracking.uri,
             model_sha256[:12],
         )
     with stage_run(
@@ -536,9 +536,9 @@ def load_reference(run_id: str) -> pd.DataFrame:
 
 @_reaching_server
 def start_monitoring_run(
-    experiment_name: str, store: TrackingStore, tags: Mapping[str, str]
+    experiment_name: str, tracking: TrackingStore, tags: Mapping[str, str]
 ) -> str:
-    experiment_id = connect(store, experiment_name)
+    experiment_id = connect(tracking, experiment_name)
     run = mlflow.start_run(experiment_id=experiment_id, run_name="monitor", tags=dict(tags))
     return str(run.info.run_id)
 

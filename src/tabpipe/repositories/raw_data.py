@@ -145,3 +145,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except (pa.ArrowException, OSError, ValueError) as exc:
         msg = f"{path}: not a readable Parquet file ({exc}). Check data.format in params.yaml."
         raise DataReadError(msg) from exc
+
+
+def format_of(path: Path) -> FileFormat:
+    """A file's format by its suffix: Parquet for ``.parquet``, else CSV (plain or compressed)."""
+    return "parquet" if path.suffix == ".parquet" else "csv"

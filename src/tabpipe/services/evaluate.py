@@ -215,7 +215,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     tracking = store.tracking_store(project_root(root))
     split_metrics = {
         f"{name}_{metric}": value
-        for name in ("train", "val", "test")
+        for name in SPLIT_NAMES
         for metric, value in getattr(report, name).items()
     } | {f"baseline_{metric}": value for metric, value in report.baseline.items()}
     with store.model_stage_run(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 import pandera.pandas as pa
@@ -20,7 +19,7 @@ from tabpipe.records.dataset import ColumnSummary, DatasetSummary
 from tabpipe.records.params import DataParams, IngestParams, Params
 from tabpipe.records.validation import ValidationReport
 from tabpipe.repositories.datasets import write_frame, write_record
-from tabpipe.repositories.raw_data import read_raw
+from tabpipe.repositories.raw_data import format_of, read_raw
 from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.normalise import normalise_frame
 from tabpipe.services.params_checks import drop_column_problems, raise_on, target_problems
@@ -91,13 +90,18 @@ def ingest_frame(
     *,
     data: DataParams,
     ingest: IngestParams,
+    require_drop_columns: bool = True,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """The pure part of ingest: valid data, or DataValidationError naming every failure."""
+    """The pure part of ingest: valid data, or DataValidationError naming every failure.
+
+    ``data.raw_path`` names the file in messages. A new batch (monitoring) may come
+    without the columns ``data.drop_columns`` removes: ``require_drop_columns=False``.
+    """
     frame = normalise_frame(raw, missing_values=data.missing_values, drop_columns=data.drop_columns)
     _check_delimiter(frame, schema, data)
     present = {str(name).strip() for name in raw.columns}
     absent = [name for name in data.drop_columns if name not in present]
-    if absent:
+    if absent and require_drop_columns:
         msg = (
             f"data.drop_columns: {', '.join(repr(n) for n in absent)} not in {data.raw_path} "
             f"(its columns: {', '.join(sorted(present))}); remove them from data.drop_columns"
@@ -219,28 +223,17 @@ def load_batch(path: Path, params: Params, root: Path = Path()) -> pd.DataFrame:
     data = params.data
     base = load_schema(root / data.schema_path)
     raw = read_raw(
-        path,
-        file_format=_format_of(path),
-        delimiter=data.delimiter,
-        encoding=data.encoding,
+        path, file_format=format_of(path), delimiter=data.delimiter, encoding=data.encoding
     )
-    frame = normalise_frame(raw, missing_values=data.missing_values, drop_columns=data.drop_columns)
-    labelled = data.target in frame.columns
+    labelled = data.target in {str(name).strip() for name in raw.columns}
     schema = build_schema(base, target=data.target, task=data.task, batch=True)
     if not labelled:
         schema = schema.remove_columns([data.target])
-    batch_data = data.model_copy(update={"raw_path": path})
-    _check_delimiter(frame, schema, batch_data)
-    validated, report = validate_frame(frame, schema, source=str(path))
-    if validated is None:
-        message = (
-            f"{path}: {len(report.failures)} check(s) failed on {len(frame)} rows "
-            f"(schema {data.schema_path}):\n{report.describe(params.ingest.max_failure_examples)}"
-        )
-        raise DataValidationError(message, report=report)
+    validated, _ = ingest_frame(
+        raw,
+        schema,
+        data=data.model_copy(update={"raw_path": path}),
+        ingest=params.ingest,
+        require_drop_columns=False,
+    )
     return validated
-
-
-def _format_of(path: Path) -> Literal["csv", "parquet"]:
-    """A batch may come in another format than the training file: go by its suffix."""
-    return "parquet" if path.suffix == ".parquet" else "csv"

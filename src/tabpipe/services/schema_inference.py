@@ -14,8 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandas.api.types import is_object_dtype, is_string_dtype
 
-from tabpipe.records.params import FileFormat
-from tabpipe.repositories.raw_data import read_raw
+from tabpipe.repositories.raw_data import format_of, read_raw
 from tabpipe.repositories.schema_file import dump_schema
 from tabpipe.services.normalise import normalise_frame
 
@@ -58,7 +57,7 @@ def draft_schema_yaml(
     max_categories: int,
 ) -> str:
     """Read a raw file the way ingest will, and return the inferred schema as YAML."""
-    file_format: FileFormat = "parquet" if raw.suffix == ".parquet" else "csv"
+    file_format = format_of(raw)
     frame = read_raw(raw, file_format=file_format, delimiter=delimiter, encoding=encoding)
     frame = normalise_frame(frame, missing_values=missing_values, drop_columns=drop_columns)
     header = (

@@ -7,7 +7,6 @@ other shared state resolve to the same place as for `dvc repro`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 
@@ -64,9 +63,3 @@ def _git(cwd: Path, *args: str, strip: bool = True) -> str:
     run = subprocess.run  # git with fixed arguments, never through a shell
     out = run([git, *args], cwd=cwd, capture_output=True, text=True, check=True).stdout  # nosec B603
     return out.strip() if strip else out
-
-
-def file_digest(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    return hashlib.sha256(path.read_bytes()).hexdigest()
