@@ -1,4 +1,4 @@
-"""Validated datasets and their summaries on disk: Parquet for frames, JSON for models."""
+"""Validated datasets and their summaries on disk: Parquet for frames, JSON for records."""
 
 from __future__ import annotations
 

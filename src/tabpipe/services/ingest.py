@@ -1,4 +1,4 @@
-"""The ingest stage: raw file -> normalised, validated Parquet and a DatasetSummary summary.
+"""The ingest stage: raw file -> normalised, validated Parquet and a DatasetSummary.
 
 Nothing is written to the validated-data path unless every check passed; the
 validation report is written either way, for CI and for the person fixing the data.

@@ -1,0 +1,151 @@
+"""The layers of ``src/tabpipe``, checked against the real imports and calls.
+
+Each package may import only the tabpipe packages its layer allows, and a service
+module never touches storage itself: no file access, no MLflow, no notebook runner,
+no command line. ``tests/unit/test_architecture.py`` fails on any violation and when
+the module map in ``docs/architecture.md`` no longer matches the modules on disk;
+``python scripts/architecture.py --write`` regenerates that map.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = ROOT / "src" / "tabpipe"
+DOC = ROOT / "docs" / "architecture.md"
+START, END = "<!-- module-map:start -->", "<!-- module-map:end -->"
+
+
+@dataclass(frozen=True)
+class Layer:
+    holds: str
+    may_import: tuple[str, ...]  # tabpipe packages, besides tabpipe.errors
+    never: tuple[str, ...] = ()  # third-party or standard modules it must not import
+
+
+LAYERS: dict[str, Layer] = {
+    "records": Layer("pydantic records: configuration and what crosses modules", ("records",)),
+    "utils": Layer(
+        "cross-cutting helpers: logging, atomic writes, hashing, processes, text",
+        ("utils",),
+        never=("mlflow", "pandera", "typer", "sklearn"),
+    ),
+    "repositories": Layer(
+        "every file, MLflow, DVC and notebook-kernel access",
+        ("records", "repositories", "utils"),
+        never=("typer",),
+    ),
+    "services": Layer(
+        "stage logic: data in, results out (pure, testable on in-memory frames)",
+        ("records", "repositories", "services", "utils"),
+        never=("typer", "mlflow", "papermill", "shutil", "tabpipe.utils.atomic"),
+    ),
+    "cli": Layer(
+        "typer commands: parse, call one service, map errors to exit codes",
+        ("cli", "records", "repositories", "services", "utils"),
+    ),
+}
+# Methods that read or write storage (``path.write_text(...)``, ``frame.to_parquet(...)``)
+# and the builtin ``open``; a service leaves them to repositories, whose own functions
+# (``reports.write_text``, ``datasets.read_frame``) it calls by name.
+STORAGE_METHODS = frozenset(
+    {
+        "read_text", "write_text", "read_bytes", "write_bytes", "to_parquet", "read_parquet",
+        "read_csv", "unlink", "mkdir", "rmtree", "touch", "symlink_to",
+    }
+)  # fmt: skip
+
+
+def modules(package: str) -> list[Path]:
+    return sorted((PACKAGE_DIR / package).glob("*.py"))
+
+
+def _imports(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+            for alias in node.names:
+                yield node.lineno, f"{node.module}.{alias.name}"
+
+
+def _storage_calls(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in STORAGE_METHODS:
+            yield node.lineno, node.func.attr
+        elif isinstance(node.func, ast.Name) and node.func.id == "open":
+            yield node.lineno, "open"
+
+
+def violations() -> list[str]:
+    """Every import a layer may not make, and every storage call in a service."""
+    found: list[str] = []
+    for package, layer in LAYERS.items():
+        for path in modules(package):
+            shown = path.relative_to(ROOT)
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for line, name in _imports(tree):
+                parts = name.split(".")
+                inner = parts[0] == "tabpipe" and len(parts) > 1 and parts[1] in LAYERS
+                if inner and parts[1] not in layer.may_import:
+                    found.append(f"{shown}:{line}: {package} imports tabpipe.{parts[1]}")
+                if any(name == bad or name.startswith(f"{bad}.") for bad in layer.never):
+                    found.append(f"{shown}:{line}: {package} imports {name}")
+            if package == "services":
+                found += [
+                    f"{shown}:{line}: a service calls {call}(): storage belongs in repositories"
+                    for line, call in _storage_calls(tree)
+                ]
+    return sorted(set(found))
+
+
+def _summary(path: Path) -> str:
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def module_map() -> str:
+    """The Markdown module map: per layer, what it holds, may import, and its modules."""
+    lines = [START, "", "| package | holds | may import |", "|---|---|---|"]
+    for package, layer in LAYERS.items():
+        allowed = ", ".join(f"`{name}`" for name in layer.may_import if name != package)
+        lines.append(
+            f"| `tabpipe.{package}` | {layer.holds} | {allowed or 'itself only'}"
+            + (f"; never {', '.join(f'`{n}`' for n in layer.never)}" if layer.never else "")
+            + " |"
+        )
+    for package in LAYERS:
+        lines += ["", f"**`tabpipe.{package}`**", ""]
+        lines += [
+            f"- `{path.stem}`: {_summary(path)}"
+            for path in modules(package)
+            if path.stem != "__init__"
+        ]
+    return "\n".join([*lines, "", END])
+
+
+def documented_map(text: str) -> str:
+    start, end = text.index(START), text.index(END) + len(END)
+    return text[start:end]
+
+
+def main() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    if sys.argv[1:] == ["--write"]:
+        DOC.write_text(text.replace(documented_map(text), module_map()), encoding="utf-8")
+        return
+    for problem in violations():
+        print(problem)  # noqa: T201 - a developer's report
+
+
+if __name__ == "__main__":
+    main()

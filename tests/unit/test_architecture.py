@@ -1,0 +1,34 @@
+"""The layers hold: services never touch storage, and the documented module map is current."""
+
+from __future__ import annotations
+
+import ast
+
+from scripts.architecture import (
+    DOC,
+    _imports,
+    _storage_calls,
+    documented_map,
+    module_map,
+    violations,
+)
+
+
+def test_no_module_imports_what_its_layer_may_not_and_no_service_touches_storage() -> None:
+    assert violations() == [], "see docs/architecture.md, 'Module map'"
+
+
+def test_the_checker_sees_a_file_written_or_mlflow_imported_by_a_service() -> None:
+    tree = ast.parse(
+        "import mlflow\nfrom tabpipe.cli.app import app\n"
+        "def f(path, frame):\n    path.write_text('x')\n    frame.to_parquet(path)\n"
+        "    open(path)\n    write_text(path, 'x')\n"
+    )
+    assert [line for line, _ in _storage_calls(tree)] == [4, 5, 6]  # not the repository call
+    assert {name for _, name in _imports(tree)} >= {"mlflow", "tabpipe.cli.app"}
+
+
+def test_the_documented_module_map_is_generated_from_the_code() -> None:
+    assert documented_map(DOC.read_text(encoding="utf-8")) == module_map(), (
+        "run: python scripts/architecture.py --write"
+    )
