@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import re
+import sys
+import tomllib
 
 import yaml
 
@@ -41,3 +45,32 @@ def test_compose_takes_every_credential_from_env_and_publishes_on_loopback_only(
         assert f"{name}=" in ENV_EXAMPLE, name
     assert "POSTGRES_PASSWORD=\n" in ENV_EXAMPLE  # the example holds no password
     assert not re.search(r"(?im)^\s*\w*password\w*\s*:\s*(?!\$\{)\S", text)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_library_the_package_imports_is_a_declared_dependency() -> None:
+    """A library that arrives only through another one's requirements can vanish with it."""
+    declared = {
+        _canonical(re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0])
+        for requirement in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
+            "dependencies"
+        ]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    imported: set[str] = set()
+    for path in (REPO_ROOT / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"tabpipe", "__future__"}
+    undeclared = {
+        module: distributions.get(module, [module])
+        for module in third_party
+        if not {_canonical(d) for d in distributions.get(module, [module])} & declared
+    }
+    assert undeclared == {}, "declare them in pyproject.toml [project] dependencies"
