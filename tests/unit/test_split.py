@@ -48,7 +48,10 @@ def test_splits_partition_the_rows_for_any_valid_params(
     assert sum(len(index) for index in indices) == n_rows
     assert set().union(*indices) == set(frame.index)
     assert all(len(part) > 0 for part in splits.values())
-    if not grouped:
+    if grouped:
+        groups = [set(part["group"]) for part in splits.values()]
+        assert all(a.isdisjoint(b) for i, a in enumerate(groups) for b in groups[i + 1 :])
+    else:
         for name, fraction in zip(("train", "val", "test"), parts, strict=True):
             assert abs(len(splits[name]) / n_rows - fraction) <= 2 / n_rows + 1e-9
 
