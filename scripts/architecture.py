@@ -23,6 +23,8 @@ START, END = "<!-- module-map:start -->", "<!-- module-map:end -->"
 
 @dataclass(frozen=True)
 class Layer:
+    """What a layer holds, the tabpipe packages it may import, and what it must never import."""
+
     holds: str
     may_import: tuple[str, ...]  # tabpipe packages, besides tabpipe.errors
     never: tuple[str, ...] = ()  # third-party or standard modules it must not import
@@ -62,6 +64,7 @@ STORAGE_METHODS = frozenset(
 
 
 def modules(package: str) -> list[Path]:
+    """The modules of one package, sorted."""
     return sorted((PACKAGE_DIR / package).glob("*.py"))
 
 
@@ -134,11 +137,13 @@ def module_map() -> str:
 
 
 def documented_map(text: str) -> str:
+    """The generated part of docs/architecture.md, between its markers."""
     start, end = text.index(START), text.index(END) + len(END)
     return text[start:end]
 
 
 def main() -> None:
+    """Print every violation, or rewrite the documented map with ``--write``."""
     text = DOC.read_text(encoding="utf-8")
     if sys.argv[1:] == ["--write"]:
         DOC.write_text(text.replace(documented_map(text), module_map()), encoding="utf-8")

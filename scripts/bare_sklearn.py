@@ -26,6 +26,7 @@ from sklearn.model_selection import train_test_split
 
 
 def read(raw_path: Path, data: dict[str, Any]) -> pd.DataFrame:
+    """The raw file as pandas reads it (CSV, compressed CSV or Parquet)."""
     frame: pd.DataFrame
     if raw_path.suffix == ".parquet":
         frame = pd.read_parquet(raw_path)
@@ -40,6 +41,7 @@ def read(raw_path: Path, data: dict[str, Any]) -> pd.DataFrame:
 
 
 def main(raw: str | None = None, params_file: str = "params.yaml") -> None:
+    """Read, clean, split, fit and score in one process, and print the timings."""
     started = time.perf_counter()
     params = yaml.safe_load(Path(params_file).read_text())
     data, split, spec = params["data"], params["split"], params["train"]["model"]

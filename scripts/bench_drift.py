@@ -1,5 +1,6 @@
-"""Time the drift measurement at the Adult size and at about 1,000,000 rows, with and
-without sampling (`drift.max_rows`).
+"""Time the drift measurement at the Adult size and at about 1,000,000 rows.
+
+With and without sampling (`drift.max_rows`).
 
 The 1M-row batch is drawn from the validated Adult rows with replacement, with small
 seeded noise on the numeric columns so that rows are not all duplicates. Nothing is
@@ -24,6 +25,7 @@ from tabpipe.services.drift import measure_drift, scorer_for
 
 
 def resampled(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
+    """``rows`` rows drawn with replacement, numeric columns lightly jittered (seeded)."""
     rng = np.random.default_rng(seed)
     big = frame.sample(n=rows, replace=True, random_state=seed).reset_index(drop=True)
     for column in big.select_dtypes("number").columns:
@@ -36,6 +38,7 @@ def resampled(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def main(rows: int = 1_000_000) -> None:
+    """Time the drift measurement with and without sampling; print the timings."""
     params = load_params(Path("params.yaml"))
     paths = params.paths
     scorer = scorer_for(load_model(paths.model), params)

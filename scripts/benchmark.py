@@ -52,11 +52,14 @@ DOC_START, DOC_END = "<!-- benchmark table: start -->", "<!-- benchmark table: e
 
 @dataclass(frozen=True)
 class Measure:
+    """One command's wall time and the peak RSS of its largest process."""
+
     seconds: float
     peak_rss_mb: float
 
 
 def environment() -> dict[str, str]:
+    """This environment without MLflow and DVC settings, the project's tools first on PATH."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
     path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     return {**inherited, "PATH": path, "DVC_NO_ANALYTICS": "1"}
@@ -101,6 +104,7 @@ def large_adult(rows: int, seed: int = 42) -> Path:
 
 
 def repo_copy(destination: Path, rows: int) -> Path:
+    """A git copy of the work tree whose raw data has ``rows`` rows (resampled when larger)."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=ROOT,
@@ -130,10 +134,12 @@ def repo_copy(destination: Path, rows: int) -> Path:
 
 
 def median(values: list[Measure], field: str) -> float:
+    """The median of one field over the measures, rounded."""
     return round(float(statistics.median(getattr(m, field) for m in values)), 3)
 
 
 def bench_size(rows: int, repeats: int, work: Path) -> dict[str, Any]:
+    """Alternate the bare script and the pipeline ``repeats`` times at one size."""
     repo = repo_copy(work / f"repo-{rows}", rows)
     raw = yaml.safe_load((repo / "params.yaml").read_text())["data"]["raw_path"]
     bare_cmd = [str(VENV_BIN / "python"), "scripts/bare_sklearn.py", raw]
@@ -163,10 +169,12 @@ def bench_size(rows: int, repeats: int, work: Path) -> dict[str, Any]:
 
 
 def run(command: list[str], cwd: Path) -> None:
+    """Run a command in ``cwd`` with :func:`environment`; fail on a non-zero exit."""
     subprocess.run(command, cwd=cwd, env=environment(), check=True, capture_output=True)
 
 
 def markdown(result: dict[str, Any]) -> str:
+    """The benchmark result as the Markdown table docs/performance.md shows."""
     lines = [
         f"Measured {result['date']} on {result['machine']} (commit `{result['commit'][:10]}`), "
         f"medians of {result['repeats']} alternating runs.",
@@ -202,6 +210,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def update_doc(table: str) -> None:
+    """Replace the generated table in docs/performance.md."""
     doc = ROOT / "docs/performance.md"
     text = doc.read_text()
     start, end = text.index(DOC_START) + len(DOC_START), text.index(DOC_END)
@@ -209,6 +218,7 @@ def update_doc(table: str) -> None:
 
 
 def main() -> None:
+    """Parse the options, benchmark each size, write the JSON and Markdown results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", default=f"{ADULT_ROWS},1000000")

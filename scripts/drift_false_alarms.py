@@ -1,5 +1,6 @@
-"""Measure the drift check's false-alarm rate: random resamples of the population it was
-trained on should not be flagged.
+"""Measure the drift check's false-alarm rate.
+
+Random resamples of the population it was trained on should not be flagged.
 
 Draws N batches (default 20) of the validated Adult rows that are not in the training
 split, each the size of the test split, and runs the same drift measurement as the
@@ -22,6 +23,7 @@ from tabpipe.services.drift import measure_drift, scorer_for
 
 
 def main(n_batches: int = 20, rows: int = 3000) -> None:
+    """Count the drift alarms on random held-out batches; print the rate."""
     params = load_params(Path("params.yaml"))
     paths = params.paths
     scorer = scorer_for(load_model(paths.model), params)

@@ -52,16 +52,19 @@ PROPERTIES = {"primary_metric": ("evaluate.primary_metric", "data.task")}
 
 
 def module_path(module: str) -> Path:
+    """The file of a tabpipe module (its ``__init__.py`` for a package)."""
     base = SRC / Path(*module.split("."))
     return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
 
 
 def is_module(name: str) -> bool:
+    """Whether ``name`` is a module of the tabpipe source tree."""
     return module_path(name).is_file()
 
 
 @functools.cache
 def parse(module: str) -> ast.Module:
+    """The parsed source of a tabpipe module (cached)."""
     return ast.parse(module_path(module).read_text(encoding="utf-8"))
 
 
@@ -103,6 +106,7 @@ def _only_docstring(module: str) -> bool:
 
 
 def import_closure(start: list[str]) -> set[str]:
+    """Every tabpipe module the ``start`` modules import, directly or not."""
     seen: set[str] = set()
     todo = list(start)
     while todo:
@@ -122,6 +126,7 @@ def import_closure(start: list[str]) -> set[str]:
 
 
 def command_function(command: str) -> tuple[str, ast.FunctionDef]:
+    """The module and function definition of a stage's command."""
     module, name = COMMANDS[command]
     for node in parse(module).body:
         if isinstance(node, ast.FunctionDef) and node.name == name:
@@ -163,6 +168,7 @@ def _classes(annotation: Any) -> Iterator[type[BaseModel]]:
 
 @functools.cache
 def section_types() -> dict[str, str]:
+    """Each params model's class name mapped to its dotted path in params.yaml."""
     from tabpipe.records.params import Params  # noqa: PLC0415 - only when params are asked for
 
     types = {"Params": ""}
@@ -189,6 +195,8 @@ def _leaf_fields() -> dict[str, set[str]]:
 
 @dataclass
 class Reads:
+    """The params keys read so far, and the functions already followed."""
+
     keys: set[str] = field(default_factory=set)
     visited: set[tuple[str, str]] = field(default_factory=set)
 
@@ -341,16 +349,20 @@ class _FunctionReads(ast.NodeVisitor):
 
 
 class ParamsAnalyser:
+    """Follows a command's call graph and collects every params key it reads."""
+
     def __init__(self) -> None:
         self.types = section_types()
         self.fields = _leaf_fields()
         self.reads = Reads()
 
     def read(self, path: str) -> None:
+        """Record one key read (``paths`` keys are dvc.yaml's own, so left out)."""
         if path != "paths" and not path.startswith("paths."):
             self.reads.keys.add(path)
 
     def function(self, module: str, function: ast.FunctionDef, passed: dict[str, str]) -> None:
+        """Follow one function, with the params sections bound to its parameters."""
         bound = dict(passed)
         for arg in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs):
             annotation = "" if arg.annotation is None else ast.unparse(arg.annotation)
@@ -375,8 +387,11 @@ def params_read(command: str) -> set[str]:
 
 
 def normalised(keys: set[str]) -> set[str]:
-    """One spelling for a set of keys: a section whose every field is read is named as a
-    whole, and a key under a section named as a whole is dropped."""
+    """One spelling for a set of keys.
+
+    A section whose every field is read is named as a whole, and a key under a section
+    named as a whole is dropped.
+    """
     fields = _leaf_fields()
     current = set(keys)
     changed = True
@@ -407,6 +422,7 @@ class DeclaredStage:
 
 
 def declared_stages(root: Path = ROOT) -> list[DeclaredStage]:
+    """The stages of dvc.yaml as DVC resolves them (templated paths filled in)."""
     from dvc.repo import Repo  # noqa: PLC0415 - only when dvc.yaml is checked
 
     stages = []
@@ -445,8 +461,11 @@ def mismatches(stage: DeclaredStage) -> list[str]:
 
 
 def _set_items(seq: Any, wanted: list[str]) -> None:
-    """Make a ruamel sequence hold ``wanted``, in place: kept items keep their comments,
-    and the comment after the last item (often the next block's) stays last."""
+    """Make a ruamel sequence hold ``wanted``, in place.
+
+    Kept items keep their comments, and the comment after the last item (often the next
+    block's) stays last.
+    """
     comments = seq.ca.items
     trailing = comments.pop(len(seq) - 1, None) if len(seq) else None
     for index in reversed(range(len(seq))):
@@ -488,6 +507,7 @@ def write_dvc_yaml(path: Path) -> list[str]:
 
 
 def main() -> None:
+    """Print each stage's deps and params, or rewrite dvc.yaml with ``--write``."""
     if sys.argv[1:] == ["--write"]:
         changed = write_dvc_yaml(ROOT / "dvc.yaml")
         print(f"dvc.yaml: {', '.join(changed) or 'no stage'} updated")  # noqa: T201

@@ -30,6 +30,8 @@ app.add_typer(notebooks_app, name="notebooks")
 
 @dataclass(frozen=True)
 class CliState:
+    """Options of the root command that every subcommand reads (``--verbose``)."""
+
     verbose: bool
 
 
@@ -43,6 +45,7 @@ def main_options(
         Path, typer.Option(help="Folder for JSON-lines logs.", envvar="TABPIPE_LOG_DIR")
     ] = Path("logs"),
 ) -> None:
+    """Configure logging once (console and JSON lines) and keep ``--verbose`` for the commands."""
     configure_logging(verbose=verbose, log_dir=log_dir)
     ctx.obj = CliState(verbose=verbose)
 
@@ -98,8 +101,10 @@ def split(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -
 
 @app.command()
 def status(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
-    """Say what the pipeline produced, which model each output describes, what DVC finds
-    out of date and who holds the registry's aliases.
+    """Say what the pipeline produced and whether its outputs form one run.
+
+    Which model each output describes, what DVC finds out of date and who holds the
+    registry's aliases.
 
     Exit 0: the outputs form one consistent run of the current inputs; 7: they do not.
     """
@@ -160,8 +165,11 @@ def promote(
         ),
     ] = None,
 ) -> None:
-    """Register the model; move the champion alias (clean commit) or the challenger alias
-    (experiment, uncommitted changes). Exit 4 when the champion comparison fails."""
+    """Register the model and move the champion alias, or the challenger's.
+
+    Champion from a clean commit; challenger for an experiment or uncommitted changes.
+    Exit 4 when the comparison with the champion fails.
+    """
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.promote import run_promote
@@ -206,8 +214,10 @@ def monitor(
 
 @app.command()
 def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
-    """Lint and execute the notebooks with papermill (HTML under paths.notebooks_dir), then
-    write the model card from the pipeline's outputs; log both to MLflow.
+    """Run the report notebooks and write the model card; log both to MLflow.
+
+    The notebooks are linted, executed with papermill and exported to HTML under
+    paths.notebooks_dir; the card is rendered from the pipeline's outputs.
 
     Exit 6 naming the notebook and cell when a rule is broken or a cell raises.
     """
@@ -220,4 +230,5 @@ def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
 
 
 def main() -> None:
+    """Entry point of the ``tabpipe`` console script."""
     app()

@@ -17,6 +17,10 @@ from tabpipe.errors import DataValidationError, ExitCode, TabpipeError
 
 @contextlib.contextmanager
 def exit_on_error(*, verbose: bool) -> Iterator[None]:
+    """Run a command's body; turn a tabpipe error into one line and its exit code.
+
+    Anything else is a bug: exit 1 with a short line, the traceback only with ``--verbose``.
+    """
     try:
         yield
     except TabpipeError as exc:

@@ -9,6 +9,8 @@ from tabpipe.records.params import Task
 
 
 class ColumnSummary(FrozenModel):
+    """One column of a validated dataset: its dtype, missing values and distinct values."""
+
     name: str
     dtype: str
     n_missing: int = Field(ge=0)
@@ -43,6 +45,8 @@ class DatasetSummary(FrozenModel):
 
 
 class SplitPart(FrozenModel):
+    """One part of the split (train, val or test): size, share, target summary and digest."""
+
     name: str
     n_rows: int = Field(ge=0)
     fraction: float = Field(ge=0, le=1)

@@ -8,6 +8,8 @@ from tabpipe.records.base import FrozenModel
 
 
 class ColumnDrift(FrozenModel):
+    """One column's drift: Evidently's method, its score against the threshold, the verdict."""
+
     column: str
     method: str = Field(description="Evidently's test or distance for this column.")
     score: float = Field(description="p-value for statistical tests, distance otherwise.")
@@ -41,6 +43,7 @@ class DriftReport(FrozenModel):
 
     @property
     def drifted(self) -> tuple[ColumnDrift, ...]:
+        """The columns whose score crossed their threshold."""
         return tuple(column for column in self.columns if column.drifted)
 
     def verdict(self) -> str:

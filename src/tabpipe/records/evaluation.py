@@ -10,6 +10,8 @@ from tabpipe.records.base import FrozenModel
 
 
 class FeatureScore(FrozenModel):
+    """How well one feature predicts the target on its own (the leakage check)."""
+
     feature: str
     score: float = Field(description="Validation score of a model that sees this feature alone.")
 
@@ -75,6 +77,8 @@ class ModelSummary(FrozenModel):
 
 
 class Interval(FrozenModel):
+    """A bootstrap confidence interval of one metric on the test split."""
+
     metric: str
     low: float
     high: float
@@ -83,6 +87,8 @@ class Interval(FrozenModel):
 
 
 class SliceMetrics(FrozenModel):
+    """The metrics of the rows where ``column`` equals ``value``."""
+
     column: str
     value: str
     n_rows: int
@@ -90,6 +96,8 @@ class SliceMetrics(FrozenModel):
 
 
 class SliceGap(FrozenModel):
+    """The largest difference of one metric between the values of a slice column."""
+
     column: str
     metric: str
     best: str = Field(description="Slice value with the best metric.")
@@ -121,6 +129,8 @@ GateKind = Literal[
 
 
 class GateResult(FrozenModel):
+    """One gate's verdict: the metric's value, the bound it had to reach, and why."""
+
     name: str
     kind: GateKind
     metric: str
@@ -133,6 +143,7 @@ class GateResult(FrozenModel):
     note: str = ""
 
     def describe(self) -> str:
+        """One line for logs and messages: name, verdict, value, bound and note."""
         verdict = {True: "passed", False: "FAILED", None: "skipped"}[self.passed]
         value = "n/a" if self.value is None else f"{self.value:.4f}"
         bound = "" if self.bound is None else f" (bound {self.bound:.4f})"
@@ -154,6 +165,7 @@ class GatesReport(FrozenModel):
 
     @property
     def failed(self) -> tuple[GateResult, ...]:
+        """The gates that failed (a skipped gate is not a failure)."""
         return tuple(gate for gate in self.gates if gate.passed is False)
 
 

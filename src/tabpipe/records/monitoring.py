@@ -10,6 +10,8 @@ from tabpipe.records.evaluation import GateResult
 
 
 class MonitorSummary(FrozenModel):
+    """What one ``tabpipe monitor`` run found about one batch (its summary.json)."""
+
     batch: str
     n_rows: int
     labelled: bool

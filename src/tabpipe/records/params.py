@@ -146,6 +146,8 @@ class HistGradientBoostingSpec(FrozenModel):
 
 
 class LogisticRegressionSpec(FrozenModel):
+    """scikit-learn's LogisticRegression (classification) on one-hot and scaled features."""
+
     kind: Literal["logistic_regression"]
     C: float = Field(1.0, gt=0)
     max_iter: int = Field(1000, ge=1)
@@ -153,6 +155,8 @@ class LogisticRegressionSpec(FrozenModel):
 
 
 class RandomForestSpec(FrozenModel):
+    """scikit-learn's RandomForest{Classifier,Regressor} on ordinal-coded categories."""
+
     kind: Literal["random_forest"]
     n_estimators: int = Field(200, ge=1, le=5000)
     max_depth: int | None = Field(None, ge=1)
@@ -162,6 +166,8 @@ class RandomForestSpec(FrozenModel):
 
 
 class RidgeSpec(FrozenModel):
+    """scikit-learn's Ridge (regression) on one-hot and scaled features."""
+
     kind: Literal["ridge"]
     alpha: float = Field(1.0, ge=0)
 
@@ -200,6 +206,8 @@ class LeakageParams(FrozenModel):
 
 
 class TrainParams(FrozenModel):
+    """The model to fit, its seed, the columns left out, an optional grid, the leakage check."""
+
     model: ModelSpec = HistGradientBoostingSpec()
     seed: int = Field(42, ge=0)
     exclude_columns: StrTuple = Field(
@@ -227,6 +235,8 @@ TASK_METRICS: dict[Task, frozenset[str]] = {
 
 
 class EvaluateParams(FrozenModel):
+    """How evaluate scores the model: primary metric, bootstrap, slices, sample sizes."""
+
     primary_metric: MetricName | None = Field(
         None,
         description="Metric for the interval, slices and search "
@@ -275,12 +285,16 @@ class GateRule(FrozenModel):
 
 
 class SliceGapRule(FrozenModel):
+    """A gate on the gap of one metric between the best and worst value of a column."""
+
     column: str
     metric: MetricName
     max_gap: float = Field(ge=0, description="Largest allowed best-minus-worst slice value.")
 
 
 class GatesParams(FrozenModel):
+    """The quality gates evaluate checks, and whether a failure stops the pipeline."""
+
     enforce: bool = Field(
         True, description="false: failed gates warn instead of stopping (exit 4)."
     )
@@ -325,6 +339,8 @@ class DriftParams(FrozenModel):
 
 
 class MlflowParams(FrozenModel):
+    """Where runs are tracked and under which name and aliases the model is registered."""
+
     experiment_name: str = Field("tabpipe", min_length=1)
     registered_model_name: str = Field("tabpipe-model", min_length=1)
     champion_alias: str = Field(
@@ -415,6 +431,7 @@ class Params(FrozenModel):
 
     @property
     def primary_metric(self) -> MetricName:
+        """``evaluate.primary_metric``, or the task's default (ROC AUC, RMSE)."""
         if self.evaluate.primary_metric is not None:
             return self.evaluate.primary_metric
         return "roc_auc" if self.data.task == "classification" else "rmse"

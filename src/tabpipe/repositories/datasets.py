@@ -37,6 +37,7 @@ def write_splits(parts: Mapping[str, pd.DataFrame], split_dir: Path) -> None:
 
 
 def read_frame(path: Path) -> pd.DataFrame:
+    """A Parquet output of an earlier stage; a missing file says which stage to run."""
     if not path.is_file():
         msg = f"{path}: not found. Run the stage that produces it first (`dvc repro`)."
         raise DataReadError(msg)
@@ -44,10 +45,12 @@ def read_frame(path: Path) -> pd.DataFrame:
 
 
 def write_record(model: BaseModel, destination: Path) -> None:
+    """A record as indented JSON (field order kept), replacing ``destination`` whole."""
     write_text_atomic(destination, model.model_dump_json(indent=2) + "\n")
 
 
 def read_record(path: Path, model_type: type[ModelT]) -> ModelT:
+    """A record written by :func:`write_record`, validated; a stale or edited file says so."""
     if not path.is_file():
         msg = f"{path}: not found. Run the stage that produces it first (`dvc repro`)."
         raise DataReadError(msg)

@@ -10,6 +10,8 @@ from tabpipe.utils.project import uncommitted_changes
 
 @dataclass(frozen=True)
 class StageChange:
+    """A stage DVC finds out of date, with what changed (deps, params, outs)."""
+
     stage: str
     changes: tuple[str, ...]
 

@@ -41,6 +41,8 @@ _MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
 
 @dataclass(frozen=True)
 class TrackingStore:
+    """Where MLflow tracks: a tracking URI and, for the local default, its artifact folder."""
+
     uri: str
     artifact_location: str | None
 
@@ -246,6 +248,8 @@ def find_training_run(experiment_id: str, model_sha256: str) -> TrainingRunRef |
 
 @dataclass(frozen=True)
 class ModelStageRun:
+    """A stage's own run about one model, and the training run it is nested under (if any)."""
+
     run_id: str
     training: TrainingRunRef | None
 
@@ -375,6 +379,7 @@ class RegisteredVersion:
 
     @property
     def model_sha256(self) -> str | None:
+        """The sha256 of the model file this version holds (tabpipe's tag)."""
         return self.tags.get(MODEL_SHA_TAG)
 
 
@@ -389,6 +394,7 @@ def _version(found: Any) -> RegisteredVersion:
 
 @_reaching_server
 def version_by_alias(model_name: str, alias: str) -> RegisteredVersion | None:
+    """The version an alias points at, or None when the alias (or the model) does not exist."""
     try:
         found = MlflowClient().get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
@@ -428,12 +434,14 @@ def register_version(
 
 @_reaching_server
 def set_alias(model_name: str, alias: str, version: str) -> None:
+    """Point ``alias`` of ``model_name`` at ``version`` (MLflow moves it atomically)."""
     MlflowClient().set_registered_model_alias(model_name, alias, version)
     logger.info("{} version {} is now '{}'", model_name, version, alias)
 
 
 @_reaching_server
 def set_version_tags(model_name: str, version: str, tags: Mapping[str, str]) -> None:
+    """Set tags on one registered version."""
     client = MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)
@@ -460,17 +468,20 @@ def load_version_model(model_name: str, version: str) -> Any:
 
 @_reaching_server
 def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:
+    """Log metrics to the active run, each name prefixed with ``prefix``."""
     mlflow.log_metrics({f"{prefix}{name}": value for name, value in metrics.items()})
 
 
 @_reaching_server
 def log_artifact(path: Path, folder: str | None = None) -> None:
+    """Upload a file to the active run (under ``folder``); an absent file is skipped."""
     if path.exists():
         mlflow.log_artifact(str(path), artifact_path=folder)
 
 
 @_reaching_server
 def set_tags(tags: Mapping[str, str]) -> None:
+    """Set tags on the active run."""
     mlflow.set_tags(dict(tags))
 
 
@@ -508,11 +519,13 @@ def sweep_stale_runs(experiment_id: str) -> int:
 
 @_reaching_server
 def log_params_flat(params: Mapping[str, Any]) -> None:
+    """Log nested params as dotted MLflow params (see :func:`flatten`)."""
     mlflow.log_params(flatten(params))
 
 
 @_reaching_server
 def log_figure(figure: Any, artifact_file: str) -> None:
+    """Log a matplotlib figure to the active run as an image artifact."""
     mlflow.log_figure(figure, artifact_file)
 
 
@@ -530,6 +543,7 @@ def log_reference(frame: pd.DataFrame) -> None:
 
 @_reaching_server
 def load_reference(run_id: str) -> pd.DataFrame:
+    """The training data a run kept for monitoring (see :func:`log_reference`)."""
     local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REFERENCE_ARTIFACT)
     return pd.read_parquet(local)
 
@@ -538,6 +552,7 @@ def load_reference(run_id: str) -> pd.DataFrame:
 def start_monitoring_run(
     experiment_name: str, tracking: TrackingStore, tags: Mapping[str, str]
 ) -> str:
+    """Start the run of one ``tabpipe monitor`` call; :func:`end_run` closes it."""
     experiment_id = connect(tracking, experiment_name)
     run = mlflow.start_run(experiment_id=experiment_id, run_name="monitor", tags=dict(tags))
     return str(run.info.run_id)
@@ -545,6 +560,7 @@ def start_monitoring_run(
 
 @_reaching_server
 def end_run() -> None:
+    """Close the active run as FINISHED."""
     mlflow.end_run()
 
 

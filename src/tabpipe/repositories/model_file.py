@@ -34,6 +34,7 @@ _MEMBER_NAME = re.compile(r"^(?P<stem>[^/]+)\.(?P<suffix>npy|bin)$")
 
 
 def save_model(model: Any, destination: Path) -> None:
+    """Write the fitted pipeline with skops, byte-reproducibly, replacing ``destination`` whole."""
     payload = canonical_skops(sio.dumps(model))
     with atomic_path(destination) as tmp:
         tmp.write_bytes(payload)
@@ -97,6 +98,7 @@ def _rename(node: Any, ids: dict[int, int], names: dict[str, str]) -> Any:
 
 
 def load_model(path: Path) -> Any:
+    """Load a skops model file, refusing any type that is not on tabpipe's trusted list."""
     if not path.is_file():
         msg = f"{path}: no trained model. Run the train stage first (`dvc repro train`)."
         raise DataReadError(msg)

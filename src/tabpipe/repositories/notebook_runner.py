@@ -117,7 +117,6 @@ def reproducible(notebook: nbformat.NotebookNode, source: Path) -> nbformat.Note
 
 def declared_parameters(source: Path) -> set[str]:
     """Names assigned in the notebook's ``parameters`` cell (papermill's own parser)."""
-
     return set(papermill.inspect_notebook(str(source)))
 
 
@@ -156,7 +155,6 @@ def execute_notebook(
     kernel's files and the copy being run live in ``scratch`` (default: a folder of its
     own, removed when the notebook is done), never in an output folder.
     """
-
     executed, html, _ = output_paths(source, out_dir)
     failed = output_paths(source, failed_dir or out_dir)[2]
     declared = declared_parameters(source)

@@ -29,6 +29,7 @@ def load_yaml12(text: str) -> Any:
 
 
 def load_params(path: Path) -> Params:
+    """Read ``params.yaml`` (YAML 1.2, as DVC writes it) into validated :class:`Params`."""
     if not path.is_file():
         msg = f"{path}: parameters file not found (run from the repository root or pass --params)"
         raise ParamsError(msg)
@@ -44,6 +45,7 @@ def load_params(path: Path) -> Params:
 
 
 def parse_params(raw: dict[str, Any], source: str = "params") -> Params:
+    """Validate a loaded mapping; every problem is reported at once as a ParamsError."""
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:

@@ -14,6 +14,7 @@ CSV_TABLES = frozenset({"confusion"})
 
 
 def plot_file(folder: Path, stem: str) -> Path:
+    """Where one curve's table goes in ``folder``: CSV for the confusion matrix, else JSON."""
     return folder / (f"{stem}.csv" if stem in CSV_TABLES else f"{stem}.json")
 
 

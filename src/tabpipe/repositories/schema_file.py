@@ -95,6 +95,7 @@ def _raise_on_problems(path: Path, problems: list[str]) -> None:
 
 
 def load_schema(path: Path) -> pa.DataFrameSchema:
+    """The pandera schema of a reviewed YAML file, checked strictly first (exit 2 on a typo)."""
     import pandera.pandas as pa  # noqa: PLC0415 - pandera costs about a second to import
 
     raw = read_schema_file(path)
@@ -208,6 +209,7 @@ def _unknown(kind: str, name: Any, where: str, allowed: frozenset[str]) -> str:
 
 
 def dump_schema(schema: pa.DataFrameSchema) -> str:
+    """A pandera schema as the YAML a reviewer commits."""
     text = schema.to_yaml()
     if text is None:  # pandera returns None only when given a stream to write to
         msg = "pandera did not serialise the schema"

@@ -36,6 +36,8 @@ PREDICTION = "prediction"
 
 @dataclass(frozen=True)
 class DriftResult:
+    """What one drift measurement produced: the record and Evidently's snapshot for the page."""
+
     report: DriftReport
     snapshot: Any  # evidently Snapshot: save_html() writes Evidently's own page
 
@@ -63,12 +65,14 @@ class Scorer:
     positive_class: str | None
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the model's prediction column added."""
         return with_predictions(
             self.model, frame, self.features, task=self.task, positive_class=self.positive_class
         )
 
 
 def scorer_for(model: Any, params: Params, root: Path = Path()) -> Scorer:
+    """A scorer for ``model`` with the feature columns and task that params and schema declare."""
     features = feature_columns(
         load_schema(root / params.data.schema_path),
         target=params.data.target,
@@ -83,6 +87,7 @@ def scorer_for(model: Any, params: Params, root: Path = Path()) -> Scorer:
 
 
 def sample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """At most ``max_rows`` rows, sampled with ``seed`` (the frame itself when small enough)."""
     return frame if len(frame) <= max_rows else frame.sample(n=max_rows, random_state=seed)
 
 
@@ -200,6 +205,7 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
 
 
 def write_drift_outputs(result: DriftResult, folder: Path) -> tuple[Path, Path]:
+    """Write Evidently's page and the drift record into ``folder``; return both paths."""
     html, summary = folder / DRIFT_PAGE, folder / DRIFT_SUMMARY
     write_report_html(result.snapshot, html)
     write_record(result.report, summary)
@@ -207,6 +213,7 @@ def write_drift_outputs(result: DriftResult, folder: Path) -> tuple[Path, Path]:
 
 
 def raise_on_drift(report: DriftReport, *, enforce: bool) -> None:
+    """Raise DriftDetectedError when the drift gate failed and ``enforce`` is set; else warn."""
     if report.passed:
         logger.info("drift: {}", report.verdict())
         return

@@ -36,6 +36,7 @@ def hyperparameters(spec: ModelSpec) -> dict[str, Any]:
 
 
 def build_estimator(spec: ModelSpec, *, task: Task, columns: FeatureColumns, seed: int) -> Any:
+    """The unfitted scikit-learn estimator a model spec names, seeded, for the task."""
     params = hyperparameters(spec)
     if isinstance(spec, HistGradientBoostingSpec):
         hgb = (
@@ -55,6 +56,7 @@ def build_estimator(spec: ModelSpec, *, task: Task, columns: FeatureColumns, see
 
 
 def build_pipeline(spec: ModelSpec, *, task: Task, columns: FeatureColumns, seed: int) -> Pipeline:
+    """Schema-driven preprocessing (trees or linear) followed by the estimator, unfitted."""
     preprocessor = (
         linear_preprocessor(columns)
         if isinstance(spec, LogisticRegressionSpec | RidgeSpec)

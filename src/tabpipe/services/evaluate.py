@@ -49,6 +49,8 @@ from tabpipe.utils.project import project_root
 
 @dataclass(frozen=True)
 class Evaluation:
+    """The metrics report of one model, and its test predictions for curves and figures."""
+
     report: MetricsReport
     test_predictions: Predictions
 

@@ -22,11 +22,14 @@ _CATEGORICAL_DTYPES = ("category", "object", "str", "string", "bool", "boolean")
 
 @dataclass(frozen=True)
 class FeatureColumns:
+    """The feature columns by kind, as the schema's dtypes declare them."""
+
     categorical: tuple[str, ...]
     numeric: tuple[str, ...]
 
     @property
     def all(self) -> list[str]:
+        """Every feature column: categorical first, then numeric (the pipeline's input order)."""
         return [*self.categorical, *self.numeric]
 
 

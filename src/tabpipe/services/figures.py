@@ -53,4 +53,5 @@ def evaluation_figures(predictions: Predictions, *, task: Task) -> dict[str, Any
 
 
 def close(figure: Any) -> None:
+    """Release a figure once it is logged (matplotlib keeps every open figure in memory)."""
     plt.close(figure)

@@ -30,6 +30,8 @@ from tabpipe.utils.hashing import file_sha256, frame_sha256
 
 @dataclass(frozen=True)
 class IngestResult:
+    """What ingest produced: the validated frame, its summary and the validation report."""
+
     frame: pd.DataFrame
     summary: DatasetSummary
     report: ValidationReport
@@ -130,8 +132,11 @@ def minimum_rows(params: Params) -> int:
 
 
 def check_dataset_size(frame: pd.DataFrame, params: Params) -> None:
-    """Dataset-level bounds the per-column schema cannot express: enough rows (and rows of
-    every class) to split, and not too many missing cells. Raises DataValidationError."""
+    """Check the dataset-level bounds the per-column schema cannot express.
+
+    Enough rows (and rows of every class) to split, and not too many missing cells.
+    Raises DataValidationError.
+    """
     data, ingest, split = params.data, params.ingest, params.split
     problems = []
     needed = minimum_rows(params)
@@ -190,6 +195,7 @@ def summarise_dataset(
     duplicate_rows: int,
     duplicates_dropped: bool,
 ) -> DatasetSummary:
+    """The dataset summary of a validated frame: shape, columns, target, digests, duplicates."""
     columns = tuple(
         ColumnSummary(
             name=str(name),

@@ -143,8 +143,11 @@ def _single_feature_score(
 def _monotone_r2(
     x_train: pd.Series, y_train: pd.Series, x_val: pd.Series, y_val: pd.Series
 ) -> float | None:
-    """R² of the best monotone function of the feature (a log or a rescaling of the
-    target fits exactly, where a small tree only approximates its tail)."""
+    """R² of the best monotone function of the feature.
+
+    A log or a rescaling of the target fits exactly, where a small tree only
+    approximates its tail.
+    """
     seen = x_train.notna()
     if seen.sum() < 2:  # noqa: PLR2004
         return None

@@ -57,6 +57,7 @@ class Predictions:
 def predict(
     model: Any, frame: pd.DataFrame, target: str, *, task: Task, positive_class: str | None
 ) -> Predictions:
+    """The model's predictions on ``frame`` (labels and probabilities, or values) with the truth."""
     features = frame.drop(columns=[target])
     y_true = frame[target]
     if task == "regression":
@@ -82,6 +83,7 @@ def predict(
 
 
 def resolve_positive_class(classes: tuple[str, ...], declared: str | None) -> str:
+    """The declared positive class, checked against the model's classes; else the last sorted."""
     if declared is None:
         return sorted(classes)[-1]
     if declared not in classes:
@@ -95,8 +97,11 @@ def resolve_positive_class(classes: tuple[str, ...], declared: str | None) -> st
 def compute_metrics(
     predictions: Predictions, *, task: Task, names: Iterable[str] | None = None
 ) -> dict[str, float]:
-    """Every metric of the task (or only ``names``); one that is undefined on these rows
-    (ROC AUC when a single class is present) is left out rather than reported as NaN."""
+    """Every metric of the task (or only ``names``).
+
+    One that is undefined on these rows (ROC AUC when a single class is present) is
+    left out rather than reported as NaN.
+    """
     functions = _metric_functions(predictions, task)
     wanted = list(functions) if names is None else [name for name in names if name in functions]
     result: dict[str, float] = {}

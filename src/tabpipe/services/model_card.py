@@ -15,6 +15,7 @@ from tabpipe.records.drift import DriftReport
 from tabpipe.records.evaluation import GatesReport, LeakageCheck, MetricsReport, ModelSummary
 from tabpipe.records.params import Params
 from tabpipe.services.gate_tables import gates_table
+from tabpipe.utils.text import fmt_number
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class CardInputs:
     drift: DriftReport | None
 
 
-def fmt_number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+def _shown(value: float | None) -> str:
+    return fmt_number(value, missing="n/a")
 
 
 def _registry_line(params: Params) -> str:
@@ -73,8 +74,8 @@ def _data_section(inputs: CardInputs) -> list[str]:
         lines.append(f"- Target `{dataset.target.column}`: {counts}.")
     else:
         lines.append(
-            f"- Target `{dataset.target.column}`: mean {fmt_number(dataset.target.mean)}, "
-            f"std {fmt_number(dataset.target.std)}."
+            f"- Target `{dataset.target.column}`: mean {_shown(dataset.target.mean)}, "
+            f"std {_shown(dataset.target.std)}."
         )
     if missing:
         shown = ", ".join(f"`{c.name}` {c.n_missing:,}" for c in missing)
@@ -93,8 +94,8 @@ def _metrics_section(metrics: MetricsReport) -> list[str]:
     for name, value in metrics.test.items():
         label = f"**{name}**" if name == primary else name
         lines.append(
-            f"| {label} | {fmt_number(value)} | {fmt_number(metrics.baseline.get(name))} | "
-            f"{fmt_number(metrics.train.get(name))} | {fmt_number(metrics.val.get(name))} |"
+            f"| {label} | {_shown(value)} | {_shown(metrics.baseline.get(name))} | "
+            f"{_shown(metrics.train.get(name))} | {_shown(metrics.val.get(name))} |"
         )
     if metrics.interval is not None:
         interval = metrics.interval
@@ -107,7 +108,7 @@ def _metrics_section(metrics: MetricsReport) -> list[str]:
     if metrics.slices:
         lines += ["", "### By slice", "", f"| slice | rows | {primary} |", "|---|---|---|"]
         lines += [
-            f"| {s.column} = {s.value} | {s.n_rows:,} | {fmt_number(s.metrics.get(primary))} |"
+            f"| {s.column} = {s.value} | {s.n_rows:,} | {_shown(s.metrics.get(primary))} |"
             for s in metrics.slices
         ]
     return [*lines, ""]
@@ -145,6 +146,7 @@ def _leakage_section(leakage: LeakageCheck | None) -> list[str]:
 
 
 def render_model_card(params: Params, inputs: CardInputs) -> str:
+    """The model card as Markdown, from declared intent and the pipeline's own outputs."""
     card = params.report.model_card
     model, gates, drift = inputs.model, inputs.gates, inputs.drift
     verdict = "passed" if gates.passed else "FAILED" + ("" if gates.enforced else " (not enforced)")

@@ -30,6 +30,8 @@ from tabpipe.utils.project import project_root
 
 @dataclass(frozen=True)
 class MonitorOutcome:
+    """One monitoring run's summary and the folder its reports were written to."""
+
     summary: MonitorSummary
     folder: Path
 
@@ -48,6 +50,14 @@ def verdict_error(summary: MonitorSummary) -> TabpipeError | None:
 
 
 def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> MonitorOutcome:
+    """Check one batch against the champion: read and validate it, measure drift, gate quality.
+
+    Reads the batch, the champion (registry alias, loaded with tabpipe's trusted types)
+    and the training data its run kept; computes drift against that data and, for a
+    labelled batch, the champion's metrics and its absolute gates; writes Evidently's
+    page, drift.json and summary.json under ``paths.monitoring_dir`` and logs a monitoring
+    run. The exit decision is :func:`verdict_error`'s.
+    """
     data, registry = params.data, params.mlflow
     batch = load_batch(batch_path, params, root)
     labelled = data.target in batch.columns

@@ -51,6 +51,7 @@ def is_documented(source: str) -> bool:
 
 
 def check_sections(path: Path, notebook: NotebookNode, required: Sequence[str]) -> list[Violation]:
+    """The required level-one sections, each present once and in the declared order."""
     found: dict[str, int] = {}
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "markdown":
@@ -84,6 +85,7 @@ def check_sections(path: Path, notebook: NotebookNode, required: Sequence[str]) 
 
 
 def check_documentation(path: Path, notebook: NotebookNode, min_ratio: float) -> list[Violation]:
+    """Enough code cells open with a comment saying what they do (``min_ratio`` of them)."""
     code = [
         (index, cell)
         for index, cell in enumerate(notebook.cells)
@@ -108,6 +110,7 @@ def check_documentation(path: Path, notebook: NotebookNode, min_ratio: float) ->
 
 
 def check_parameters_cell(path: Path, notebook: NotebookNode) -> list[Violation]:
+    """One cell tagged ``parameters``, before any other code cell (papermill injects after it)."""
     tagged = [
         cell
         for cell in notebook.cells
@@ -127,6 +130,7 @@ def check_parameters_cell(path: Path, notebook: NotebookNode) -> list[Violation]
 
 
 def check_outputs(path: Path, notebook: NotebookNode) -> list[Violation]:
+    """No stored outputs or execution counts: committed notebooks are clean sources."""
     violations: list[Violation] = []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
@@ -150,6 +154,7 @@ def check_outputs(path: Path, notebook: NotebookNode) -> list[Violation]:
 
 
 def check_kernelspec(path: Path, notebook: NotebookNode) -> list[Violation]:
+    """A kernel spec is declared, so papermill knows which kernel to start."""
     if notebook.metadata.get("kernelspec", {}).get("name"):
         return []
     return [
@@ -163,6 +168,7 @@ def check_kernelspec(path: Path, notebook: NotebookNode) -> list[Violation]:
 
 
 def lint_notebook(path: Path, notebook: NotebookNode, rules: NotebookRules) -> list[Violation]:
+    """Every rule's violations for one notebook."""
     return [
         *check_kernelspec(path, notebook),
         *check_parameters_cell(path, notebook),
@@ -173,6 +179,7 @@ def lint_notebook(path: Path, notebook: NotebookNode, rules: NotebookRules) -> l
 
 
 def lint_paths(paths: Iterable[Path], rules: NotebookRules) -> list[Violation]:
+    """Every violation of every notebook, an unreadable file being one violation."""
     violations: list[Violation] = []
     for path in paths:
         notebook = read_notebook(path)

@@ -1,5 +1,7 @@
-"""``tabpipe status``: what the pipeline produced, which model each output describes,
-what DVC says is out of date, and what the registry holds now.
+"""``tabpipe status``: what the pipeline produced and whether it is one run.
+
+Which model each output describes, what DVC says is out of date, and what the
+registry holds now.
 
 Every output that describes a model carries the model file's sha256, so the
 dashboard can say when two outputs come from different runs (a failed gate that
@@ -39,9 +41,11 @@ class Status:
 
     @property
     def consistent(self) -> bool:
+        """Whether the outputs form one run of the current inputs (no problem found)."""
         return not self.problems
 
     def text(self) -> str:
+        """The dashboard as printed by ``tabpipe status``, ending with the verdict."""
         verdict = (
             ["verdict: consistent: every output on disk comes from one run of the current inputs"]
             if self.consistent
@@ -64,6 +68,14 @@ def _short(digest: str | None) -> str:
 
 
 def describe_outputs(params: Params, root: Path = Path()) -> Status:
+    """What ``tabpipe status`` shows and judges.
+
+    Reads every record the stages wrote (summaries, model.json, metrics, gates, drift,
+    the card), the model file's digest, DVC's status of the stages and the registry's
+    aliases; computes, for each output, which model it describes and whether it is
+    current. Writes nothing: the verdict is consistent only when every output comes from
+    one run of the current inputs.
+    """
     status = Status(lines=["tabpipe status (outputs in this work tree):"])
     digest = _data_and_model_lines(status, params, root)
     _report_lines(status, params, root, digest)

@@ -99,12 +99,14 @@ def drift_problems(drift: DriftParams, data: DataParams, columns: Columns) -> li
 
 
 def group_problems(group_column: str | None, data: DataParams, columns: Columns) -> list[str]:
+    """``split.group_column`` names a declared column."""
     if group_column is None:
         return []
     return _missing("split.group_column", group_column, columns, data.schema_path)
 
 
 def raise_on(problems: list[str], source: str) -> None:
+    """Raise one ParamsError listing every problem, naming ``source``; nothing when none."""
     if problems:
         shown = "\n".join(f"  - {problem}" for problem in problems)
         msg = f"{source}: {len(problems)} parameter(s) do not match the data's schema:\n{shown}"

@@ -11,6 +11,7 @@ from tabpipe.services.params_checks import check_all
 
 
 def params_json_schema() -> str:
+    """The JSON schema of params.yaml, from the pydantic models."""
     return json.dumps(Params.model_json_schema(), indent=2)
 
 

@@ -59,6 +59,8 @@ MAX_RECHECKS = 3
 
 @dataclass(frozen=True)
 class ModeDecision:
+    """Which alias a promotion may move (champion or challenger), and why."""
+
     mode: PromotionMode
     why: str
 
@@ -78,8 +80,10 @@ def promotion_mode(experiment: str | None, uncommitted: list[str] | None) -> Mod
 def best_promoted(
     versions: list[store.RegisteredVersion], test_sha256: str, metrics: list[str]
 ) -> dict[str, PromotedScore]:
-    """Per metric, the best value among versions that ever held the champion alias,
-    measured on the same test split (its content digest)."""
+    """Per metric, the best value among versions that ever held the champion alias.
+
+    Only values measured on the same test split (its content digest) count.
+    """
     best: dict[str, PromotedScore] = {}
     for version in versions:
         tags = version.tags
@@ -122,6 +126,14 @@ def _now() -> str:
 
 
 def run_promote(params: Params, root: Path = Path(), version: str | None = None) -> PromotionResult:
+    """Register the model and move an alias as a checked transaction (or promote ``version``).
+
+    Reads the model file, metrics and gates (all about the same model and test split),
+    the registry's champion and the git and DVC state; re-scores the champion on this
+    test split and compares; writes reports/promotion.json and a promote run. Raises
+    GateFailedError when the comparison fails and StaleOutputsError when the records do
+    not describe the model file.
+    """
     if version is not None:
         return promote_version(params, version, root)
     paths, registry = params.paths, params.mlflow
@@ -374,8 +386,11 @@ def _record(outcome: PromotionResult, params: Params, root: Path) -> PromotionRe
 
 
 def promote_version(params: Params, version: str, root: Path = Path()) -> PromotionResult:
-    """Move the champion alias to registered ``version``: absolute gates re-checked on the
-    current splits; the champion comparison is shown, not enforced (a person decided)."""
+    """Move the champion alias to registered ``version`` (a rollback, say).
+
+    Absolute gates are re-checked on the current splits; the champion comparison is
+    shown, not enforced (a person decided).
+    """
     registry = params.mlflow
     name = registry.registered_model_name
     tracking = store.tracking_store(project_root(root))

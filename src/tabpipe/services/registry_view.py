@@ -1,5 +1,8 @@
-"""The registry as ``tabpipe status`` shows it: who holds each alias now, and whether it is
-the model in this work tree. Reads only: no store is created where there is none."""
+"""The registry as ``tabpipe status`` shows it: who holds each alias now.
+
+And whether it is the model in this work tree. Reads only: no store is created where
+there is none.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from tabpipe.utils.project import project_root
 
 
 def registry_summary(params: Params, root: Path, model_sha256: str | None) -> list[str]:
+    """Lines for ``tabpipe status``: who holds each alias, and whether it is this model."""
     registry = params.mlflow
     tracking = store.tracking_store(project_root(root))
     if not store.store_exists(tracking):

@@ -55,6 +55,7 @@ def notebook_parameters(params: Params) -> dict[str, Any]:
 
 
 def card_inputs(params: Params, root: Path) -> CardInputs:
+    """The records the model card is rendered from (drift when the drift stage ran)."""
     paths = params.paths
     drift_file = root / paths.drift_summary
     return CardInputs(

@@ -20,6 +20,10 @@ from tabpipe.services.normalise import normalise_frame
 
 
 def infer_schema(frame: pd.DataFrame, *, max_categories: int = 100) -> pa.DataFrameSchema:
+    """Pandera's inferred schema, with few-valued text columns as categories.
+
+    Bounds that only describe this sample are left out.
+    """
     typed = frame.copy()
     for name in typed.columns:
         column = typed[name]

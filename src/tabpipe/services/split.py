@@ -61,6 +61,7 @@ def _draw(
 def summarise_split(
     parts: dict[str, pd.DataFrame], params: SplitParams, *, target: str, task: Task
 ) -> SplitSummary:
+    """The split summary: each part's size, share, target summary and digest."""
     total = sum(len(part) for part in parts.values())
     return SplitSummary(
         seed=params.seed,
@@ -80,6 +81,12 @@ def summarise_split(
 
 
 def run_split(params: Params, root: Path = Path()) -> SplitSummary:
+    """The split stage: read the validated data, split it, write the parts and the summary.
+
+    Reads ``paths.validated``; splits by seeded shuffling (stratified on the target, or
+    by group); writes the three Parquet parts as one folder (``paths.split_dir``) and the
+    summary (``paths.split_summary``).
+    """
     frame = read_frame(root / params.paths.validated)
     logger.info("split: {} rows from {}", len(frame), params.paths.validated)
     parts = split_dataset(frame, params.split, target=params.data.target, task=params.data.task)

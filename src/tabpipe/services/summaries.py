@@ -9,6 +9,7 @@ from tabpipe.records.params import Task
 
 
 def summarise_target(target: pd.Series, *, task: Task) -> TargetSummary:
+    """Class counts (classification) or location and spread (regression) of a target."""
     name = str(target.name)
     if task == "classification":
         counts = target.value_counts(dropna=True, sort=False).sort_index()

@@ -43,6 +43,8 @@ from tabpipe.utils.project import git_state, project_root
 
 @dataclass(frozen=True)
 class FittedModel:
+    """A fitted pipeline, the spec it was built from, the search's pick and the iterations kept."""
+
     pipeline: Pipeline
     spec: ModelSpec
     best_params: dict[str, Any]
@@ -52,6 +54,7 @@ class FittedModel:
 def fit_model(
     params: Params, columns: FeatureColumns, train: pd.DataFrame, val: pd.DataFrame
 ) -> FittedModel:
+    """Fit the pipeline on train; the validation split drives early stopping and the grid."""
     target, task, seed = params.data.target, params.data.task, params.train.seed
     spec = params.train.model
     best: dict[str, Any] = {}
@@ -139,6 +142,13 @@ REFERENCE_MAX_ROWS = 100_000  # training rows kept in the run for `tabpipe monit
 
 
 def run_train(params: Params, root: Path = Path()) -> ModelSummary:
+    """The train stage: fit the declared model and record it.
+
+    Reads the train and validation splits and the schema; checks leakage (each feature
+    alone) and fits the pipeline; writes the skops model file and models/model.json, and
+    logs params, dataset lineage, the model (with its signature) and the training
+    reference to a new MLflow run.
+    """
     paths = params.paths
     declared = schema_columns(root / params.data.schema_path)
     raise_on(

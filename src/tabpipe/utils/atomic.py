@@ -88,8 +88,10 @@ def sweep_stale_temporaries(destination: Path) -> list[Path]:
 
 @contextlib.contextmanager
 def atomic_path(destination: Path) -> Iterator[Path]:
-    """Yield a temporary path (not yet created); on success it replaces ``destination``,
-    on error it vanishes."""
+    """Yield a temporary path (not yet created) that replaces ``destination`` on success.
+
+    On error it vanishes, and ``destination`` is as it was.
+    """
     # A fresh name the writer creates itself, so the file gets the usual permissions
     # (mkstemp would make it private to the user).
     tmp = destination.with_name(f".{destination.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
@@ -106,6 +108,7 @@ def atomic_path(destination: Path) -> Iterator[Path]:
 
 
 def write_text_atomic(destination: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``destination`` through a temporary file and a rename."""
     with atomic_path(destination) as tmp:
         tmp.write_text(text, encoding="utf-8")
 

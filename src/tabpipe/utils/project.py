@@ -16,6 +16,7 @@ from pathlib import Path
 
 
 def project_root(start: Path | None = None) -> Path:
+    """The repository root: ``DVC_ROOT`` under DVC, else the nearest folder holding ``.dvc/``."""
     from_dvc = os.environ.get("DVC_ROOT")
     if from_dvc:
         return Path(from_dvc).resolve()
@@ -37,8 +38,10 @@ def git_state(cwd: Path) -> dict[str, str]:
 
 
 def uncommitted_changes(cwd: Path) -> list[str] | None:
-    """Paths (relative to ``cwd``'s repository) that differ from the last commit: changed,
-    staged or new and not ignored. None outside a git repository."""
+    """Paths (relative to ``cwd``'s repository) that differ from the last commit.
+
+    Changed, staged, or new and not ignored. None outside a git repository.
+    """
     try:
         listed = _git(cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", strip=False)
     except (OSError, subprocess.CalledProcessError):

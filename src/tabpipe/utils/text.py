@@ -12,6 +12,6 @@ def shorten(text: str, limit: int = MAX_SHOWN) -> str:
     return f"{text[:limit]}... ({len(text):,} characters)"
 
 
-def fmt_number(value: float | None) -> str:
-    """A metric as reports show it: four decimals, or nothing when there is no value."""
-    return "" if value is None else f"{value:.4f}"
+def fmt_number(value: float | None, missing: str = "") -> str:
+    """A metric as reports show it: four decimals, or ``missing`` when there is no value."""
+    return missing if value is None else f"{value:.4f}"
