@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,7 @@ from tabpipe.repositories.params_file import load_params, parse_params
 from tabpipe.repositories.raw_data import read_raw
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.validation import build_schema
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT, ProjectFactory
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -57,9 +55,6 @@ def raw_params_dict() -> dict[str, Any]:
     loaded = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     assert isinstance(loaded, dict)
     return loaded
-
-
-ProjectFactory = Callable[..., Path]
 
 
 @pytest.fixture
@@ -112,11 +107,3 @@ def adult_splits(
     return split_dataset(
         frame, adult_params.split, target=adult_params.data.target, task=adult_params.data.task
     )
-
-
-def with_overrides(params: Params, **sections: dict[str, Any]) -> Params:
-    """A copy of ``params`` with some sections replaced, validated like params.yaml."""
-    raw = params.model_dump(mode="json")
-    for name, values in sections.items():
-        raw[name] = {**raw[name], **values}
-    return parse_params(raw)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from typer.testing import Result
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
@@ -63,14 +64,26 @@ def repo_copy(tmp_path: Path) -> Path:
 
 
 def invoke(*args: str) -> str:
-    """Run a tabpipe command in process; fail the test with its output unless it exits 0."""
+    """Run a tabpipe command in process; fail the test with its output unless it exits 0.
+
+    Returns what it printed on stdout (a drafted schema, the one-line result).
+    """
+    return _invoked(args).stdout
+
+
+def invoke_all(*args: str) -> str:
+    """Like :func:`invoke`, but returns all a user sees: stdout and the log lines."""
+    return _invoked(args).output
+
+
+def _invoked(args: tuple[str, ...]) -> Result:
     from typer.testing import CliRunner
 
     from tabpipe.cli.app import app
 
     result = CliRunner().invoke(app, list(args))
     assert result.exit_code == 0, result.output
-    return result.stdout
+    return result
 
 
 def edit_params(repo: Path, **sections: Mapping[str, object]) -> None:
@@ -100,6 +113,12 @@ OUTPUTS_IGNORED = (
 
 def git(project: Path, *args: str) -> None:
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project)
+
+
+def commit_params(project: Path, section: str, **values: object) -> None:
+    """Change one section of params.yaml and commit it, as a team does before a run."""
+    edit_params(project, **{section: values})
+    commit_project(project)
 
 
 def commit_project(project: Path) -> None:

@@ -21,7 +21,7 @@ from tabpipe.errors import ExitCode, NotebookError
 from tabpipe.records.params import Params
 from tabpipe.repositories.notebook_runner import execute_notebook
 from tabpipe.services.report import execute_all
-from tests.conftest import with_overrides
+from tests.helpers import with_overrides
 
 pytestmark = pytest.mark.integration
 

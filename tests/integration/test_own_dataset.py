@@ -12,7 +12,7 @@ import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from tabpipe.repositories.model_file import load_model
-from tests.conftest import REPO_ROOT, ProjectFactory
+from tests.helpers import REPO_ROOT, ProjectFactory
 from tests.integration.conftest import (
     champion_version,
     commit_project,

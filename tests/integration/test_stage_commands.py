@@ -9,33 +9,22 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-import yaml
 from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
-from tests.conftest import ProjectFactory
-from tests.integration.conftest import commit_project
+from tests.helpers import ProjectFactory
+from tests.integration.conftest import (
+    champion_version,
+    commit_params,
+    commit_project,
+    invoke_all,
+    mlflow_client,
+)
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
-
-
-def _invoke(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _set(project: Path, section: str, **values: object) -> None:
-    """Change params.yaml and commit it, as a team does before a run that may promote."""
-    path = project / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    params[section] = {**params[section], **values}
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-    commit_project(project)
 
 
 @pytest.fixture
@@ -46,30 +35,26 @@ def project(
     monkeypatch.delenv("DVC_ROOT", raising=False)
     root = make_project(adult_raw.head(3000))
     commit_project(root)
-    _set(root, "evaluate", bootstrap_samples=50)
-    _set(
+    commit_params(root, "evaluate", bootstrap_samples=50)
+    commit_params(
         root,
         "gates",
         rules=[{"metric": "roc_auc", "min": 0.8, "max_drop_vs_champion": 0.02}],
         slice_gaps=[],
     )
-    _invoke("ingest")
-    _invoke("split")
+    invoke_all("ingest")
+    invoke_all("split")
     return root
 
 
-def _client(project: Path) -> MlflowClient:
-    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-
-
 def test_train_evaluate_promote_then_status(project: Path) -> None:
-    assert "train ok: hist_gradient_boosting" in _invoke("train")
-    assert "gates passed" in _invoke("evaluate")
-    promoted = _invoke("promote")
+    assert "train ok: hist_gradient_boosting" in invoke_all("train")
+    assert "gates passed" in invoke_all("evaluate")
+    promoted = invoke_all("promote")
     assert "promote (champion): tabpipe-adult v1: all gates passed; first champion" in promoted
-    assert "this model is already 'champion' (v1)" in _invoke("promote")
+    assert "this model is already 'champion' (v1)" in invoke_all("promote")
 
-    status = _invoke("status")
+    status = invoke_all("status")
     assert "champion         v1 (model " in status
     assert "the model in this work tree" in status
     assert "quality gates    reports/gates.md  (passed)" in status
@@ -77,7 +62,7 @@ def test_train_evaluate_promote_then_status(project: Path) -> None:
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["interval"]["n_resamples"] == 50
     summary = json.loads((project / "models/model.json").read_text())
-    version = _client(project).get_model_version_by_alias("tabpipe-adult", "champion")
+    version = mlflow_client(project).get_model_version_by_alias("tabpipe-adult", "champion")
     assert version.tags["tabpipe.model_sha256"] == summary["model_sha256"]
     assert version.tags["tabpipe.test_sha256"] == metrics["test_sha256"]
     assert "tabpipe.champion_since" in version.tags
@@ -89,92 +74,90 @@ def test_train_evaluate_promote_then_status(project: Path) -> None:
     )
 
 
-def _champion(project: Path) -> str:
-    return str(_client(project).get_model_version_by_alias("tabpipe-adult", "champion").version)
-
-
 def _run_stages(*stages: str) -> None:
     for stage in stages:
-        _invoke(stage)
+        invoke_all(stage)
 
 
 def test_a_better_model_takes_the_alias_and_a_worse_one_does_not(project: Path) -> None:
     weak = {"kind": "hist_gradient_boosting", "max_iter": 2, "early_stopping": False}
-    _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.5, "max_drop_vs_champion": 0.01}])
+    commit_params(
+        project, "gates", rules=[{"metric": "roc_auc", "min": 0.5, "max_drop_vs_champion": 0.01}]
+    )
 
-    _set(project, "train", model=weak)
+    commit_params(project, "train", model=weak)
     _run_stages("train", "evaluate", "promote")
     weak_auc = json.loads((project / "reports/metrics.json").read_text())["test"]["roc_auc"]
-    assert _champion(project) == "1"
+    assert champion_version(project) == "1"
 
-    _set(project, "train", model={"kind": "hist_gradient_boosting"})
+    commit_params(project, "train", model={"kind": "hist_gradient_boosting"})
     _run_stages("train", "evaluate", "promote")
     better = json.loads((project / "reports/metrics.json").read_text())["test"]["roc_auc"]
     assert better > weak_auc
-    assert _champion(project) == "2"
-    client = _client(project)
+    assert champion_version(project) == "2"
+    client = mlflow_client(project)
     assert client.get_model_version("tabpipe-adult", "2").tags["replaced_version"] == "1"
     assert client.get_model_version("tabpipe-adult", "1").tags["replaced_by_version"] == "2"
 
-    _set(project, "train", model=weak)
+    commit_params(project, "train", model=weak)
     _run_stages("train", "evaluate")  # the absolute gates pass: only the champion is better
     worse = runner.invoke(app, ["promote"])
     assert worse.exit_code == ExitCode.GATE_FAILED, worse.output
     assert "worse than the champion beyond the tolerance" in worse.output
     assert "roc_auc within 0.01 of the champion: FAILED" in worse.output
     assert "tabpipe promote --version 1" in worse.output  # the same bytes as v1: no new version
-    assert _champion(project) == "2"
+    assert champion_version(project) == "2"
 
     # A person may still decide (a rollback): the absolute gates are re-checked first.
-    explicit = _invoke("promote", "--version", "1")
+    explicit = invoke_all("promote", "--version", "1")
     assert "promote (explicit): tabpipe-adult v1: explicit promotion; replaced v2" in explicit
-    assert _champion(project) == "1"
+    assert champion_version(project) == "1"
 
 
 def test_an_experiment_or_uncommitted_change_registers_a_challenger_only(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _run_stages("train", "evaluate", "promote")
-    assert _champion(project) == "1"
+    assert champion_version(project) == "1"
 
-    _set(project, "train", model={"kind": "hist_gradient_boosting", "learning_rate": 0.2})
-    _invoke("train")
-    _invoke("evaluate")
+    commit_params(project, "train", model={"kind": "hist_gradient_boosting", "learning_rate": 0.2})
+    invoke_all("train")
+    invoke_all("evaluate")
     monkeypatch.setenv("DVC_EXP_NAME", "lr-high")
-    experiment = _invoke("promote")
+    experiment = invoke_all("promote")
     assert "promote (challenger): tabpipe-adult v2: DVC experiment 'lr-high'" in experiment
     assert "'champion' stays v1" in experiment
     monkeypatch.delenv("DVC_EXP_NAME")
-    client = _client(project)
-    assert _champion(project) == "1"
+    client = mlflow_client(project)
+    assert champion_version(project) == "1"
     assert str(client.get_model_version_by_alias("tabpipe-adult", "challenger").version) == "2"
 
     (project / "params.yaml").write_text((project / "params.yaml").read_text() + "\n# note\n")
-    dirty = _invoke("promote")
+    dirty = invoke_all("promote")
     assert "uncommitted changes: params.yaml" in dirty
-    assert _champion(project) == "1"
+    assert champion_version(project) == "1"
 
 
 def test_promote_refuses_metrics_of_another_model_or_test_split(project: Path) -> None:
     """Run out of order, promote would compare numbers from different runs: exit 7."""
     _run_stages("train", "evaluate")
-    _set(project, "split", seed=7)
-    _invoke("split")
+    commit_params(project, "split", seed=7)
+    invoke_all("split")
     other_split = runner.invoke(app, ["promote"])
     assert other_split.exit_code == ExitCode.STALE_OUTPUTS, other_split.output
     assert "computed on another test split" in other_split.output
 
-    _invoke("train")  # a new model on the new split, not evaluated yet
+    invoke_all("train")  # a new model on the new split, not evaluated yet
     other_model = runner.invoke(app, ["promote"])
     assert other_model.exit_code == ExitCode.STALE_OUTPUTS, other_model.output
     assert "the outputs are from different runs" in other_model.output
     with pytest.raises(MlflowException, match="not found"):
-        _client(project).get_model_version_by_alias("tabpipe-adult", "champion")
+        mlflow_client(project).get_model_version_by_alias("tabpipe-adult", "champion")
 
 
 def test_reevaluating_never_rewrites_a_registered_models_runs(project: Path) -> None:
     _run_stages("train", "evaluate", "promote")
-    client = _client(project)
+    client = mlflow_client(project)
     version = client.get_model_version_by_alias("tabpipe-adult", "champion")
     assert version.run_id is not None
     trained = client.get_run(version.run_id)
@@ -184,7 +167,7 @@ def test_reevaluating_never_rewrites_a_registered_models_runs(project: Path) -> 
         for run in client.search_runs([experiment])
     }
 
-    _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])
+    commit_params(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])
     failed = runner.invoke(app, ["evaluate"])
     assert failed.exit_code == ExitCode.GATE_FAILED
 
@@ -201,8 +184,8 @@ def test_reevaluating_never_rewrites_a_registered_models_runs(project: Path) -> 
 
 
 def test_failed_gates_stop_or_warn_and_never_promote(project: Path) -> None:
-    _invoke("train")
-    _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])
+    invoke_all("train")
+    commit_params(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])
     failed = runner.invoke(app, ["evaluate"])
     assert failed.exit_code == ExitCode.GATE_FAILED
     assert "1 quality gate(s) failed; the model is not promoted" in failed.output
@@ -210,25 +193,25 @@ def test_failed_gates_stop_or_warn_and_never_promote(project: Path) -> None:
     assert "stays the rejected candidate" in failed.output
     assert "Traceback" not in failed.output
     assert (project / "reports/metrics.json").is_file()
-    assert "1 gate(s) failed: not registered" in _invoke("promote")
+    assert "1 gate(s) failed: not registered" in invoke_all("promote")
     status = runner.invoke(app, ["status"])
     assert "is a REJECTED candidate" in status.output
 
-    _set(project, "gates", enforce=False)
-    explored = _invoke("evaluate")
+    commit_params(project, "gates", enforce=False)
+    explored = invoke_all("evaluate")
     assert "gates FAILED (not enforced)" in explored
-    assert "not registered" in _invoke("promote")
+    assert "not registered" in invoke_all("promote")
     with pytest.raises(MlflowException, match="not found"):
-        _client(project).get_model_version_by_alias("tabpipe-adult", "champion")
+        mlflow_client(project).get_model_version_by_alias("tabpipe-adult", "champion")
 
 
 def test_status_flags_outputs_of_different_runs_and_exits_7(project: Path) -> None:
     _run_stages("train", "evaluate", "drift", "promote")
-    assert "verdict: consistent" in _invoke("status")
+    assert "verdict: consistent" in invoke_all("status")
 
-    _set(project, "train", model={"kind": "hist_gradient_boosting", "max_iter": 3})
-    _set(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])
-    _invoke("train")
+    commit_params(project, "train", model={"kind": "hist_gradient_boosting", "max_iter": 3})
+    commit_params(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], slice_gaps=[])
+    invoke_all("train")
     assert runner.invoke(app, ["evaluate"]).exit_code == ExitCode.GATE_FAILED
 
     status = runner.invoke(app, ["status"])
@@ -244,7 +227,7 @@ def test_status_flags_outputs_of_different_runs_and_exits_7(project: Path) -> No
 def test_a_run_left_running_by_a_killed_stage_is_closed_by_the_next_train(
     project: Path,
 ) -> None:
-    client = _client(project)
+    client = mlflow_client(project)
     experiment_id = client.create_experiment(
         "tabpipe-adult", artifact_location=(project / "mlartifacts").as_uri()
     )
@@ -252,14 +235,14 @@ def test_a_run_left_running_by_a_killed_stage_is_closed_by_the_next_train(
         experiment_id, tags={"tabpipe.pid": "999999999", "tabpipe.host": os.uname().nodename}
     )
     assert client.get_run(orphan.info.run_id).info.status == "RUNNING"
-    _invoke("train")
+    invoke_all("train")
     assert client.get_run(orphan.info.run_id).info.status == "FAILED"
 
 
 def test_the_sweep_never_fails_a_finished_or_registered_run(project: Path) -> None:
     """A registered model's run keeps its record even if its process died while RUNNING."""
     _run_stages("train", "evaluate", "promote")
-    client = _client(project)
+    client = mlflow_client(project)
     champion = client.get_model_version_by_alias("tabpipe-adult", "champion")
     assert champion.run_id is not None
     assert champion.source is not None
@@ -271,7 +254,7 @@ def test_the_sweep_never_fails_a_finished_or_registered_run(project: Path) -> No
     )
     plain_orphan = client.create_run(experiment, tags=dead)
 
-    _invoke("train")
+    invoke_all("train")
 
     assert client.get_run(plain_orphan.info.run_id).info.status == "FAILED"
     assert client.get_run(registered_orphan.info.run_id).info.status == "RUNNING"
@@ -296,15 +279,17 @@ def _shifted_batch(adult_raw: pd.DataFrame, path: Path) -> Path:
 def test_drift_stage_passes_on_the_test_split_and_gates_a_shifted_batch(
     project: Path, adult_raw: pd.DataFrame
 ) -> None:
-    _invoke("train")
-    assert "drift: OK" in _invoke("drift")
-    assert "drift            reports/drift/drift.html  (OK: " in _invoke("status")
+    invoke_all("train")
+    assert "drift: OK" in invoke_all("drift")
+    assert "drift            reports/drift/drift.html  (OK: " in invoke_all("status")
     report = json.loads((project / "reports/drift/drift.json").read_text())
     assert report["drifted_share"] < report["max_drifted_share"]
     assert {c["column"] for c in report["columns"]} >= {"age", "income", "prediction"}
     assert (project / "reports/drift/drift.html").stat().st_size > 10_000
 
-    _set(project, "drift", current_path=str(_shifted_batch(adult_raw, project / "batch.csv")))
+    commit_params(
+        project, "drift", current_path=str(_shifted_batch(adult_raw, project / "batch.csv"))
+    )
     result = runner.invoke(app, ["drift"])
     assert result.exit_code == ExitCode.DRIFT_DETECTED
     for column in ("age", "hours-per-week", "workclass"):
@@ -315,9 +300,9 @@ def test_drift_stage_passes_on_the_test_split_and_gates_a_shifted_batch(
 def test_monitor_flags_shift_passes_resamples_and_rejects_broken_batches(
     project: Path, adult_raw: pd.DataFrame
 ) -> None:
-    _invoke("train")
-    _invoke("evaluate")
-    _invoke("promote")
+    invoke_all("train")
+    invoke_all("evaluate")
+    invoke_all("promote")
 
     shifted = runner.invoke(app, ["monitor", str(_shifted_batch(adult_raw, project / "s.csv"))])
     assert shifted.exit_code == ExitCode.DRIFT_DETECTED, shifted.output
@@ -343,7 +328,7 @@ def test_monitor_flags_shift_passes_resamples_and_rejects_broken_batches(
     assert broken.exit_code == ExitCode.DATA_INVALID
     assert "column missing from the data (column_in_dataframe): education" in broken.output
 
-    client = _client(project)
+    client = mlflow_client(project)
     experiment = client.get_experiment_by_name("tabpipe-adult-monitoring")
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id])
@@ -386,7 +371,7 @@ def test_a_registered_model_with_an_untrusted_type_is_refused(
     from sklearn.preprocessing import FunctionTransformer
 
     _run_stages("train", "evaluate", "promote")
-    client = _client(project)
+    client = mlflow_client(project)
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("tabpipe-adult")
     assert experiment is not None
@@ -424,19 +409,19 @@ def test_a_leaked_feature_is_named_at_train_and_fails_the_gate_when_enforced(
     leaked = raw.assign(**{"hours-per-week": rich.map({True: 60, False: 20})})  # a copy of it
     root = make_project(leaked)
     commit_project(root)
-    _set(root, "evaluate", bootstrap_samples=50)
-    _set(root, "gates", rules=[{"metric": "roc_auc", "min": 0.8}], slice_gaps=[])
-    _invoke("ingest")
-    _invoke("split")
+    commit_params(root, "evaluate", bootstrap_samples=50)
+    commit_params(root, "gates", rules=[{"metric": "roc_auc", "min": 0.8}], slice_gaps=[])
+    invoke_all("ingest")
+    invoke_all("split")
 
     trained = runner.invoke(app, ["train"])
     assert trained.exit_code == 0, trained.output
     assert "possible target leakage: hours-per-week (roc_auc 1.0000 alone)" in trained.output
     summary = json.loads((root / "models/model.json").read_text())
     assert summary["leakage"]["suspects"] == ["hours-per-week"]
-    assert "possible target leakage" in _invoke("evaluate")  # a warning: not enforced
+    assert "possible target leakage" in invoke_all("evaluate")  # a warning: not enforced
 
-    _set(root, "gates", fail_on_leakage=True)
+    commit_params(root, "gates", fail_on_leakage=True)
     failed = runner.invoke(app, ["evaluate"])
     assert failed.exit_code == ExitCode.GATE_FAILED, failed.output
     assert "no feature predicts the target alone (roc_auc < 0.99): FAILED" in failed.output

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode, TrackingUnavailableError
 from tabpipe.repositories import mlflow_store as store
-from tests.conftest import ProjectFactory
+from tests.helpers import ProjectFactory
 from tests.integration.conftest import (
     VENV_BIN,
     commit_project,

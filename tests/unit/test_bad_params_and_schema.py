@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tabpipe.repositories.params_file import load_params
-from tests.conftest import ProjectFactory
+from tests.helpers import ProjectFactory
 
 SCHEMA = Path("schemas/adult.yaml")
 RAW = Path("data/raw/adult.csv.gz")

@@ -14,7 +14,7 @@ from tabpipe.cli.errors import exit_on_error
 from tabpipe.errors import ExitCode
 from tabpipe.repositories.raw_data import read_raw
 from tabpipe.services.normalise import normalise_frame
-from tests.conftest import ProjectFactory
+from tests.helpers import ProjectFactory
 
 runner = CliRunner()
 

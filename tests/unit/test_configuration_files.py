@@ -10,7 +10,7 @@ import tomllib
 
 import yaml
 
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 ENV_EXAMPLE = (REPO_ROOT / ".env.example").read_text()
 

@@ -10,7 +10,7 @@ from tabpipe.services.curves import MAX_POINTS, curve_tables
 from tabpipe.services.evaluate import Evaluation, evaluate_model
 from tabpipe.services.features import feature_columns
 from tabpipe.services.train import fit_model
-from tests.conftest import with_overrides
+from tests.helpers import with_overrides
 
 SHA = "0" * 64  # the model file's digest, as the evaluate stage passes it
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
-from tests.conftest import ProjectFactory
 from tests.fixtures.read_only import read_only_folder
+from tests.helpers import ProjectFactory
 
 RAW = Path("data/raw/adult.csv.gz")
 OUTPUTS = (

@@ -14,7 +14,7 @@ from tabpipe.records.params import Params
 from tabpipe.services.features import FeatureColumns
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.leakage import check_leakage
-from tests.conftest import with_overrides
+from tests.helpers import with_overrides
 
 THRESHOLD = 0.99
 

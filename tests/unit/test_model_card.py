@@ -16,7 +16,7 @@ from tabpipe.records.evaluation import (
 from tabpipe.records.params import Params
 from tabpipe.repositories.datasets import read_record
 from tabpipe.services.model_card import CardInputs, render_model_card
-from tests.conftest import REPO_ROOT, with_overrides
+from tests.helpers import REPO_ROOT, with_overrides
 
 
 @pytest.fixture

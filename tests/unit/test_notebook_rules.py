@@ -14,7 +14,7 @@ from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tabpipe.records.params import NotebookRules, Params
 from tabpipe.services.notebook_rules import lint_paths, strip_paths
-from tests.conftest import REPO_ROOT, ProjectFactory
+from tests.helpers import REPO_ROOT, ProjectFactory
 
 RULES = NotebookRules()
 SECTIONS = RULES.required_sections

@@ -13,7 +13,7 @@ from tabpipe.records.params import Params
 from tabpipe.services.features import FeatureColumns, feature_columns
 from tabpipe.services.metrics import compute_metrics, predict
 from tabpipe.services.train import fit_model
-from tests.conftest import with_overrides
+from tests.helpers import with_overrides
 
 
 @pytest.fixture(scope="module")
