@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tabpipe.errors import ParamsError
-from tabpipe.records.evaluation import MetricsReport
+from tabpipe.records.evaluation import LeakageCheck, MetricsReport
 from tabpipe.records.params import Params
 from tabpipe.services.features import FeatureColumns
 from tabpipe.services.gates import evaluate_gates
@@ -27,19 +27,18 @@ def _columns(frame: pd.DataFrame, target: str) -> FeatureColumns:
     return FeatureColumns(categorical=categorical, numeric=numeric)
 
 
-def _check(frame: pd.DataFrame, target: str, *, classification: bool) -> tuple[str, ...]:
+def _check(frame: pd.DataFrame, target: str, *, classification: bool) -> LeakageCheck:
+    """The leakage check with the first half of ``frame`` as train, the rest as validation."""
     half = len(frame) // 2
-    train, val = frame.iloc[:half], frame.iloc[half:]
-    result = check_leakage(
-        train,
-        val,
+    return check_leakage(
+        frame.iloc[:half],
+        frame.iloc[half:],
         _columns(frame, target),
         target=target,
         classification=classification,
         threshold=THRESHOLD,
         seed=0,
     )
-    return result.suspects
 
 
 def test_the_adult_features_are_not_suspects(adult_splits: dict[str, pd.DataFrame]) -> None:
@@ -62,7 +61,7 @@ def test_a_category_written_after_the_outcome_is_a_suspect(
 ) -> None:
     frame = adult_splits["train"].head(4000)
     leaked = frame.assign(status=frame["income"].astype(str).map({"<=50K": "no", ">50K": "yes"}))
-    assert _check(leaked, "income", classification=True) == ("status",)
+    assert _check(leaked, "income", classification=True).suspects == ("status",)
 
 
 def test_the_log_of_a_regression_target_is_a_suspect() -> None:
@@ -71,7 +70,7 @@ def test_the_log_of_a_regression_target_is_a_suspect() -> None:
     frame = pd.DataFrame(
         {"age": rng.integers(18, 65, 4000).astype(float), "log_wage": np.log(wage), "wage": wage}
     )
-    assert _check(frame, "wage", classification=False) == ("log_wage",)
+    assert _check(frame, "wage", classification=False).suspects == ("log_wage",)
 
 
 def test_two_counts_that_sum_to_the_target_are_suspects_although_neither_is_alone() -> None:
@@ -82,16 +81,7 @@ def test_two_counts_that_sum_to_the_target_are_suspects_although_neither_is_alon
     frame = pd.DataFrame(
         {"temperature": temperature, "casual": casual, "registered": registered}
     ).assign(count=casual + registered)
-    half = len(frame) // 2
-    result = check_leakage(
-        frame.iloc[:half],
-        frame.iloc[half:],
-        _columns(frame, "count"),
-        target="count",
-        classification=False,
-        threshold=THRESHOLD,
-        seed=0,
-    )
+    result = _check(frame, "count", classification=False)
     assert all(item.score < THRESHOLD for item in result.top_features)  # none alone
     assert set(result.suspects) == {"casual", "registered"}
     assert result.linear_score is not None
@@ -112,8 +102,9 @@ def test_any_feature_that_is_a_linear_function_of_the_target_is_named(
     frame = pd.DataFrame(
         {"noise": rng.normal(size=n_rows), "copy": scale * target + 7.0, "y": target}
     )
-    assert "copy" in _check(frame, "y", classification=False)
-    assert "noise" not in _check(frame, "y", classification=False)
+    suspects = _check(frame, "y", classification=False).suspects
+    assert "copy" in suspects
+    assert "noise" not in suspects
 
 
 def test_the_gate_fails_only_when_enforced(
@@ -121,16 +112,7 @@ def test_the_gate_fails_only_when_enforced(
 ) -> None:
     frame = adult_splits["train"].head(4000)
     leaked = frame.assign(status=frame["income"].astype(str))
-    half = len(leaked) // 2
-    check = check_leakage(
-        leaked.iloc[:half],
-        leaked.iloc[half:],
-        _columns(leaked, "income"),
-        target="income",
-        classification=True,
-        threshold=THRESHOLD,
-        seed=0,
-    )
+    check = _check(leaked, "income", classification=True)
     report = MetricsReport(
         model_sha256="a" * 64, test_sha256="b" * 64, task="classification",
         primary_metric="roc_auc", test={"roc_auc": 0.95}, baseline={"roc_auc": 0.5},
