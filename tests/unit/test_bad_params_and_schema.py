@@ -153,12 +153,16 @@ def test_params_check_cross_checks_every_column_name_at_once(
     _edit_params(project, "evaluate", slice_columns=["gender", "sex"])
     _edit_params(project, "train", exclude_columns=["id"])
     _edit_params(project, "drift", per_column_method={"agee": "psi", "prediction": "psi"})
+    _edit_params(
+        project, "gates", behaviour=[{"kind": "invariance", "column": "colour", "value": "red"}]
+    )
 
     result = CliRunner().invoke(app, ["params", "--check"])
 
     assert result.exit_code == ExitCode.BAD_PARAMS, result.output
     for fragment in (
-        "4 parameter(s) do not match the data's schema",
+        "5 parameter(s) do not match the data's schema",
+        "gates.behaviour.0.column: 'colour' is not a column",
         "data.positive_class: 'rich' is not a declared value of 'income' (allowed: <=50K, >50K)",
         "evaluate.slice_columns.1: 'sex' is not a column",
         "train.exclude_columns.0: 'id' is not a column",

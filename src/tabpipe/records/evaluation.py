@@ -124,7 +124,7 @@ class MetricsReport(FrozenModel):
 
 GateKind = Literal[
     "min", "max", "min_uplift", "max_drop_vs_champion", "max_drop_vs_best", "max_slice_gap",
-    "no_leakage",
+    "no_leakage", "behaviour",
 ]  # fmt: skip
 
 

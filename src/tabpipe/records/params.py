@@ -292,6 +292,40 @@ class SliceGapRule(FrozenModel):
     max_gap: float = Field(ge=0, description="Largest allowed best-minus-worst slice value.")
 
 
+class BehaviourCheck(FrozenModel):
+    """A behavioural test of the model (Made-With-ML style) on the test split, as a gate.
+
+    Each test row is changed in one column (set to ``value``, or ``shift`` added to a
+    number) and scored again. ``invariance``: the prediction must not change (the label
+    for classification; by more than ``tolerance`` for regression). ``directional``: the
+    positive-class probability (binary) or the prediction (regression) must move in
+    ``direction``, a move the other way within ``tolerance`` being allowed. The share of
+    rows that break it must stay at or below ``max_violation_share``.
+    """
+
+    kind: Literal["invariance", "directional"]
+    column: str
+    value: str | float | None = Field(None, description="Set the column to this value.")
+    shift: float | None = Field(None, description="Add this to a numeric column.")
+    direction: Literal["up", "down"] | None = Field(
+        None, description="directional: how the score must move."
+    )
+    tolerance: float = Field(0.0, ge=0, description="Score changes this small are no violation.")
+    max_violation_share: float = Field(
+        0.0, ge=0, le=1, description="Largest share of test rows allowed to break the check."
+    )
+
+    @model_validator(mode="after")
+    def _one_change_and_a_direction(self) -> BehaviourCheck:
+        if (self.value is None) == (self.shift is None):
+            msg = f"behaviour check on '{self.column}': set exactly one of value, shift"
+            raise ValueError(msg)
+        if (self.kind == "directional") != (self.direction is not None):
+            msg = f"behaviour check on '{self.column}': direction goes with kind directional"
+            raise ValueError(msg)
+        return self
+
+
 class GatesParams(FrozenModel):
     """The quality gates evaluate checks, and whether a failure stops the pipeline."""
 
@@ -300,6 +334,9 @@ class GatesParams(FrozenModel):
     )
     rules: Annotated[tuple[GateRule, ...], Strict(False)] = ()
     slice_gaps: Annotated[tuple[SliceGapRule, ...], Strict(False)] = ()
+    behaviour: Annotated[tuple[BehaviourCheck, ...], Strict(False)] = Field(
+        (), description="Behavioural tests (invariance, directional) on the test split."
+    )
     fail_on_leakage: bool = Field(
         False,
         description="true: a leakage suspect of the train stage (train.leakage) fails the "

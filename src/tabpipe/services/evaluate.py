@@ -16,6 +16,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from tabpipe.errors import GateFailedError, ParamsError, StaleOutputsError
 from tabpipe.records.evaluation import (
+    GateResult,
     GatesReport,
     Interval,
     LeakageCheck,
@@ -37,6 +38,7 @@ from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
 from tabpipe.repositories.reports import write_text
 from tabpipe.repositories.schema_file import schema_columns
+from tabpipe.services.behaviour import behaviour_gates
 from tabpipe.services.curves import curve_tables
 from tabpipe.services.figures import close, evaluation_figures
 from tabpipe.services.gate_tables import gates_markdown
@@ -53,6 +55,7 @@ class Evaluation:
 
     report: MetricsReport
     test_predictions: Predictions
+    behaviour: tuple[GateResult, ...] = ()
 
 
 def evaluate_model(
@@ -121,7 +124,15 @@ def evaluate_model(
         slices=slices,
         slice_gaps=gaps,
     )
-    return Evaluation(report=report, test_predictions=test)
+    behaviour = behaviour_gates(
+        model,
+        splits["test"].drop(columns=[target]),
+        params.gates.behaviour,
+        task=task,
+        positive_class=positive,
+        seed=params.train.seed,
+    )
+    return Evaluation(report=report, test_predictions=test, behaviour=behaviour)
 
 
 def slice_report(
@@ -206,7 +217,10 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     evaluation = evaluate_model(model, splits, params, model_sha256=digest)
     report = evaluation.report
     gates = evaluate_gates(
-        params.gates, report, leakage=_leakage_of(root / paths.model_summary, digest)
+        params.gates,
+        report,
+        leakage=_leakage_of(root / paths.model_summary, digest),
+        behaviour=evaluation.behaviour,
     )
     tables = curve_tables(evaluation.test_predictions, task=params.data.task)
     write_record(report, root / paths.metrics)

@@ -52,9 +52,16 @@ class PromotedScore:
 
 
 def evaluate_gates(
-    gates: GatesParams, report: MetricsReport, leakage: LeakageCheck | None = None
+    gates: GatesParams,
+    report: MetricsReport,
+    leakage: LeakageCheck | None = None,
+    behaviour: tuple[GateResult, ...] = (),
 ) -> GatesReport:
-    """Every declared gate on the test metrics; the leakage gate when it is enforced."""
+    """Every declared gate on the test metrics; the leakage gate when it is enforced.
+
+    ``behaviour`` holds the behavioural checks' gates, measured with the model (see
+    ``services/behaviour.py``).
+    """
     results: list[GateResult] = []
     for rule in gates.rules:
         metric = rule.metric
@@ -122,6 +129,7 @@ def evaluate_gates(
         )
     if gates.fail_on_leakage and leakage is not None:
         results.append(leakage_gate(leakage))
+    results.extend(behaviour)
     passed = all(result.passed is not False for result in results)
     return GatesReport(
         model_sha256=report.model_sha256,

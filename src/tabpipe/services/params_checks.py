@@ -77,9 +77,10 @@ def feature_problems(excluded: Iterable[str], data: DataParams, columns: Columns
 def slice_problems(
     evaluate: EvaluateParams, gates: GatesParams, data: DataParams, columns: Columns
 ) -> list[str]:
-    """Slice columns and slice-gap gates name declared columns."""
+    """Slice columns, slice-gap gates and behaviour checks name declared columns."""
     keyed = [(f"evaluate.slice_columns.{i}", c) for i, c in enumerate(evaluate.slice_columns)]
     keyed += [(f"gates.slice_gaps.{i}.column", r.column) for i, r in enumerate(gates.slice_gaps)]
+    keyed += [(f"gates.behaviour.{i}.column", b.column) for i, b in enumerate(gates.behaviour)]
     return [
         problem
         for key, column in keyed

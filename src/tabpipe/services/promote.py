@@ -410,8 +410,9 @@ def promote_version(params: Params, version: str, root: Path = Path()) -> Promot
 
     model = store.load_version_model(name, version)
     digest = target.model_sha256 or "unknown"
-    report = evaluate_model(model, splits, params, model_sha256=digest).report
-    gates = evaluate_gates(params.gates, report)
+    evaluation = evaluate_model(model, splits, params, model_sha256=digest)
+    report = evaluation.report
+    gates = evaluate_gates(params.gates, report, behaviour=evaluation.behaviour)
     comparison = _compare(params, report, splits["test"], champion_before)
 
     def result(
