@@ -59,7 +59,7 @@ def test_normalising_twice_changes_nothing_more(frame: pd.DataFrame, markers: li
 
 @given(
     frame=data_frames(
-        [column("a", dtype=int), column("b", dtype=float), column("c", dtype=str)],
+        [column("a", dtype=int), column("b", dtype=float), column("c", elements=TEXT)],
         index=range_indexes(max_size=15),
     ),
     offset=st.integers(-1000, 1000),
