@@ -77,7 +77,7 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
         },
         train={"model": model},
         evaluate={"primary_metric": primary, "slice_columns": [], "bootstrap_samples": 100},
-        gates={"rules": rules, "slice_gaps": []},
+        gates={"rules": rules, "slice_gaps": [], "behaviour": []},
         mlflow={"experiment_name": case, "registered_model_name": case},
     )
     commit_project(project)
@@ -134,6 +134,16 @@ def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path
                 {"metric": "recall", "min": 0.85},
             ],
             "slice_gaps": [],
+            "behaviour": [
+                {
+                    "kind": "directional",
+                    "column": "worst radius",
+                    "shift": 2.0,
+                    "direction": "up",
+                    "tolerance": 0.02,
+                    "max_violation_share": 0.05,
+                }
+            ],
         },
         mlflow={"experiment_name": "breast-cancer", "registered_model_name": "breast-cancer"},
         report={
@@ -200,7 +210,7 @@ def test_a_yes_no_target_survives_dvc_exp_run_set_param(repo_copy: Path) -> None
             "schema_path": "schemas/yes_no.yaml",
         },
         evaluate={"slice_columns": []},
-        gates={"rules": [{"metric": "roc_auc", "min": 0.9}], "slice_gaps": []},
+        gates={"rules": [{"metric": "roc_auc", "min": 0.9}], "slice_gaps": [], "behaviour": []},
     )
     assert "positive_class: 'Yes'" in (repo_copy / "params.yaml").read_text()  # quoted now
     (repo_copy / "dvc.lock").unlink()  # another dataset: nothing of the Adult run applies

@@ -2,7 +2,7 @@
 
 Notebooks rot when nobody can tell what a cell is for, when outputs from someone's
 laptop are committed, or when the story loses its shape. These checks keep them
-readable and diffable; execution is a separate concern (``notebook_run``).
+readable and diffable; execution is a separate concern (``repositories.notebook_runner``).
 nbformat parses and validates the file; the rules themselves are ours, since no
 library checks a team's section layout or comment discipline.
 """
