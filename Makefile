@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install train reproduce test lint format format-check typecheck pytest notebooks docs bench ui clean
+.PHONY: help install train reproduce test unit lint format format-check typecheck pytest notebooks docs bench ui clean
 
 help: ## Show this list of tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,8 +60,15 @@ format-check: $(VENV_STAMP) ## Fail if any file is not formatted
 typecheck: $(VENV_STAMP) ## mypy --strict on the package and the tests
 	mypy src tests scripts
 
+# One BLAS/OpenMP thread per pytest worker (and per pipeline a test runs): two workers on
+# two cores, not two workers times every core's threads fighting over them.
+TEST_THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+unit: $(VENV_STAMP) ## The fast loop before a commit: unit and property tests, no pipeline runs
+	$(TEST_THREADS) pytest -n 2 -q tests/unit
+
 pytest: $(VENV_STAMP) ## Unit, property and integration tests with coverage >= 80%
-	pytest -n 2 --dist worksteal --cov --cov-report=term --cov-fail-under=80
+	$(TEST_THREADS) pytest -n 2 --dist worksteal --durations=12 --cov --cov-report=term --cov-fail-under=80
 
 notebooks: $(VENV_STAMP) ## Check the notebook rules, then run the notebooks on the pipeline's outputs
 	tabpipe notebooks lint
