@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+from mlflow.models import infer_signature
 from sklearn.linear_model import Ridge
 
 from tabpipe.records.params import Params
@@ -16,6 +18,7 @@ from tabpipe.repositories import mlflow_store as store
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import feature_columns
 from tabpipe.services.normalise import normalise_frame
+from tabpipe.utils.hashing import frame_sha256
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +100,26 @@ def test_a_regressor_returns_its_prediction() -> None:
     model = Ridge().fit(frame[["x"]], frame["y"])
     signature = store.model_signature(model)
     assert [spec.name for spec in signature.outputs.inputs] == ["prediction"]
+
+
+def test_dataset_lineage_keeps_every_rows_count_digest_and_the_full_frames_schema(
+    adult_splits: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    train = adult_splits["train"]
+    folder = tmp_path_factory.mktemp("lineage")
+    tracking = store.TrackingStore(
+        uri=f"sqlite:///{folder / 'mlflow.db'}", artifact_location=str(folder / "artifacts")
+    )
+    experiment = store.connect(tracking, "lineage")
+    with store.stage_run(experiment_id=experiment, stage="train") as run_id:
+        digest = store.log_dataset(
+            train, name="adult-train", source=Path("train.parquet"), target="income", context="x"
+        )
+    inputs = mlflow.get_run(run_id).inputs
+    assert inputs is not None
+    (logged,) = inputs.dataset_inputs
+    assert digest == frame_sha256(train)[:16] == logged.dataset.digest
+    assert json.loads(str(logged.dataset.profile))["num_rows"] == len(train)
+    assert json.loads(str(logged.dataset.schema)) == {
+        "mlflow_colspec": infer_signature(train).inputs.to_dict()
+    }

