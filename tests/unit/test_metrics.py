@@ -97,7 +97,7 @@ def test_vectorised_resampled_auc_equals_scikit_learn_with_ties() -> None:
     is_positive = rng.random(300) < 0.3
     scores = np.round(rng.random(300), 1)  # many ties
     draws = [rng.integers(0, 300, size=300) for _ in range(7)]
-    fast = resampled_roc_auc(is_positive, scores, draws, chunk=3)
+    fast = resampled_roc_auc(is_positive, scores, draws)
     slow = [skm.roc_auc_score(is_positive[rows], scores[rows]) for rows in draws]
     np.testing.assert_allclose(fast, slow)
     one_class = resampled_roc_auc(np.zeros(10, dtype=bool), np.arange(10.0), [np.arange(10)])
