@@ -19,14 +19,29 @@ import json
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import skops.io as sio
 from loguru import logger
 
 from tabpipe.errors import DataReadError
 from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
 from tabpipe.utils.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def _skops_io() -> ModuleType:
+    """skops.io, imported on first use.
+
+    It builds a table of every scikit-learn estimator when imported (1.6 s here), which
+    a stage that only reads a model's digest should not pay.
+    """
+    import skops.io as sio  # noqa: PLC0415
+
+    module: ModuleType = sio
+    return module
+
 
 SCHEMA_MEMBER = "schema.json"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry
@@ -35,7 +50,7 @@ _MEMBER_NAME = re.compile(r"^(?P<stem>[^/]+)\.(?P<suffix>npy|bin)$")
 
 def save_model(model: Any, destination: Path) -> None:
     """Write the fitted pipeline with skops, byte-reproducibly, replacing ``destination`` whole."""
-    payload = canonical_skops(sio.dumps(model))
+    payload = canonical_skops(_skops_io().dumps(model))
     with atomic_path(destination) as tmp:
         tmp.write_bytes(payload)
 
@@ -102,6 +117,7 @@ def load_model(path: Path) -> Any:
     if not path.is_file():
         msg = f"{path}: no trained model. Run the train stage first (`dvc repro train`)."
         raise DataReadError(msg)
+    sio = _skops_io()
     untrusted = set(sio.get_untrusted_types(file=path)) - set(SKOPS_TRUSTED_TYPES)
     if untrusted:
         msg = (
