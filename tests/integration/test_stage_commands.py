@@ -10,6 +10,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
+from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
@@ -426,3 +427,14 @@ def test_a_leaked_feature_is_named_at_train_and_fails_the_gate_when_enforced(
     assert failed.exit_code == ExitCode.GATE_FAILED, failed.output
     assert "no feature predicts the target alone (roc_auc < 0.99): FAILED" in failed.output
     assert "suspects: hours-per-week" in failed.output
+
+
+def test_the_model_file_is_the_same_whatever_the_machines_thread_count(project: Path) -> None:
+    """HistGradientBoosting's parallel sums depend on the thread count; train fixes it
+    (train.n_threads), so a laptop, CI and a server write the same model.skops."""
+    digests = []
+    for threads in (1, 3):
+        with threadpool_limits(limits=threads):  # what the machine (or OMP_NUM_THREADS) offers
+            invoke_all("train")
+        digests.append(json.loads((project / "models/model.json").read_text())["model_sha256"])
+    assert digests[0] == digests[1]

@@ -215,6 +215,14 @@ class TrainParams(FrozenModel):
     )
     search: SearchParams | None = None
     leakage: LeakageParams = LeakageParams()
+    n_threads: int = Field(
+        2,
+        ge=1,
+        le=256,
+        description="BLAS/OpenMP threads for the fit. Fixed rather than the machine's core "
+        "count because HistGradientBoosting sums in parallel: the same data and params give "
+        "the same model file (and dvc.lock) only with the same thread count.",
+    )
 
 
 ClassificationMetric = Literal[

@@ -19,6 +19,7 @@ from loguru import logger
 from pydantic import ValidationError
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.evaluation import ModelSummary
@@ -203,27 +204,31 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
                 target=params.data.target,
                 context={"train": "training", "val": "validation"}[name],
             )
-        logger.info(
-            "train: fitting {} on {} rows ({} features)",
-            params.train.model.kind,
-            len(splits["train"]),
-            len(columns.all),
-        )
-        leakage = check_leakage(
-            splits["train"],
-            splits["val"],
-            columns,
-            target=params.data.target,
-            classification=params.data.task == "classification",
-            threshold=params.train.leakage.max_single_feature_score,
-            seed=params.train.seed,
-        )
-        if leakage.suspects:
-            logger.warning("train: {}", leakage.describe())
-            store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
-        else:
-            logger.info("train: leakage check: {}", leakage.describe())
-        fitted = fit_model(params, columns, splits["train"], splits["val"])
+        # A fixed thread count, not the machine's: HistGradientBoosting sums gradients in
+        # parallel, so the model's bytes (and dvc.lock) depend on how many threads there are.
+        with threadpool_limits(limits=params.train.n_threads):
+            leakage = check_leakage(
+                splits["train"],
+                splits["val"],
+                columns,
+                target=params.data.target,
+                classification=params.data.task == "classification",
+                threshold=params.train.leakage.max_single_feature_score,
+                seed=params.train.seed,
+            )
+            if leakage.suspects:
+                logger.warning("train: {}", leakage.describe())
+                store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
+            else:
+                logger.info("train: leakage check: {}", leakage.describe())
+            logger.info(
+                "train: fitting {} on {} rows ({} features, {} threads)",
+                params.train.model.kind,
+                len(splits["train"]),
+                len(columns.all),
+                params.train.n_threads,
+            )
+            fitted = fit_model(params, columns, splits["train"], splits["val"])
         if fitted.n_iter is not None:
             logger.info("train: early stopping kept {} iterations", fitted.n_iter)
             store.log_metrics({"n_iter": float(fitted.n_iter)})
