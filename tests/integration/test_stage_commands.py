@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
@@ -15,6 +16,9 @@ from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
+from tabpipe.repositories.model_file import load_model
+from tabpipe.repositories.params_file import load_params
+from tabpipe.services.ingest import load_batch
 from tests.helpers import ProjectFactory
 from tests.integration.conftest import (
     champion_version,
@@ -438,3 +442,69 @@ def test_the_model_file_is_the_same_whatever_the_machines_thread_count(project: 
             invoke_all("train")
         digests.append(json.loads((project / "models/model.json").read_text())["model_sha256"])
     assert digests[0] == digests[1]
+
+
+def test_predict_scores_a_batch_with_the_champion_and_writes_its_provenance(
+    project: Path, adult_raw: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for stage in ("train", "evaluate", "promote"):
+        invoke_all(stage)
+    monkeypatch.setattr("tabpipe.services.predict.CHUNK_ROWS", 7)  # 18 chunks, one ragged
+    adult_raw.head(120).drop(columns="income").to_csv(project / "batch.csv", index=False)
+
+    result = runner.invoke(
+        app, ["predict", "batch.csv", "--output", "out/predictions.parquet", "--key", "age"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "predict ok: 120 rows scored by tabpipe-adult v1 -> out/predictions.parquet" in (
+        result.output
+    )
+    written = pd.read_parquet(project / "out/predictions.parquet")
+    assert list(written.columns) == [
+        "row", "age", "prediction", "proba_<=50K", "proba_>50K", "decision_threshold",
+        "model_name", "model_version", "model_run_id",
+    ]  # fmt: skip
+    assert written["row"].tolist() == list(range(120))
+    np.testing.assert_allclose(written[["proba_<=50K", "proba_>50K"]].sum(axis=1), 1.0)
+    model = load_model(project / "models/model.skops")  # the champion is this model file
+    validated = load_batch(project / "batch.csv", load_params(project / "params.yaml"), project)
+    expected = model.predict_proba(validated[list(model.feature_names_in_)])
+    np.testing.assert_allclose(written["proba_>50K"], expected[:, 1], atol=1e-12)
+    assert set(written["model_version"]) == {"1"}
+    runs = mlflow_client(project).search_runs(
+        [mlflow_client(project).get_experiment_by_name("tabpipe-adult").experiment_id],  # type: ignore[union-attr]
+        filter_string="tags.`tabpipe.stage` = 'predict'",
+    )
+    assert len(runs) == 1
+    assert runs[0].data.metrics["n_rows"] == 120
+    assert runs[0].data.tags["tabpipe.model_version"] == "1"
+
+    as_csv = runner.invoke(app, ["predict", "batch.csv", "-o", "out/p.csv", "--version", "1"])
+    assert as_csv.exit_code == 0, as_csv.output
+    assert len(pd.read_csv(project / "out/p.csv")) == 120
+
+
+def test_predict_refuses_bad_batches_names_and_aliases_and_writes_nothing(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    for stage in ("train", "evaluate", "promote"):
+        invoke_all(stage)
+    adult_raw.head(50).drop(columns=["income", "age"]).to_csv(project / "bad.csv", index=False)
+    adult_raw.head(50).to_csv(project / "good.csv", index=False)
+    cases = [
+        (["bad.csv", "-o", "p.parquet"], ExitCode.DATA_INVALID, "age"),
+        (["good.csv", "-o", "p.txt"], ExitCode.BAD_PARAMS, "name the output file .parquet or .csv"),
+        (["good.csv", "-o", "p.parquet", "--alias", "challenger"], ExitCode.TRACKING_UNAVAILABLE,
+         "no 'challenger' version of model 'tabpipe-adult'"),
+        (["good.csv", "-o", "p.parquet", "--version", "9"], ExitCode.BAD_PARAMS,
+         "--version 9: tabpipe-adult has no such version (registered: 1)"),
+        (["good.csv", "-o", "p.parquet", "--key", "id"], ExitCode.BAD_PARAMS,
+         "--key: id not a column of good.csv"),
+    ]  # fmt: skip
+    for args, code, fragment in cases:
+        result = runner.invoke(app, ["predict", *args])
+        assert result.exit_code == code, (args, result.output)
+        assert fragment in result.output
+        assert "Traceback" not in result.output
+        assert not (project / args[2]).exists()

@@ -213,6 +213,45 @@ def monitor(
 
 
 @app.command()
+def predict(
+    ctx: typer.Context,
+    batch: Annotated[Path, typer.Argument(help="Batch file (CSV, gzip CSV or Parquet).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Predictions file: .parquet or .csv.")
+    ],
+    alias: Annotated[
+        str | None, typer.Option(help="Registry alias to score with (default: the champion).")
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="Registered version instead.")] = None,
+    key: Annotated[
+        list[str] | None, typer.Option(help="Batch column copied to the output (repeatable).")
+    ] = None,
+    params_path: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Score a batch with a registered model version and write the predictions.
+
+    The batch is validated like the training data (exit 3, nothing written); each row
+    gets the prediction, class probabilities, and the model's name, version and run.
+    """
+    with command(ctx):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.predict import run_predict
+
+        outcome = run_predict(
+            batch,
+            output,
+            load_params(params_path),
+            alias=alias,
+            version=version,
+            keys=tuple(key or ()),
+        )
+        typer.echo(
+            f"predict ok: {outcome.n_rows} rows scored by {outcome.model_name} "
+            f"v{outcome.version} -> {outcome.output}"
+        )
+
+
+@app.command()
 def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
     """Run the report notebooks and write the model card; log both to MLflow.
 

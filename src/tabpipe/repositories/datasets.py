@@ -9,7 +9,7 @@ from typing import TypeVar
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from tabpipe.errors import DataReadError
+from tabpipe.errors import DataReadError, ParamsError
 from tabpipe.utils.atomic import atomic_dir, atomic_path, write_text_atomic
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -27,6 +27,30 @@ def write_frame(frame: pd.DataFrame, destination: Path) -> None:
     """Parquet keeps dtypes (categories included) so downstream stages need no re-parsing."""
     with atomic_path(destination) as tmp:
         frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+TABLE_SUFFIXES = {".parquet": "parquet", ".csv": "csv"}
+
+
+def table_format(destination: Path) -> str:
+    """``parquet`` or ``csv`` by the name's suffix; any other name is a usage error."""
+    found = TABLE_SUFFIXES.get(destination.suffix.lower())
+    if found is None:
+        msg = (
+            f"{destination}: name the output file .parquet or .csv "
+            f"(got '{destination.suffix or 'no suffix'}')"
+        )
+        raise ParamsError(msg)
+    return found
+
+
+def write_table(frame: pd.DataFrame, destination: Path) -> None:
+    """A result table as Parquet, or CSV when its name ends in .csv, replacing it whole."""
+    if table_format(destination) == "parquet":
+        write_frame(frame, destination)
+        return
+    with atomic_path(destination) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 def write_splits(parts: Mapping[str, pd.DataFrame], split_dir: Path) -> None:
