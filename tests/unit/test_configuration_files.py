@@ -74,3 +74,18 @@ def test_every_library_the_package_imports_is_a_declared_dependency() -> None:
         if not {_canonical(d) for d in distributions.get(module, [module])} & declared
     }
     assert undeclared == {}, "declare them in pyproject.toml [project] dependencies"
+
+
+def test_every_runbook_section_a_message_names_exists() -> None:
+    headings = {
+        line.removeprefix("## ").strip()
+        for line in (REPO_ROOT / "docs/runbook.md").read_text().splitlines()
+        if line.startswith("## ")
+    }
+    named = {
+        match
+        for path in (REPO_ROOT / "src").rglob("*.py")
+        for match in re.findall(r"runbook\.md, '([^']+)'", path.read_text(encoding="utf-8"))
+    }
+    assert named, "no message names a runbook section: the check would prove nothing"
+    assert named <= headings, f"sections named in messages but absent: {named - headings}"

@@ -95,7 +95,7 @@ def _unavailable_message(uri: str, detail: str) -> str:
         f"MLflow tracking server {uri} did not answer after {retries} retries "
         f"(timeout {timeout} s each). Check that the server is running and reachable from "
         "here, and that MLFLOW_TRACKING_URI is right (unset it to use the local mlflow.db); "
-        "then rerun the stage (see docs/runbook.md, 'The tracking server is unavailable'). "
+        "then rerun the stage (see docs/runbook.md, 'The tracking server does not answer'). "
         f"Detail: {shorten(_first_line(detail), 200)}"
     )
 
