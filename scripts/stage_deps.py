@@ -419,6 +419,12 @@ class DeclaredStage:
     cmd: str
     code: frozenset[str]
     params: frozenset[str]
+    files: frozenset[str] = frozenset()  # every other dep: data, schema, notebooks, outputs
+
+
+# Params keys that name a file every stage reading the key also reads: the file's content
+# is then an input of the stage, so dvc.yaml must list it (as ``${data.schema_path}``).
+READ_FILE_KEYS = ("data.schema_path",)
 
 
 def declared_stages(root: Path = ROOT) -> list[DeclaredStage]:
@@ -429,6 +435,11 @@ def declared_stages(root: Path = ROOT) -> list[DeclaredStage]:
     with Repo(str(root)) as repo:
         for stage in repo.index.stages:
             code = {str(dep.def_path) for dep in stage.deps if str(dep.def_path).startswith("src/")}
+            files = {
+                str(dep.def_path)
+                for dep in stage.deps
+                if dep.__class__.__name__ != "ParamsDependency"
+            } - code
             params = {
                 str(key)
                 for dep in stage.deps
@@ -441,6 +452,7 @@ def declared_stages(root: Path = ROOT) -> list[DeclaredStage]:
                     cmd=str(stage.cmd),
                     code=frozenset(code),
                     params=frozenset(params),
+                    files=frozenset(files),
                 )
             )
     return stages
@@ -457,7 +469,27 @@ def mismatches(stage: DeclaredStage) -> list[str]:
     problems += [f"{stage.name}: deps list {path}, never run" for path in sorted(stage.code - runs)]
     problems += [f"{stage.name}: params miss {key}" for key in sorted(reads - declared)]
     problems += [f"{stage.name}: params list {key}, never read" for key in sorted(declared - reads)]
+    problems += [
+        f"{stage.name}: deps miss ${{{key}}} (it reads the file {file})"
+        for key, file in _read_files().items()
+        if _covered(key, reads) and file not in stage.files
+    ]
     return problems
+
+
+@functools.cache
+def _read_files() -> dict[str, str]:
+    """Each of READ_FILE_KEYS with the path params.yaml gives it."""
+    from tabpipe.repositories.params_file import load_params  # noqa: PLC0415
+
+    params = load_params(ROOT / "params.yaml").model_dump(mode="json")
+    found = {}
+    for key in READ_FILE_KEYS:
+        value: Any = params
+        for part in key.split("."):
+            value = value[part]
+        found[key] = str(value)
+    return found
 
 
 def _set_items(seq: Any, wanted: list[str]) -> None:

@@ -35,11 +35,13 @@ def test_a_missing_dependency_or_param_is_caught() -> None:
         train,
         code=train.code - {"src/tabpipe/services/features.py"},
         params=(train.params - {"evaluate.primary_metric"}) | {"drift.max_rows"},
+        files=train.files - {"schemas/adult.yaml"},
     )
     assert mismatches(broken) == [
         "train: deps miss src/tabpipe/services/features.py",
         "train: params miss evaluate.primary_metric",
         "train: params list drift.max_rows, never read",
+        "train: deps miss ${data.schema_path} (it reads the file schemas/adult.yaml)",
     ]
 
 
