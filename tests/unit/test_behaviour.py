@@ -13,6 +13,7 @@ from sklearn.preprocessing import OneHotEncoder
 from tabpipe.errors import ParamsError
 from tabpipe.records.params import BehaviourCheck, Params
 from tabpipe.services.behaviour import behaviour_gates
+from tabpipe.services.params_checks import behaviour_problems
 from tests.helpers import with_overrides
 
 
@@ -94,3 +95,27 @@ def test_a_check_needs_one_change_and_a_direction_only_when_directional(
 ) -> None:
     with pytest.raises(ParamsError, match=message):
         with_overrides(adult_params, gates={"behaviour": [check]})
+
+
+def test_a_change_that_does_not_fit_the_column_or_the_task_is_a_params_error(
+    adult_params: Params,
+) -> None:
+    checks = [
+        {"kind": "invariance", "column": "race", "shift": 1.0},
+        {"kind": "invariance", "column": "age", "value": "old"},
+        {"kind": "directional", "column": "age", "shift": 1.0, "direction": "up"},
+    ]
+    params = with_overrides(adult_params, gates={"behaviour": checks})
+    columns: dict[str, dict[str, object]] = {
+        "race": {"dtype": "category"},
+        "age": {"dtype": "int64"},
+    }
+    binary = {**columns, "income": {"dtype": "category", "isin": ["<=50K", ">50K"]}}
+    assert behaviour_problems(params.gates, params.data, binary) == [
+        "gates.behaviour.0.shift: 'race' is not numeric (dtype category); set value instead",
+        "gates.behaviour.1.value: 'age' is numeric: give a number",
+    ]
+    three = {**columns, "income": {"dtype": "category", "isin": ["low", "mid", "high"]}}
+    assert behaviour_problems(params.gates, params.data, three)[-1].startswith(
+        "gates.behaviour.2.kind: a directional check follows one score, and 'income' has 3"
+    )

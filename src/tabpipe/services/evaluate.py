@@ -44,7 +44,7 @@ from tabpipe.services.figures import close, evaluation_figures
 from tabpipe.services.gate_tables import gates_markdown
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.metrics import Predictions, bootstrap_interval, compute_metrics, predict
-from tabpipe.services.params_checks import raise_on, slice_problems
+from tabpipe.services.params_checks import behaviour_problems, raise_on, slice_problems
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
@@ -209,7 +209,13 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     """
     paths = params.paths
     declared = schema_columns(root / params.data.schema_path)
-    raise_on(slice_problems(params.evaluate, params.gates, params.data, declared), "params.yaml")
+    raise_on(
+        [
+            *slice_problems(params.evaluate, params.gates, params.data, declared),
+            *behaviour_problems(params.gates, params.data, declared),
+        ],
+        "params.yaml",
+    )
     digest = model_digest(root / paths.model)
     model = load_model(root / paths.model)
     splits = {name: read_frame(split_path(root / paths.split_dir, name)) for name in SPLIT_NAMES}

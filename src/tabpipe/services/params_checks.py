@@ -88,6 +88,37 @@ def slice_problems(
     ]
 
 
+def behaviour_problems(gates: GatesParams, data: DataParams, columns: Columns) -> list[str]:
+    """Each behaviour check's change fits its column's declared type and the task.
+
+    A shift needs a numeric column, a numeric column needs a number, and a directional
+    check needs one score to follow: a regression or a binary target.
+    """
+    problems = []
+    target = columns.get(data.target, {})
+    classes = target.get("isin") or (target.get("checks") or {}).get("isin") or []
+    for i, check in enumerate(gates.behaviour):
+        if check.column not in columns:
+            continue  # slice_problems names it
+        dtype = str(columns[check.column].get("dtype", "")).lower()
+        numeric = dtype.startswith(("int", "uint", "float"))
+        key = f"gates.behaviour.{i}"
+        if check.shift is not None and not numeric:
+            problems.append(
+                f"{key}.shift: '{check.column}' is not numeric (dtype {dtype or 'unset'}); "
+                "set value instead"
+            )
+        if check.value is not None and numeric and isinstance(check.value, str):
+            problems.append(f"{key}.value: '{check.column}' is numeric: give a number")
+        multiclass = data.task == "classification" and len(classes) > 2  # noqa: PLR2004
+        if check.kind == "directional" and multiclass:
+            problems.append(
+                f"{key}.kind: a directional check follows one score, and '{data.target}' has "
+                f"{len(classes)} classes: use invariance, or a binary target"
+            )
+    return problems
+
+
 def drift_problems(drift: DriftParams, data: DataParams, columns: Columns) -> list[str]:
     """Per-column drift settings name declared columns (or the prediction)."""
     keyed = [(f"drift.per_column_method.{c}", c) for c in drift.per_column_method]
@@ -127,6 +158,7 @@ def check_all(path: Path, root: Path = Path()) -> Params:
             *group_problems(params.split.group_column, data, columns),
             *feature_problems(params.train.exclude_columns, data, columns),
             *slice_problems(params.evaluate, params.gates, data, columns),
+            *behaviour_problems(params.gates, data, columns),
             *drift_problems(params.drift, data, columns),
         ],
         str(path),
