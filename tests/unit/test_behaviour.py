@@ -110,12 +110,18 @@ def test_a_change_that_does_not_fit_the_column_or_the_task_is_a_params_error(
         "race": {"dtype": "category"},
         "age": {"dtype": "int64"},
     }
-    binary = {**columns, "income": {"dtype": "category", "isin": ["<=50K", ">50K"]}}
+    binary: dict[str, dict[str, object]] = {
+        **columns,
+        "income": {"dtype": "category", "isin": ["<=50K", ">50K"]},
+    }
     assert behaviour_problems(params.gates, params.data, binary) == [
         "gates.behaviour.0.shift: 'race' is not numeric (dtype category); set value instead",
         "gates.behaviour.1.value: 'age' is numeric: give a number",
     ]
-    three = {**columns, "income": {"dtype": "category", "isin": ["low", "mid", "high"]}}
+    three: dict[str, dict[str, object]] = {
+        **columns,
+        "income": {"dtype": "category", "isin": ["low", "mid", "high"]},
+    }
     assert behaviour_problems(params.gates, params.data, three)[-1].startswith(
         "gates.behaviour.2.kind: a directional check follows one score, and 'income' has 3"
     )
