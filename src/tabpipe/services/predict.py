@@ -27,6 +27,8 @@ from tabpipe.utils.project import project_root
 
 CHUNK_ROWS = 100_000
 ROW_COLUMN, PREDICTION_COLUMN, THRESHOLD_COLUMN = "row", "prediction", "decision_threshold"
+RESERVED = {ROW_COLUMN, PREDICTION_COLUMN, THRESHOLD_COLUMN, "model_name", "model_version",
+            "model_run_id"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ def run_predict(
             f"--key: {', '.join(missing)} not a column of {batch_path} "
             f"(its columns: {', '.join(map(str, batch.columns))})"
         )
+        raise ParamsError(msg)
+    taken = [key for key in keys if key in RESERVED or key.startswith("proba_")]
+    if taken:
+        msg = f"--key: {', '.join(taken)} would clash with an output column of the same name"
         raise ParamsError(msg)
     registry = params.mlflow
     tracking = store.tracking_store(project_root(root))
