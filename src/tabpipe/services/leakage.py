@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,12 +193,13 @@ def _r2(y_val: pd.Series, predicted: np.ndarray) -> float | None:
     return float(r2_score(truth, predicted))
 
 
-def _linear_fit_score(
+def _linear_fit(
     train: pd.DataFrame, val: pd.DataFrame, numeric: Iterable[str], target: str
-) -> float | None:
+) -> tuple[float | None, Any]:
+    """Validation R² of one linear model on ``numeric`` (median-imputed), and the model."""
     chosen = list(numeric)
     if not chosen:
-        return None
+        return None, None
     model = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True), LinearRegression()
     )
@@ -205,28 +207,24 @@ def _linear_fit_score(
         model.fit(train[chosen].astype("float64"), train[target].astype(float))
         predicted = model.predict(val[chosen].astype("float64"))
     except (TypeError, ValueError):
-        return None
-    return _r2(val[target], predicted)
+        return None, None
+    return _r2(val[target], predicted), model
 
 
 def _linear_leak(
     train: pd.DataFrame, val: pd.DataFrame, numeric: tuple[str, ...], target: str, threshold: float
 ) -> tuple[float | None, list[str]]:
     """The numeric columns' joint linear R², and the columns it cannot do without."""
-    score = _linear_fit_score(train, val, numeric, target)
+    score, model = _linear_fit(train, val, numeric, target)
     if score is None or score < threshold:
         return score, []
-    model = make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True), LinearRegression()
-    )
-    model.fit(train[list(numeric)].astype("float64"), train[target].astype(float))
     spread = train[list(numeric)].astype("float64").std().fillna(0.0).to_numpy()
     weight = np.abs(model[-1].coef_) * spread
     ranked = [numeric[i] for i in np.argsort(-weight)[:_LINEAR_CANDIDATES]]
     needed = [
         column
         for column in ranked
-        if (_linear_fit_score(train, val, [c for c in numeric if c != column], target) or 0.0)
+        if (_linear_fit(train, val, [c for c in numeric if c != column], target)[0] or 0.0)
         < threshold
     ]
     return score, needed or ranked[:2]
