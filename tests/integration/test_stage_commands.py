@@ -501,10 +501,15 @@ def test_predict_refuses_bad_batches_names_and_aliases_and_writes_nothing(
          "--version 9: tabpipe-adult has no such version (registered: 1)"),
         (["good.csv", "-o", "p.parquet", "--key", "id"], ExitCode.BAD_PARAMS,
          "--key: id not a column of good.csv"),
+        (["good.csv", "-o", "p.parquet", "--alias", "champion", "--version", "1"],
+         ExitCode.BAD_PARAMS, "--alias and --version: give one of them"),
+        (["good.csv", "-o", "good.csv/p.parquet"], ExitCode.OUTPUT_NOT_WRITABLE,
+         "cannot write good.csv/p.parquet: a file stands where a folder of its path must be"),
     ]  # fmt: skip
     for args, code, fragment in cases:
         result = runner.invoke(app, ["predict", *args])
         assert result.exit_code == code, (args, result.output)
         assert fragment in result.output
         assert "Traceback" not in result.output
-        assert not (project / args[2]).exists()
+        assert not (project / args[2]).is_dir()
+        assert args[2] == "good.csv/p.parquet" or not (project / args[2]).exists()

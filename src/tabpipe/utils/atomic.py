@@ -21,7 +21,11 @@ from tabpipe.errors import OutputWriteError
 from tabpipe.utils.processes import alive
 
 # What the file system says when an output cannot be written, whoever tries.
-_CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
+_CANNOT_WRITE = {
+    errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG,
+    errno.EISDIR,  # the output's name is a folder
+    errno.ENOTDIR, errno.EEXIST,  # a file stands where a folder of its path must be
+}  # fmt: skip
 
 
 def _shown(path: Path) -> str:
@@ -33,6 +37,8 @@ def _shown(path: Path) -> str:
 def cannot_write(destination: Path, exc: OSError) -> OutputWriteError:
     """The error for an output the file system refuses, naming it and the cause."""
     cause = exc.strerror or type(exc).__name__
+    if exc.errno in {errno.ENOTDIR, errno.EEXIST}:
+        cause = f"a file stands where a folder of its path must be ({cause})"
     folder = _shown(destination.parent)
     error = OutputWriteError(
         f"cannot write {_shown(destination)}: {cause} (errno {exc.errno}). Check that "
