@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install train reproduce test unit lint format format-check typecheck pytest notebooks docs bench ui clean
+.PHONY: help install train reproduce test unit lint format format-check typecheck pytest notebooks docs bench bench-scale ui clean
 
 help: ## Show this list of tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +77,9 @@ notebooks: $(VENV_STAMP) ## Check the notebook rules, then run the notebooks on 
 
 bench: $(VENV_STAMP) ## Benchmarks: the pipeline against a bare scikit-learn script (docs/performance.md)
 	python scripts/benchmark.py
+
+bench-scale: $(VENV_STAMP) ## The Dask engine at 2M, 10M, 20M rows next to pandas (docs/performance.md; an hour or more)
+	python scripts/bench_scale.py
 
 docs: $(VENV_STAMP) ## Regenerate docs/configuration.md from the pydantic models of params.yaml
 	tabpipe params --reference > docs/configuration.md

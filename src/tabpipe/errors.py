@@ -27,6 +27,7 @@ class ExitCode:
     STALE_OUTPUTS = 7
     TRACKING_UNAVAILABLE = 8
     OUTPUT_NOT_WRITABLE = 9
+    CLUSTER_FAILED = 10
 
 
 class TabpipeError(Exception):
@@ -114,3 +115,9 @@ class StaleOutputsError(TabpipeError):
     """The pipeline's outputs on disk do not describe one model and one run."""
 
     exit_code = ExitCode.STALE_OUTPUTS
+
+
+class ClusterError(TabpipeError):
+    """The Dask cluster cannot be reached, lost its workers, or a worker ran out of memory."""
+
+    exit_code = ExitCode.CLUSTER_FAILED

@@ -24,7 +24,7 @@ def test_unknown_key_names_its_path_and_the_allowed_keys(raw_params_dict: dict[s
         parse_params(raw_params_dict)
     message = str(excinfo.value)
     assert "split.trian" in message
-    assert "allowed keys here: group_column, seed, stratify, test, train, val" in message
+    assert "allowed keys here: group_column, method, seed, stratify, test, train, val" in message
     assert excinfo.value.exit_code == ExitCode.BAD_PARAMS
 
 
@@ -67,12 +67,12 @@ def test_missing_and_malformed_files_are_params_errors(tmp_path: Path) -> None:
 def test_json_schema_describes_every_section() -> None:
     schema = json.loads(params_json_schema())
     assert set(schema["properties"]) == {
-        "data", "ingest", "split", "train", "evaluate", "gates", "drift", "mlflow", "report",
-        "paths",
+        "engine", "dask", "data", "ingest", "split", "train", "evaluate", "gates", "drift",
+        "mlflow", "report", "paths",
     }  # fmt: skip
     model = schema["$defs"]["TrainParams"]["properties"]["model"]
     assert set(model["discriminator"]["mapping"]) == {
-        "hist_gradient_boosting", "logistic_regression", "random_forest", "ridge",
+        "hist_gradient_boosting", "logistic_regression", "random_forest", "ridge", "xgboost",
     }  # fmt: skip
     assert "DataParams" in schema["$defs"]
 
@@ -90,3 +90,26 @@ def test_notebook_rules_are_validated_with_their_key_path(raw_params_dict: dict[
 def test_the_committed_configuration_reference_is_current(repo_root: Path) -> None:
     committed = (repo_root / "docs/configuration.md").read_text()
     assert committed == params_reference(), "run `make docs` and commit docs/configuration.md"
+
+
+def test_the_dask_engine_names_every_setting_it_cannot_run_at_once(
+    raw_params_dict: dict[str, Any],
+) -> None:
+    raw_params_dict["engine"] = "dask"
+    raw_params_dict["split"]["method"] = "shuffle"
+    raw_params_dict["ingest"]["duplicates"] = "drop"
+    with pytest.raises(ParamsError) as excinfo:
+        parse_params(raw_params_dict)
+    message = str(excinfo.value)
+    assert "train.model.kind: 'hist_gradient_boosting' trains in one process" in message
+    assert "split.method: 'shuffle' needs the whole table in one process" in message
+    assert "ingest.duplicates: 'drop' needs every row in one place" in message
+
+
+def test_split_method_auto_means_shuffle_on_pandas_and_hash_on_dask(
+    raw_params_dict: dict[str, Any],
+) -> None:
+    assert parse_params(raw_params_dict).split_method == "shuffle"
+    raw_params_dict["engine"] = "dask"
+    raw_params_dict["train"]["model"] = {"kind": "xgboost"}
+    assert parse_params(raw_params_dict).split_method == "hash"

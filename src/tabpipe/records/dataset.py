@@ -58,6 +58,7 @@ class SplitSummary(FrozenModel):
     """How the validated rows were divided; the basis for leakage and balance checks."""
 
     seed: int
+    method: str = Field("shuffle", description="shuffle (scikit-learn) or hash (seeded row hash).")
     stratified: bool
     group_column: str | None = None
     parts: tuple[SplitPart, ...]

@@ -77,6 +77,14 @@ class SplitParams(FrozenModel):
     val: float = Field(0.15, gt=0, lt=1)
     test: float = Field(0.15, gt=0, lt=1)
     seed: int = Field(42, ge=0)
+    method: Literal["auto", "shuffle", "hash"] = Field(
+        "auto",
+        description="shuffle: scikit-learn's seeded shuffle (exactly stratified), needs the "
+        "whole table in one process; hash: each row's part comes from a seeded hash of the "
+        "row (of split.group_column when set), so it does not depend on row order or "
+        "partitioning and is stratified in expectation; auto: shuffle on the pandas "
+        "engine, hash on the dask engine.",
+    )
     stratify: bool = Field(True, description="Stratify on the target (classification only).")
     group_column: str | None = Field(
         None, description="Rows sharing a value of this column stay in the same split."
@@ -172,14 +180,36 @@ class RidgeSpec(FrozenModel):
     alpha: float = Field(1.0, ge=0)
 
 
+class XGBoostSpec(FrozenModel):
+    """XGBoost's XGB{Classifier,Regressor} (hist, native categories); distributed on Dask."""
+
+    kind: Literal["xgboost"]
+    learning_rate: float = Field(0.1, gt=0, le=1)
+    n_estimators: int = Field(500, ge=1, le=10_000, description="Most boosting rounds.")
+    max_depth: int = Field(6, ge=0, description="0: no depth limit (then set max_leaves).")
+    max_leaves: int = Field(0, ge=0, description="0: no leaf limit.")
+    min_child_weight: float = Field(1.0, ge=0)
+    reg_lambda: float = Field(1.0, ge=0, description="L2 regularisation of leaf weights.")
+    subsample: float = Field(1.0, gt=0, le=1)
+    colsample_bytree: float = Field(1.0, gt=0, le=1)
+    max_bin: int = Field(256, ge=2, description="Histogram bins per numeric feature.")
+    early_stopping: bool = Field(
+        True, description="Stop adding trees when the validation split's loss stops improving."
+    )
+    n_iter_no_change: int = Field(10, ge=1, description="Rounds without improvement to stop.")
+
+
 ModelSpec = Annotated[
-    HistGradientBoostingSpec | LogisticRegressionSpec | RandomForestSpec | RidgeSpec,
+    HistGradientBoostingSpec | LogisticRegressionSpec | RandomForestSpec | RidgeSpec | XGBoostSpec,
     Field(discriminator="kind"),
 ]
 MODEL_KINDS: dict[Task, frozenset[str]] = {
-    "classification": frozenset({"hist_gradient_boosting", "logistic_regression", "random_forest"}),
-    "regression": frozenset({"hist_gradient_boosting", "ridge", "random_forest"}),
+    "classification": frozenset(
+        {"hist_gradient_boosting", "logistic_regression", "random_forest", "xgboost"}
+    ),
+    "regression": frozenset({"hist_gradient_boosting", "ridge", "random_forest", "xgboost"}),
 }
+DASK_MODEL_KINDS = frozenset({"xgboost"})  # learners that train on a partitioned table
 
 
 class SearchParams(FrozenModel):
@@ -460,9 +490,50 @@ class ReportParams(FrozenModel):
     model_card: ModelCardParams = ModelCardParams()
 
 
+class DaskParams(FrozenModel):
+    """The Dask engine: the LocalCluster a stage starts, partition size, bounded samples.
+
+    With ``DASK_SCHEDULER_ADDRESS`` set (Dask's own variable) a stage connects to that
+    scheduler instead and leaves it running; the cluster keys below then do not apply.
+    """
+
+    n_workers: int = Field(2, ge=1, le=1024, description="LocalCluster worker processes.")
+    threads_per_worker: int = Field(1, ge=1, le=256, description="Threads per worker.")
+    memory_limit: str = Field(
+        "4GB",
+        pattern=r"^(auto|\d+(\.\d+)?\s*([KMGT]i?B)?)$",
+        description="Memory limit per LocalCluster worker (e.g. 4GB, 2GiB, auto); a worker "
+        "above it is restarted and the stage fails with exit 10.",
+    )
+    blocksize: str = Field(
+        "64MB",
+        pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B)$",
+        description="Bytes of uncompressed CSV per partition (a compressed CSV is one "
+        "partition per file: gzip cannot be split; write Parquet for large data).",
+    )
+    rows_per_partition: int = Field(
+        500_000, ge=1_000, description="Rows per Parquet partition that ingest and split write."
+    )
+    sample_rows: int = Field(
+        200_000,
+        ge=1_000,
+        description="Seeded sample size for what runs in one process: the leakage check, "
+        "the monitoring reference, the report's notebooks.",
+    )
+    timeout_s: int = Field(
+        30, ge=1, description="Seconds to wait for a scheduler or workers before exit 10."
+    )
+
+
 class Params(FrozenModel):
     """The whole of ``params.yaml``."""
 
+    engine: Literal["pandas", "dask"] = Field(
+        "pandas",
+        description="pandas: each stage holds the table in one process (data that fits); "
+        "dask: partitioned Parquet on a Dask cluster (docs/scaling.md).",
+    )
+    dask: DaskParams = DaskParams()
     data: DataParams
     ingest: IngestParams = IngestParams()
     split: SplitParams = SplitParams()
@@ -481,6 +552,39 @@ class Params(FrozenModel):
             return self.evaluate.primary_metric
         return "roc_auc" if self.data.task == "classification" else "rmse"
 
+    @property
+    def split_method(self) -> Literal["shuffle", "hash"]:
+        """``split.method`` with ``auto`` resolved for the engine."""
+        if self.split.method != "auto":
+            return self.split.method
+        return "hash" if self.engine == "dask" else "shuffle"
+
+    def _dask_problems(self) -> list[str]:
+        """What the Dask engine cannot do with these params, one ``key: problem`` each."""
+        problems = []
+        kind = self.train.model.kind
+        if kind not in DASK_MODEL_KINDS:
+            problems.append(
+                f"train.model.kind: '{kind}' trains in one process; engine: dask needs a "
+                f"distributed learner ({', '.join(sorted(DASK_MODEL_KINDS))})"
+            )
+        if self.split.method == "shuffle":
+            problems.append(
+                "split.method: 'shuffle' needs the whole table in one process; engine: dask "
+                "splits by row hash (set hash or auto)"
+            )
+        if self.train.search is not None:
+            problems.append(
+                "train.search: a grid search is not available on engine: dask "
+                "(set train.search: null and compare settings with `dvc exp run -S`)"
+            )
+        if self.ingest.duplicates == "drop":
+            problems.append(
+                "ingest.duplicates: 'drop' needs every row in one place; engine: dask counts "
+                "duplicates and keeps them (set keep)"
+            )
+        return problems
+
     @model_validator(mode="after")
     def _fits_the_task(self) -> Params:
         """Cross-section rules: the model kind and every metric must suit data.task.
@@ -495,6 +599,8 @@ class Params(FrozenModel):
             problems.append(
                 f"train.model.kind: '{kind}' does not fit task '{task}' (allowed: {allowed})"
             )
+        if self.engine == "dask":
+            problems += self._dask_problems()
         metrics = {
             "evaluate.primary_metric": self.primary_metric,
             **{f"gates.rules.{i}.metric": rule.metric for i, rule in enumerate(self.gates.rules)},

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 
 from tabpipe.errors import DataReadError, ParamsError
@@ -61,11 +62,33 @@ def write_splits(parts: Mapping[str, pd.DataFrame], split_dir: Path) -> None:
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """A Parquet output of an earlier stage; a missing file says which stage to run."""
+    """A Parquet output of an earlier stage; a missing file says which stage to run.
+
+    A folder is a partitioned dataset (engine: dask): its parts are read in order.
+    """
+    if path.is_dir():
+        parts = sorted(path.glob("part.*.parquet"))
+        return pq.read_table(parts).to_pandas() if parts else pd.read_parquet(path)
     if not path.is_file():
         msg = f"{path}: not found. Run the stage that produces it first (`dvc repro`)."
         raise DataReadError(msg)
     return pd.read_parquet(path, engine="pyarrow")
+
+
+def read_split(
+    split_dir: Path, name: str, *, max_rows: int | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """One part of the split; with ``max_rows``, a seeded sample of at most about that many.
+
+    The Dask engine bounds what a single process reads this way (a partitioned part
+    can outgrow memory); the pandas engine reads parts whole.
+    """
+    path = split_path(split_dir, name)
+    if max_rows is None:
+        return read_frame(path)
+    from tabpipe.repositories.partitioned import read_sample  # noqa: PLC0415
+
+    return read_sample(path, max_rows, seed)
 
 
 def write_record(model: BaseModel, destination: Path) -> None:

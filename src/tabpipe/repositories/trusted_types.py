@@ -14,4 +14,11 @@ SKOPS_TRUSTED_TYPES = [
     "sklearn.tree._tree.Tree",
     # The one-hot encoder's output dtype (linear models).
     "numpy.dtype",
+    # XGBoost (train.model.kind: xgboost): its scikit-learn estimators, their booster
+    # (a serialised model, not code), and tabpipe's label and validation wrappers.
+    "xgboost.sklearn.XGBClassifier",
+    "xgboost.sklearn.XGBRegressor",
+    "xgboost.core.Booster",
+    "tabpipe.services.boosting.EncodedLabelClassifier",
+    "tabpipe.services.boosting.ValidatedRegressor",
 ]

@@ -22,7 +22,7 @@ from tabpipe.errors import DriftDetectedError
 from tabpipe.records.drift import ColumnDrift, DriftReport
 from tabpipe.records.params import DRIFT_PAGE, DRIFT_SUMMARY, DriftParams, Params, Task
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_frame, split_path, write_record
+from tabpipe.repositories.datasets import read_split, split_path, write_record
 from tabpipe.repositories.drift_report import write_report_html
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.schema_file import load_schema, schema_columns
@@ -175,10 +175,14 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
     raise_on(drift_problems(params.drift, params.data, declared), "params.yaml")
     digest = model_digest(root / paths.model)
     scorer = scorer_for(load_model(root / paths.model), params, root)
-    reference = read_frame(split_path(root / paths.split_dir, "train"))
+    # On Dask each side is sampled while read (drift.max_rows); the pandas engine samples
+    # after reading, in measure_drift. Either way Evidently sees at most max_rows a side.
+    bound = params.drift.max_rows if params.engine == "dask" else None
+    seed = params.drift.seed
+    reference = read_split(root / paths.split_dir, "train", max_rows=bound, seed=seed)
     if params.drift.current_path is None:
         current_name = str(split_path(paths.split_dir, "test"))
-        current = read_frame(split_path(root / paths.split_dir, "test"))
+        current = read_split(root / paths.split_dir, "test", max_rows=bound, seed=seed)
     else:
         current_name = str(params.drift.current_path)
         current = load_batch(root / params.drift.current_path, params, root)

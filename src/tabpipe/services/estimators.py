@@ -21,7 +21,9 @@ from tabpipe.records.params import (
     RandomForestSpec,
     RidgeSpec,
     Task,
+    XGBoostSpec,
 )
+from tabpipe.services.boosting import build_xgboost
 from tabpipe.services.features import (
     FeatureColumns,
     categorical_mask,
@@ -35,8 +37,12 @@ def hyperparameters(spec: ModelSpec) -> dict[str, Any]:
     return spec.model_dump(exclude={"kind"})
 
 
-def build_estimator(spec: ModelSpec, *, task: Task, columns: FeatureColumns, seed: int) -> Any:
+def build_estimator(
+    spec: ModelSpec, *, task: Task, columns: FeatureColumns, seed: int, n_threads: int = 1
+) -> Any:
     """The unfitted scikit-learn estimator a model spec names, seeded, for the task."""
+    if isinstance(spec, XGBoostSpec):
+        return build_xgboost(spec, task=task, columns=columns, seed=seed, n_threads=n_threads)
     params = hyperparameters(spec)
     if isinstance(spec, HistGradientBoostingSpec):
         hgb = (
@@ -55,12 +61,16 @@ def build_estimator(spec: ModelSpec, *, task: Task, columns: FeatureColumns, see
     return Ridge(**params, random_state=seed)
 
 
-def build_pipeline(spec: ModelSpec, *, task: Task, columns: FeatureColumns, seed: int) -> Pipeline:
+def build_pipeline(
+    spec: ModelSpec, *, task: Task, columns: FeatureColumns, seed: int, n_threads: int = 1
+) -> Pipeline:
     """Schema-driven preprocessing (trees or linear) followed by the estimator, unfitted."""
     preprocessor = (
         linear_preprocessor(columns)
         if isinstance(spec, LogisticRegressionSpec | RidgeSpec)
         else tree_preprocessor(columns)
     )
-    estimator: BaseEstimator = build_estimator(spec, task=task, columns=columns, seed=seed)
+    estimator: BaseEstimator = build_estimator(
+        spec, task=task, columns=columns, seed=seed, n_threads=n_threads
+    )
     return Pipeline([("preprocess", preprocessor), ("model", estimator)])

@@ -29,8 +29,8 @@ from tabpipe.records.params import GREATER_IS_BETTER, Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import (
     SPLIT_NAMES,
-    read_frame,
     read_record,
+    read_split,
     split_path,
     write_record,
 )
@@ -218,7 +218,18 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     )
     digest = model_digest(root / paths.model)
     model = load_model(root / paths.model)
-    splits = {name: read_frame(split_path(root / paths.split_dir, name)) for name in SPLIT_NAMES}
+    # Train metrics use a sample (evaluate.max_train_rows); on Dask it is drawn while
+    # reading, so the train split is never held whole. Validation and test are scored in full.
+    train_rows = params.evaluate.max_train_rows if params.engine == "dask" else None
+    splits = {
+        name: read_split(
+            root / paths.split_dir,
+            name,
+            max_rows=train_rows if name == "train" else None,
+            seed=params.train.seed,
+        )
+        for name in SPLIT_NAMES
+    }
     logger.info("evaluate: scoring {} test rows", len(splits["test"]))
     evaluation = evaluate_model(model, splits, params, model_sha256=digest)
     report = evaluation.report

@@ -30,15 +30,21 @@ from tabpipe.utils.hashing import file_sha256, frame_sha256
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What ingest produced: the validated frame, its summary and the validation report."""
+    """What ingest produced: the dataset's summary and the validation report."""
 
-    frame: pd.DataFrame
     summary: DatasetSummary
     report: ValidationReport
 
 
 def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
-    """Read, normalise, validate and write; raise DataValidationError on any failed check."""
+    """Read, normalise, validate and write; raise DataValidationError on any failed check.
+
+    On ``engine: dask`` the work runs on a Dask cluster (services/dask_ingest.py).
+    """
+    if params.engine == "dask":
+        from tabpipe.services.dask_ingest import run_ingest_dask  # noqa: PLC0415
+
+        return IngestResult(*run_ingest_dask(params, root))
     data = params.data
     raw_path = root / data.raw_path
     columns = schema_columns(root / data.schema_path)
@@ -83,7 +89,7 @@ def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
         params.paths.validated,
         params.paths.dataset_summary,
     )
-    return IngestResult(frame=frame, summary=summary, report=report)
+    return IngestResult(summary=summary, report=report)
 
 
 def ingest_frame(
@@ -137,35 +143,59 @@ def check_dataset_size(frame: pd.DataFrame, params: Params) -> None:
     Enough rows (and rows of every class) to split, and not too many missing cells.
     Raises DataValidationError.
     """
+    data = params.data
+    classes = None
+    if data.task == "classification" and data.target in frame.columns:
+        classes = {str(k): int(v) for k, v in frame[data.target].value_counts().items()}
+    check_dataset_counts(
+        DatasetCounts(
+            n_rows=len(frame),
+            n_missing={str(name): int(n) for name, n in frame.isna().sum().items()},
+            class_counts=classes,
+        ),
+        params,
+    )
+
+
+@dataclass(frozen=True)
+class DatasetCounts:
+    """The counts the dataset-level checks need: whole frames and merged partitions alike."""
+
+    n_rows: int
+    n_missing: dict[str, int]
+    class_counts: dict[str, int] | None
+
+
+def check_dataset_counts(counts: DatasetCounts, params: Params) -> None:
+    """:func:`check_dataset_size` on counts. Raises DataValidationError."""
     data, ingest, split = params.data, params.ingest, params.split
     problems = []
     needed = minimum_rows(params)
     smallest = min(split.train, split.val, split.test)
-    if len(frame) < needed:
+    if counts.n_rows < needed:
         origin = (
             "ingest.min_rows"
             if ingest.min_rows is not None
             else f"{MIN_ROWS_PER_PART} rows for the smallest split fraction, {smallest:g}"
         )
         problems.append(
-            f"{len(frame)} valid rows, fewer than the {needed} required ({origin}); "
+            f"{counts.n_rows} valid rows, fewer than the {needed} required ({origin}); "
             "use more data, or lower ingest.min_rows if this is intended"
         )
-    if data.task == "classification" and data.target in frame.columns:
+    if counts.class_counts is not None:
         per_class = math.ceil(1 / smallest)
-        counts = frame[data.target].value_counts()
-        rare = {str(k): int(v) for k, v in counts.items() if 0 < v < per_class}
+        rare = {k: v for k, v in counts.class_counts.items() if 0 < v < per_class}
         if rare:
             shown = ", ".join(f"'{k}' {v}" for k, v in sorted(rare.items()))
             problems.append(
                 f"class(es) with fewer than {per_class} rows, too few to appear in every "
                 f"split: {shown}; merge or drop them, or collect more data"
             )
-    cells = frame.size
-    missing = int(frame.isna().sum().sum())
+    cells = counts.n_rows * len(counts.n_missing)
+    missing = sum(counts.n_missing.values())
     if cells and missing / cells > ingest.max_missing_share:
-        worst = frame.isna().mean().sort_values(ascending=False).head(3)
-        shown = ", ".join(f"{name} {share:.0%}" for name, share in worst.items())
+        worst = sorted(counts.n_missing.items(), key=lambda item: -item[1])[:3]
+        shown = ", ".join(f"{name} {n / counts.n_rows:.0%}" for name, n in worst)
         problems.append(
             f"{missing / cells:.1%} of all cells are missing, above ingest.max_missing_share "
             f"({ingest.max_missing_share:g}); most missing: {shown}"

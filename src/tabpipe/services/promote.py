@@ -40,6 +40,7 @@ from tabpipe.repositories.datasets import (
     SPLIT_NAMES,
     read_frame,
     read_record,
+    read_split,
     split_path,
     write_record,
 )
@@ -403,8 +404,15 @@ def promote_version(params: Params, version: str, root: Path = Path()) -> Promot
         raise ParamsError(msg)
     target = found[version]
     champion_before = store.version_by_alias(name, registry.champion_alias)
+    train_rows = params.evaluate.max_train_rows if params.engine == "dask" else None
     splits = {
-        part: read_frame(split_path(root / params.paths.split_dir, part)) for part in SPLIT_NAMES
+        part: read_split(
+            root / params.paths.split_dir,
+            part,
+            max_rows=train_rows if part == "train" else None,
+            seed=params.train.seed,
+        )
+        for part in SPLIT_NAMES
     }
     from tabpipe.services.evaluate import evaluate_model  # noqa: PLC0415 - explicit path only
 

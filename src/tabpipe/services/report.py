@@ -51,6 +51,8 @@ def notebook_parameters(params: Params) -> dict[str, Any]:
         "gates_path": str(paths.gates),
         "plots_dir": str(paths.plots_dir),
         "drift_summary_path": str(paths.drift_summary),
+        # engine: dask: notebooks read seeded samples, never a whole partitioned dataset
+        "max_rows": params.dask.sample_rows if params.engine == "dask" else None,
     }
 
 

@@ -22,12 +22,20 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from tabpipe.errors import ParamsError
+from tabpipe.records.dataset import SplitPart, SplitSummary
 from tabpipe.records.evaluation import ModelSummary
-from tabpipe.records.params import GREATER_IS_BETTER, HistGradientBoostingSpec, ModelSpec, Params
+from tabpipe.records.params import (
+    GREATER_IS_BETTER,
+    HistGradientBoostingSpec,
+    ModelSpec,
+    Params,
+    XGBoostSpec,
+)
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_frame, split_path, write_record
+from tabpipe.repositories.datasets import read_record, read_split, split_path, write_record
 from tabpipe.repositories.model_file import model_digest, save_model
 from tabpipe.repositories.schema_file import load_schema, schema_columns
+from tabpipe.services.dask_train import fit_on_dask
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns, feature_columns
 from tabpipe.services.leakage import check_leakage
@@ -62,9 +70,11 @@ def fit_model(
     if params.train.search is not None:
         best = search_hyperparameters(params, columns, train, val)
         spec = _with_overrides(spec, best)
-    pipeline = build_pipeline(spec, task=task, columns=columns, seed=seed)
+    pipeline = build_pipeline(
+        spec, task=task, columns=columns, seed=seed, n_threads=params.train.n_threads
+    )
     x_train, y_train = train[columns.all], train[target]
-    if isinstance(spec, HistGradientBoostingSpec) and spec.early_stopping:
+    if isinstance(spec, HistGradientBoostingSpec | XGBoostSpec) and spec.early_stopping:
         preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
         train_features = preprocess.fit_transform(x_train)
         model.fit(
@@ -75,7 +85,8 @@ def fit_model(
         )
     else:
         pipeline.fit(x_train, y_train)
-    n_iter = getattr(pipeline.named_steps["model"], "n_iter_", None)
+    fitted_model = pipeline.named_steps["model"]
+    n_iter = getattr(fitted_model, "n_iter_", None) or getattr(fitted_model, "best_iteration", None)
     return FittedModel(
         pipeline=pipeline,
         spec=spec,
@@ -116,7 +127,13 @@ def search_hyperparameters(
     both = pd.concat([train, val], ignore_index=True)
     folds = PredefinedSplit(np.r_[np.full(len(train), -1), np.zeros(len(val), dtype=int)])
     search = GridSearchCV(
-        build_pipeline(spec, task=task, columns=columns, seed=params.train.seed),
+        build_pipeline(
+            spec,
+            task=task,
+            columns=columns,
+            seed=params.train.seed,
+            n_threads=params.train.n_threads,
+        ),
         param_grid={f"model__{key}": values for key, values in grid.items()},
         scoring=score,
         cv=folds,
@@ -142,6 +159,49 @@ def _with_overrides(spec: ModelSpec, overrides: dict[str, Any]) -> ModelSpec:
 REFERENCE_MAX_ROWS = 100_000  # training rows kept in the run for `tabpipe monitor`
 
 
+def _training_data(
+    params: Params, root: Path
+) -> tuple[dict[str, pd.DataFrame], dict[str, SplitPart]]:
+    """The train and validation splits, and (Dask) their parts' records.
+
+    On Dask the learner reads the partitioned splits on the cluster; what runs here (the
+    leakage check, the monitoring reference, the signature) takes a seeded sample, and
+    the lineage takes the row counts and digests the split stage recorded.
+    """
+    folder = root / params.paths.split_dir
+    if params.engine == "dask":
+        summary = read_record(root / params.paths.split_summary, SplitSummary)
+        splits = {
+            name: read_split(folder, name, max_rows=params.dask.sample_rows, seed=params.train.seed)
+            for name in ("train", "val")
+        }
+        return splits, {part.name: part for part in summary.parts}
+    return {name: read_split(folder, name) for name in ("train", "val")}, {}
+
+
+def _log_lineage(
+    params: Params, splits: dict[str, pd.DataFrame], parts: dict[str, SplitPart]
+) -> None:
+    """Dataset lineage of the train and validation splits in the current run."""
+    for name, frame in splits.items():
+        context = {"train": "training", "val": "validation"}[name]
+        source = split_path(params.paths.split_dir, name)
+        dataset_name = f"{params.data.name}-{name}"
+        if name in parts:  # a partitioned split: no process holds it whole
+            store.log_partitioned_dataset(
+                frame,
+                name=dataset_name,
+                source=source,
+                digest=parts[name].content_sha256,
+                n_rows=parts[name].n_rows,
+                context=context,
+            )
+        else:
+            store.log_dataset(
+                frame, name=dataset_name, source=source, target=params.data.target, context=context
+            )
+
+
 def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     """The train stage: fit the declared model and record it.
 
@@ -164,9 +224,8 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     columns = feature_columns(
         schema, target=params.data.target, exclude=params.train.exclude_columns
     )
-    splits = {
-        name: read_frame(split_path(root / paths.split_dir, name)) for name in ("train", "val")
-    }
+    dask = params.engine == "dask"
+    splits, parts = _training_data(params, root)
     project = project_root(root)
     tracking = store.tracking_store(project)
     experiment_id = store.connect(tracking, params.mlflow.experiment_name)
@@ -196,14 +255,7 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
                 "evaluate": {"primary_metric": params.primary_metric},
             }
         )
-        for name, frame in splits.items():
-            store.log_dataset(
-                frame,
-                name=f"{params.data.name}-{name}",
-                source=split_path(paths.split_dir, name),
-                target=params.data.target,
-                context={"train": "training", "val": "validation"}[name],
-            )
+        _log_lineage(params, splits, parts)
         # A fixed thread count, not the machine's: HistGradientBoosting sums gradients in
         # parallel, so the model's bytes (and dvc.lock) depend on how many threads there are.
         with threadpool_limits(limits=params.train.n_threads):
@@ -221,14 +273,24 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
                 store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
             else:
                 logger.info("train: leakage check: {}", leakage.describe())
-            logger.info(
-                "train: fitting {} on {} rows ({} features, {} threads)",
-                params.train.model.kind,
-                len(splits["train"]),
-                len(columns.all),
-                params.train.n_threads,
-            )
-            fitted = fit_model(params, columns, splits["train"], splits["val"])
+            if dask:
+                logger.info(
+                    "train: fitting {} on {} rows on Dask ({} features)",
+                    params.train.model.kind,
+                    parts["train"].n_rows,
+                    len(columns.all),
+                )
+                pipeline, rounds = fit_on_dask(params, columns, root)
+                fitted = FittedModel(pipeline, params.train.model, {}, rounds)
+            else:
+                logger.info(
+                    "train: fitting {} on {} rows ({} features, {} threads)",
+                    params.train.model.kind,
+                    len(splits["train"]),
+                    len(columns.all),
+                    params.train.n_threads,
+                )
+                fitted = fit_model(params, columns, splits["train"], splits["val"])
         if fitted.n_iter is not None:
             logger.info("train: early stopping kept {} iterations", fitted.n_iter)
             store.log_metrics({"n_iter": float(fitted.n_iter)})
@@ -254,8 +316,8 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             best_params=fitted.best_params,
             n_iter=fitted.n_iter,
             features=tuple(columns.all),
-            train_sha256=frame_sha256(splits["train"]),
-            val_sha256=frame_sha256(splits["val"]),
+            train_sha256=parts["train"].content_sha256 if dask else frame_sha256(splits["train"]),
+            val_sha256=parts["val"].content_sha256 if dask else frame_sha256(splits["val"]),
             leakage=leakage,
         )
         write_record(summary, root / paths.model_summary)

@@ -26,12 +26,19 @@ _MAX_CHECK_NAME = 60
 
 
 def build_schema(
-    base: pa.DataFrameSchema, *, target: str, task: Task, batch: bool = False
+    base: pa.DataFrameSchema,
+    *,
+    target: str,
+    task: Task,
+    batch: bool = False,
+    whole_columns: bool = True,
 ) -> pa.DataFrameSchema:
     """The schema file plus the rules that depend on the params, not on the dataset.
 
     A training dataset needs two classes; a ``batch`` (monitoring) may hold one, as a
-    day of real traffic often does.
+    day of real traffic often does. ``whole_columns=False`` leaves out the checks that
+    only hold for a whole column (not all missing, two classes), for a schema that
+    validates one partition: the Dask engine checks those on the merged counts.
     """
     if target not in base.columns:
         msg = (
@@ -41,8 +48,10 @@ def build_schema(
         raise ParamsError(msg)
     updates: dict[str, dict[str, object]] = {}
     for name, column in base.columns.items():
-        checks = [*column.checks, pa.Check(_has_a_value, name=NOT_ALL_MISSING, ignore_na=False)]
-        if name == target and task == "classification" and not batch:
+        checks = [*column.checks]
+        if whole_columns:
+            checks.append(pa.Check(_has_a_value, name=NOT_ALL_MISSING, ignore_na=False))
+        if name == target and task == "classification" and not batch and whole_columns:
             checks.append(pa.Check(_has_two_classes, name=AT_LEAST_TWO_CLASSES))
         updates[name] = {"checks": checks}
         if name == target:
@@ -117,6 +126,10 @@ def summarise_failures(cases: pd.DataFrame, max_examples: int = 20) -> tuple[Che
 
 
 _WHOLE_COLUMN_CHECKS = {NOT_ALL_MISSING, AT_LEAST_TWO_CLASSES}
+_PER_COLUMN_CHECKS = {
+    "column missing from the data (column_in_dataframe)",
+    "column not declared in the schema (column_in_schema)",
+}
 _READABLE = {
     "column_in_dataframe": "column missing from the data (column_in_dataframe)",
     "column_in_schema": "column not declared in the schema (column_in_schema)",
@@ -124,6 +137,54 @@ _READABLE = {
     AT_LEAST_TWO_CLASSES: "the target has fewer than two classes (target_has_at_least_two_classes)",
     "not_nullable": "missing values in a non-nullable column (not_nullable)",
 }
+
+
+def whole_column_failures(
+    n_rows: int, n_missing: dict[str, int], classes: int | None, *, target: str
+) -> list[CheckFailure]:
+    """The whole-column checks of :func:`build_schema`, on counts merged over partitions."""
+    failures = [
+        CheckFailure(column=name, check=_readable_check(NOT_ALL_MISSING), n_failures=1, examples=())
+        for name, missing in n_missing.items()
+        if n_rows and missing == n_rows
+    ]
+    if classes is not None and classes < MIN_CLASSES:
+        failures.append(
+            CheckFailure(
+                column=target,
+                check=_readable_check(AT_LEAST_TWO_CLASSES),
+                n_failures=1,
+                examples=(),
+            )
+        )
+    return failures
+
+
+def merge_reports(reports: list[ValidationReport], *, source: str, n_rows: int) -> ValidationReport:
+    """One report for the partitions of a dataset: failures of the same check added up.
+
+    A check about the columns themselves (a column missing or undeclared) fails in every
+    partition alike and counts once; examples keep the first distinct values found.
+    """
+    merged: dict[tuple[str | None, str], CheckFailure] = {}
+    for report in reports:
+        for failure in report.failures:
+            key = (failure.column, failure.check)
+            seen = merged.get(key)
+            if seen is None:
+                merged[key] = failure
+                continue
+            once = failure.check in _PER_COLUMN_CHECKS
+            merged[key] = CheckFailure(
+                column=failure.column,
+                check=failure.check,
+                n_failures=seen.n_failures if once else seen.n_failures + failure.n_failures,
+                examples=tuple(dict.fromkeys([*seen.examples, *failure.examples]))[:20],
+            )
+    failures = tuple(merged.values())
+    return ValidationReport(
+        source_path=source, passed=not failures, n_rows=n_rows, failures=failures
+    )
 
 
 def _readable_check(check: str) -> str:

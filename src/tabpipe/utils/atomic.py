@@ -104,13 +104,32 @@ def atomic_path(destination: Path) -> Iterator[Path]:
     with _refused_as(destination, body=False):
         destination.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_temporaries(destination)
+    old = destination.with_name(f"{tmp.name[:-4]}.old")
     try:
         with _refused_as(destination):
             yield tmp
+            if _is_partitioned_dataset(destination):  # the Dask engine's output of this path
+                destination.replace(old)
             tmp.replace(destination)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _is_partitioned_dataset(path: Path) -> bool:
+    """A folder that holds only Parquet parts (``part.NNNNN.parquet``): the Dask engine's.
+
+    Only such a folder is replaced by a file of the same name; any other folder at an
+    output path is the user's and is refused (exit 9), never removed.
+    """
+    if not path.is_dir():
+        return False
+    entries = list(path.iterdir())
+    return bool(entries) and all(
+        entry.is_file() and entry.name.startswith("part.") and entry.suffix == ".parquet"
+        for entry in entries
+    )
 
 
 def write_text_atomic(destination: Path, text: str) -> None:
@@ -152,4 +171,7 @@ def atomic_dir(destination: Path) -> Iterator[Path]:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:  # a single file the folder replaced (e.g. the pandas engine's output)
+            old.unlink(missing_ok=True)

@@ -29,3 +29,13 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     digest.update("\x1f".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def path_sha256(path: Path) -> str:
+    """:func:`file_sha256` of a file; of a folder, a digest of its files' names and digests."""
+    if path.is_file():
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path)}\x1f{file_sha256(file)}\n".encode())
+    return digest.hexdigest()

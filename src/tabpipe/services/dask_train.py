@@ -1,0 +1,133 @@
+"""Training on the Dask engine: XGBoost's distributed learner on the partitioned splits.
+
+The tree preprocessor is the pandas engine's (categories as ordinal codes, XGBoost
+told which features are categorical), fitted on every category value found in the
+train split (a distinct-values pass on the cluster, not the table in one process),
+so it equals the one the pandas engine would fit on the same rows. The features are
+encoded partition by partition and ``xgboost.dask.DaskXGB{Classifier,Regressor}``
+trains on the workers, stopping early on the validation split. The booster comes
+back as a plain ``XGBClassifier``/``XGBRegressor`` in the same scikit-learn pipeline
+as the pandas engine's: the model file loads and predicts without a cluster.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from loguru import logger
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+
+from tabpipe.records.dataset import SplitSummary
+from tabpipe.records.params import Params, XGBoostSpec
+from tabpipe.repositories.cluster import dask_client
+from tabpipe.repositories.datasets import read_record, split_path
+from tabpipe.repositories.partitioned import lazy_frame
+from tabpipe.services.boosting import EncodedLabelClassifier, ValidatedRegressor, xgboost_params
+from tabpipe.services.features import FeatureColumns, tree_preprocessor
+
+
+def fit_on_dask(
+    params: Params, columns: FeatureColumns, root: Path = Path()
+) -> tuple[Pipeline, int | None]:
+    """The fitted pipeline and the boosting rounds kept, trained on the cluster."""
+    import xgboost  # noqa: PLC0415
+    import xgboost.dask as dxgb  # noqa: PLC0415 - not imported by `import xgboost`
+    from dask.base import compute  # noqa: PLC0415
+
+    spec = params.train.model
+    if not isinstance(spec, XGBoostSpec):  # params validation refuses other kinds on dask
+        msg = f"train.model.kind: {spec.kind} does not train on Dask"
+        raise TypeError(msg)
+    target, task = params.data.target, params.data.task
+    summary = read_record(root / params.paths.split_summary, SplitSummary)
+    classes = (
+        np.array(sorted(summary.parts[0].target.class_counts or {}))
+        if task == "classification"
+        else None
+    )
+    folder = root / params.paths.split_dir
+    kwargs = xgboost_params(
+        spec, columns=columns, seed=params.train.seed, n_threads=params.dask.threads_per_worker
+    )
+    with dask_client(params.dask, stage="train") as client:
+        train = lazy_frame(split_path(folder, "train"))
+        val = lazy_frame(split_path(folder, "val"))
+        logger.info("train: finding the category values of {} columns", len(columns.categorical))
+        found = compute(
+            *[train[name].astype(object).drop_duplicates() for name in columns.categorical]
+        )
+        preprocess = tree_preprocessor(columns).fit(_category_frame(columns, found))
+        names = [str(name) for name in preprocess.get_feature_names_out()]
+
+        label = "__tabpipe_label__"
+
+        def encode(part: pd.DataFrame) -> pd.DataFrame:
+            """A partition's features as the preprocessor's codes, and its label as a code."""
+            encoded = pd.DataFrame(
+                preprocess.transform(part[columns.all]), columns=names, index=part.index
+            )
+            values = part[target]
+            encoded[label] = (
+                values.astype("float64")
+                if classes is None
+                else np.searchsorted(classes, values.astype(object).to_numpy())
+            )
+            return encoded
+
+        meta = pd.DataFrame({name: pd.Series(dtype="float64") for name in names})
+        meta[label] = pd.Series(dtype="float64" if classes is None else "int64")
+        # One opaque step per split, so features and labels keep the same partitions
+        # (Dask's optimiser may merge partitions of a single projected column otherwise).
+        encoded_train = train.map_partitions(encode, meta=meta)
+        x_train, y_train = encoded_train[names], encoded_train[label]
+        eval_set = None
+        if spec.early_stopping:
+            encoded_val = val.map_partitions(encode, meta=meta)
+            eval_set = [(encoded_val[names], encoded_val[label])]
+        learner: Any = (dxgb.DaskXGBClassifier if classes is not None else dxgb.DaskXGBRegressor)(
+            **kwargs
+        )
+        learner.client = client
+        logger.info(
+            "train: XGBoost on Dask, {} partitions, {} features", train.npartitions, len(names)
+        )
+        learner.fit(x_train, y_train, eval_set=eval_set, verbose=False)
+        local: Any = (xgboost.XGBClassifier if classes is not None else xgboost.XGBRegressor)(
+            **kwargs
+        )
+        with tempfile.TemporaryDirectory(prefix="tabpipe-xgb-") as scratch:
+            saved = Path(scratch) / "model.ubj"
+            learner.save_model(saved)
+            local.load_model(saved)
+    template = (xgboost.XGBClassifier if classes is not None else xgboost.XGBRegressor)(**kwargs)
+    model: BaseEstimator = (
+        EncodedLabelClassifier.from_fitted(local, classes, template=template)
+        if classes is not None
+        else ValidatedRegressor.from_fitted(local, template=template)
+    )
+    pipeline = Pipeline([("preprocess", preprocess), ("model", model)])
+    rounds = getattr(model, "best_iteration", None)
+    return pipeline, rounds
+
+
+def _category_frame(columns: FeatureColumns, found: tuple[pd.Series, ...]) -> pd.DataFrame:
+    """Every category value of every column in one small frame, to fit the encoder on.
+
+    Shorter columns repeat their first value (repeats do not change the categories);
+    numeric columns are zeros: the preprocessor passes them through.
+    """
+    longest = max([len(values) for values in found] + [1])
+    frame = {}
+    for name, values in zip(columns.categorical, found, strict=True):
+        listed = list(values)
+        frame[name] = (
+            (listed + listed[:1] * (longest - len(listed))) if listed else [np.nan] * longest
+        )
+    for name in columns.numeric:
+        frame[name] = [0.0] * longest
+    return pd.DataFrame(frame)[columns.all]

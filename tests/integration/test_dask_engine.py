@@ -1,0 +1,207 @@
+"""engine: dask end to end on a 2-worker LocalCluster, on a separately started scheduler,
+and against the pandas engine on the same data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tabpipe.cli.app import app
+from tabpipe.errors import ExitCode
+from tabpipe.repositories.model_file import load_model
+from tabpipe.repositories.params_file import load_params
+from tabpipe.services.ingest import load_batch
+from tests.helpers import REPO_ROOT, ProjectFactory
+from tests.integration.conftest import VENV_BIN, commit_project, invoke_all, mlflow_client
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+ROWS = 6000
+DASK = {"n_workers": 2, "threads_per_worker": 1, "memory_limit": "1GB", "blocksize": "100KB"}
+MODEL = {"kind": "xgboost", "n_estimators": 150, "learning_rate": 0.2, "max_depth": 4}
+
+
+def set_params(project: Path, **sections: Any) -> None:
+    """Replace top-level keys or merge into sections of params.yaml."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for name, value in sections.items():
+        params[name] = {**params[name], **value} if isinstance(value, dict) else value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture
+def project(
+    make_project: ProjectFactory, adult_raw: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """6,000 Adult rows as plain CSV (several 100 KB blocks), XGBoost, light gates."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    root = make_project(adult_raw.head(ROWS), raw_name="adult.csv")
+    shutil.copytree(REPO_ROOT / "notebooks", root / "notebooks")
+    set_params(
+        root,
+        engine="dask",
+        dask=DASK,
+        split={"method": "hash"},
+        train={"model": MODEL},
+        evaluate={"bootstrap_samples": 50},
+        gates={"rules": [{"metric": "roc_auc", "min": 0.85}], "slice_gaps": [], "behaviour": []},
+    )
+    commit_project(root)
+    return root
+
+
+def outputs(root: Path) -> dict[str, Any]:
+    """The digests and test metrics a run leaves."""
+    dataset = json.loads((root / "reports/ingest/dataset.json").read_text())
+    split = json.loads((root / "reports/split/summary.json").read_text())
+    metrics = json.loads((root / "reports/metrics.json").read_text())
+    return {
+        "dataset": dataset["content_sha256"],
+        "duplicates": dataset["duplicate_rows"],
+        "parts": {
+            part["name"]: (part["n_rows"], part["content_sha256"]) for part in split["parts"]
+        },
+        "test": metrics["test"],
+    }
+
+
+def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    log = invoke_all("ingest")
+    assert "LocalCluster of 2 worker(s); dashboard http://127.0.0.1:" in log
+    parts = sorted((project / "data/interim/validated.parquet").glob("part.*.parquet"))
+    assert len(parts) > 1, "the raw CSV was read in blocks, one Parquet part each"
+    invoke_all("split")
+    for name in ("train", "val", "test"):
+        assert len(list((project / f"data/processed/{name}.parquet").glob("part.*"))) == len(parts)
+    assert "XGBoost on Dask" in invoke_all("train")
+    assert "gates passed" in invoke_all("evaluate")
+    invoke_all("drift")
+    invoke_all("report")
+    assert "promote" in invoke_all("promote")
+    assert mlflow_client(project).get_model_version_by_alias("tabpipe-adult", "champion")
+
+    metrics = outputs(project)["test"]
+    assert metrics["roc_auc"] > 0.85
+    # The model file loads and predicts with no cluster: a plain scikit-learn pipeline.
+    model = load_model(project / "models/model.skops")
+    batch = load_batch(project / "data/raw/adult.csv", load_params(Path("params.yaml")))
+    scores = model.predict_proba(batch.drop(columns=["income"]).head(200))
+    assert scores.shape == (200, 2)
+    assert np.allclose(scores.sum(axis=1), 1)
+    assert set(model.predict(batch.head(200))) <= {"<=50K", ">50K"}
+    card = (project / "reports/model_card.md").read_text()
+    assert "xgboost" in card
+
+
+def test_pandas_and_dask_engines_agree_on_verdicts_splits_and_metrics(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    for engine in ("pandas", "dask"):
+        set_params(project, engine=engine)
+        for stage in ("ingest", "split", "train", "evaluate"):
+            invoke_all(stage)
+        if engine == "pandas":
+            on_pandas = outputs(project)
+    on_dask = outputs(project)
+    assert on_dask["dataset"] == on_pandas["dataset"], "the same validated rows, in order"
+    assert on_dask["duplicates"] == on_pandas["duplicates"]
+    assert on_dask["parts"] == on_pandas["parts"], "the same rows in train, val and test"
+    for name, value in on_pandas["test"].items():  # stated tolerance: 0.005
+        assert on_dask["test"][name] == pytest.approx(value, abs=0.005), name
+
+    # Bad values in different blocks: the same verdict, the same report on both engines.
+    broken = adult_raw.head(ROWS).copy()
+    broken.loc[[10, 2500, 5900], "age"] = [-4, 200, -4]
+    broken.loc[[30, 4000], "race"] = ["Martian", "Venusian"]
+    broken.to_csv(project / "data/raw/adult.csv", index=False)
+    reports = {}
+    for engine in ("pandas", "dask"):
+        set_params(project, engine=engine)
+        result = runner.invoke(app, ["ingest"])
+        assert result.exit_code == ExitCode.DATA_INVALID, result.output
+        assert "check(s) failed on 6000 rows" in result.output
+        report = json.loads((project / "reports/ingest/validation.json").read_text())
+        reports[engine] = {
+            (f["column"], f["check"]): (f["n_failures"], sorted(f["examples"]))
+            for f in report["failures"]
+        }
+    assert reports["dask"] == reports["pandas"]
+    assert reports["dask"][("race", "isin(<5 allowed values, see the schema file>)")][0] == 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_stage_uses_a_separately_started_scheduler_and_leaves_it_running(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scheduler_file = tmp_path / "scheduler.json"
+    dask = str(VENV_BIN / "dask")
+    common = ["--no-dashboard"]
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--scheduler-file", str(scheduler_file), *common],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        worker = subprocess.Popen(
+            [dask, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "1",
+             "--nthreads", "1", "--host", "127.0.0.1", *common],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+        log = invoke_all("ingest")
+        assert f"Dask on {address}" in log
+        invoke_all("split")
+        assert scheduler.poll() is None, "a stage never stops a cluster it did not start"
+        assert worker.poll() is None
+        assert len(list((project / "data/processed/test.parquet").glob("part.*"))) > 1
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+def test_a_scheduler_that_does_not_answer_exits_10_naming_the_address(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_params(project, dask={"timeout_s": 2})
+    address = f"tcp://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    before = {p.name for p in (project / "data").rglob("*")}
+    started = time.monotonic()
+    result = runner.invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.CLUSTER_FAILED, result.output
+    assert time.monotonic() - started < 60, "bounded, never a hang"
+    assert f"DASK_SCHEDULER_ADDRESS={address}: no Dask scheduler answered within 2 s" in (
+        result.output
+    )
+    assert "Traceback" not in result.output
+    assert {p.name for p in (project / "data").rglob("*")} == before, "nothing half-written"
+    del os.environ["DASK_SCHEDULER_ADDRESS"]
