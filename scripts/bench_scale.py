@@ -170,6 +170,7 @@ def main() -> None:
     parser.add_argument("--pandas-sizes", default="2000000")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--engines", default="dask,pandas", help="which engines to run")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size]
     pandas_sizes = {int(size) for size in args.pandas_sizes.split(",") if size}
@@ -182,7 +183,8 @@ def main() -> None:
     results = []
     for rows in sizes:
         data = partitioned_adult(rows)
-        for engine in ["dask", *(["pandas"] if rows in pandas_sizes else [])]:
+        engines = ["dask", *(["pandas"] if rows in pandas_sizes else [])]
+        for engine in [name for name in engines if name in args.engines.split(",")]:
             with tempfile.TemporaryDirectory(prefix="tabpipe-scale-") as work:
                 project = repo_copy(Path(work), 32_561)
                 configure(project, data, engine, args.workers, args.memory_limit)
@@ -194,6 +196,11 @@ def main() -> None:
     out = ROOT / "reports" / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"scale-{meta['date']}"
+    if stem.with_suffix(".json").is_file():  # runs of the same day add up, newest wins
+        earlier = json.loads(stem.with_suffix(".json").read_text())["results"]
+        done = {(row["rows"], row["engine"]) for row in results}
+        results = [r for r in earlier if (r["rows"], r["engine"]) not in done] + results
+    results.sort(key=lambda row: (row["rows"], row["engine"]))
     stem.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     table = markdown(results, meta)
     stem.with_suffix(".md").write_text(table)

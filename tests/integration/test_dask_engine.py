@@ -99,6 +99,19 @@ def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
 
     metrics = outputs(project)["test"]
     assert metrics["roc_auc"] > 0.85
+
+    # A labelled batch, validated and scored by partition on the cluster.
+    batch = project / "batch.csv"
+    adult_raw.iloc[ROWS : ROWS + 3000].to_csv(batch, index=False)
+    result = runner.invoke(app, ["monitor", str(batch)])
+    assert result.exit_code in (ExitCode.OK, ExitCode.DRIFT_DETECTED), result.output
+    assert "monitor: scoring" in result.output
+    (summary_file,) = (project / "reports/monitoring").glob("*/summary.json")
+    summary = json.loads(summary_file.read_text())
+    assert summary["n_rows"] == 3000
+    assert summary["labelled"]
+    assert summary["metrics"]["roc_auc"] > 0.85
+    assert not list((project / "reports/monitoring").glob(".scratch-*")), "scratch removed"
     # The model file loads and predicts with no cluster: a plain scikit-learn pipeline.
     model = load_model(project / "models/model.skops")
     batch = load_batch(project / "data/raw/adult.csv", load_params(Path("params.yaml")))
@@ -186,6 +199,17 @@ def test_a_stage_uses_a_separately_started_scheduler_and_leaves_it_running(
             if process is not None:
                 process.terminate()
                 process.wait(timeout=30)
+
+
+def test_workers_that_run_out_of_memory_exit_10_with_what_to_change(project: Path) -> None:
+    set_params(project, dask={"memory_limit": "100MB"})  # below a worker's own footprint
+    result = runner.invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.CLUSTER_FAILED, result.output
+    assert "most often from running out of memory. Raise dask.memory_limit (100MB)" in (
+        result.output
+    )
+    assert "Traceback" not in result.output
+    assert not list(project.glob("data/interim/*")), "no partial or temporary output left"
 
 
 def test_a_scheduler_that_does_not_answer_exits_10_naming_the_address(

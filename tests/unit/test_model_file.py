@@ -16,6 +16,7 @@ from tabpipe.records.params import (
     ModelSpec,
     RandomForestSpec,
     RidgeSpec,
+    XGBoostSpec,
     Task,
 )
 from tabpipe.repositories.model_file import load_model, model_digest, save_model
@@ -41,6 +42,8 @@ COLUMNS = FeatureColumns(
         ("regression", HistGradientBoostingSpec()),
         ("regression", RidgeSpec(kind="ridge")),
         ("regression", RandomForestSpec(kind="random_forest", n_estimators=5)),
+        ("classification", XGBoostSpec(kind="xgboost", n_estimators=5, early_stopping=False)),
+        ("regression", XGBoostSpec(kind="xgboost", n_estimators=5, early_stopping=False)),
     ],
 )
 def test_every_model_kind_round_trips_through_the_trusted_list(

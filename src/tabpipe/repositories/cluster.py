@@ -57,7 +57,7 @@ def dask_client(settings: DaskParams, *, stage: str) -> Iterator[Client]:
                     memory_limit=settings.memory_limit,
                     host="127.0.0.1",
                     dashboard_address="127.0.0.1:0",
-                    silence_logs=logging.ERROR,
+                    silence_logs=logging.CRITICAL,  # failures are ours to word (exit 10)
                 )
             except (OSError, TimeoutError) as exc:
                 msg = f"{stage}: could not start a local Dask cluster ({exc}). See {RUNBOOK}."

@@ -13,6 +13,8 @@ remote cluster needs the project on a shared file system (docs/scaling.md).
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +54,17 @@ def new_dataset(destination: Path, subfolders: tuple[str, ...] = ()) -> Iterator
         for name in subfolders:
             (folder / name).mkdir()
         yield folder
+
+
+@contextmanager
+def scratch_folder(parent: Path) -> Iterator[Path]:
+    """A private folder under ``parent`` that workers write parts into, removed afterwards."""
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".scratch-", dir=parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def lazy_frame(dataset: Path) -> Any:
@@ -148,6 +161,18 @@ def raw_blocks(
         (RawBlock(str(path), "csv", index, header=header if index else b""), block)
         for index, block in enumerate(blocks[0])
     ]
+
+
+def raw_columns(path: Path, *, file_format: FileFormat, delimiter: str, encoding: str) -> list[str]:
+    """The column names of a raw file (its header), without reading its rows."""
+    _check_raw(path)
+    if file_format == "parquet":
+        first = path if path.is_file() else sorted(path.glob("*.parquet"))[0]
+        return [str(name) for name in pq.read_schema(first).names]
+    header = pd.read_csv(
+        path, sep=delimiter, encoding=encoding, nrows=0, compression=detected_compression(path)
+    )
+    return [str(name) for name in header.columns]
 
 
 def _check_raw(path: Path) -> None:

@@ -29,6 +29,8 @@ def read_raw(
     if not path.exists():
         msg = f"{path}: file not found. Check data.raw_path in params.yaml."
         raise DataReadError(msg)
+    if path.is_dir() and file_format == "parquet":  # a folder of Parquet files, as Dask writes
+        return _read_parquet(path)
     if not path.is_file():
         msg = f"{path}: is not a file. Check data.raw_path in params.yaml."
         raise DataReadError(msg)

@@ -113,8 +113,13 @@ def ingest_block(
     ingest: IngestParams,
     folder: Path,
     unique_columns: tuple[str, ...],
+    require_drop_columns: bool = True,
 ) -> BlockOutcome:
-    """One task on a worker: read, normalise, validate, write the part, count."""
+    """One task on a worker: read, normalise, validate, write the part, count.
+
+    ``require_drop_columns=False`` for a new batch, which may come without the columns
+    ``data.drop_columns`` removes (as the pandas engine's ``load_batch``).
+    """
     try:
         raw = read_block(block, data_bytes, delimiter=data.delimiter, encoding=data.encoding)
     except UnicodeDecodeError as exc:
@@ -128,7 +133,9 @@ def ingest_block(
         msg = f"{block.describe()}: cannot be read ({first}). Check data.delimiter and quoting."
         return BlockOutcome(block.index, error=DataReadError(msg))
     try:
-        frame, report = ingest_frame(raw, schema, data=data, ingest=ingest)
+        frame, report = ingest_frame(
+            raw, schema, data=data, ingest=ingest, require_drop_columns=require_drop_columns
+        )
     except DataValidationError as exc:
         if exc.report is None:
             return BlockOutcome(block.index, error=DataReadError(str(exc)))
@@ -188,8 +195,8 @@ def run_ingest_dask(params: Params, root: Path = Path()) -> tuple[DatasetSummary
     report_path = root / params.paths.validation_report
     destination = root / params.paths.validated
     with dask_client(params.dask, stage="ingest") as client, new_dataset(destination) as folder:
-        outcomes = _run_blocks(client, blocks, schema, params, folder, unique_columns)
-        total, report = _merge(outcomes, params)
+        outcomes = run_blocks(client, blocks, schema, params, folder, unique_columns)
+        total, report = merge_outcomes(outcomes, params)
         if not report.passed:
             write_record(report, report_path)
             message = (
@@ -218,14 +225,18 @@ def run_ingest_dask(params: Params, root: Path = Path()) -> tuple[DatasetSummary
     return summary, report
 
 
-def _run_blocks(
+def run_blocks(
     client: Any,
     blocks: list[tuple[RawBlock, object]],
     schema: pa.DataFrameSchema,
     params: Params,
     folder: Path,
     unique_columns: tuple[str, ...],
+    *,
+    stage: str = "ingest",
+    require_drop_columns: bool = True,
 ) -> list[BlockOutcome]:
+    """Every block validated and written as a part on the cluster, outcomes in block order."""
     from dask.delayed import delayed  # noqa: PLC0415
     from distributed import as_completed  # noqa: PLC0415
 
@@ -240,6 +251,7 @@ def _run_blocks(
                 ingest=params.ingest,
                 folder=folder,
                 unique_columns=unique_columns,
+                require_drop_columns=require_drop_columns,
             )
             for block, data_bytes in blocks
         ]
@@ -249,11 +261,14 @@ def _run_blocks(
         outcomes.append(future.result())
         future.release()
         if done % max(1, len(blocks) // 10) == 0 or done == len(blocks):
-            logger.info("ingest: {}/{} blocks validated", done, len(blocks))
+            logger.info("{}: {}/{} blocks validated", stage, done, len(blocks))
     return sorted(outcomes, key=lambda outcome: outcome.index)
 
 
-def _merge(outcomes: list[BlockOutcome], params: Params) -> tuple[BlockCounts, ValidationReport]:
+def merge_outcomes(
+    outcomes: list[BlockOutcome], params: Params
+) -> tuple[BlockCounts, ValidationReport]:
+    """The blocks' counts added up and their reports merged (the first read error raised)."""
     errors = [outcome.error for outcome in outcomes if outcome.error is not None]
     if errors:
         raise errors[0]
@@ -303,9 +318,6 @@ def _repeated_values(total: BlockCounts) -> list[CheckFailure]:
 def _summary(total: BlockCounts, params: Params, *, source_sha256: str) -> DatasetSummary:
     data = params.data
     hashes = np.concatenate(total.row_hashes)
-    digest = hashlib.sha256()
-    digest.update("\x1f".join(total.dtypes).encode())
-    digest.update(hashes.tobytes())
     if total.class_counts is not None:
         target = TargetSummary(
             column=data.target, class_counts=dict(sorted(total.class_counts.items()))
@@ -331,5 +343,14 @@ def _summary(total: BlockCounts, params: Params, *, source_sha256: str) -> Datas
         target=target,
         duplicate_rows=int(len(hashes) - len(np.unique(hashes))),
         duplicates_dropped=False,
-        content_sha256=digest.hexdigest(),
+        content_sha256=rows_sha256(total),
     )
+
+
+def rows_sha256(total: BlockCounts) -> str:
+    """``frame_sha256`` of the blocks' rows in order, from their row hashes."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(total.dtypes).encode())
+    for hashes in total.row_hashes:
+        digest.update(hashes.tobytes())
+    return digest.hexdigest()

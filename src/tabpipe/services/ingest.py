@@ -25,7 +25,7 @@ from tabpipe.services.normalise import normalise_frame
 from tabpipe.services.params_checks import drop_column_problems, raise_on, target_problems
 from tabpipe.services.summaries import summarise_target
 from tabpipe.services.validation import build_schema, validate_frame
-from tabpipe.utils.hashing import file_sha256, frame_sha256
+from tabpipe.utils.hashing import frame_sha256, path_sha256
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
     summary = summarise_dataset(
         frame,
         data=data,
-        source_sha256=file_sha256(raw_path),
+        source_sha256=path_sha256(raw_path),
         duplicate_rows=duplicates,
         duplicates_dropped=params.ingest.duplicates == "drop",
     )

@@ -20,6 +20,7 @@ from tabpipe.records.monitoring import MonitorSummary
 from tabpipe.records.params import GateRule, GatesParams, Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import write_record
+from tabpipe.services.dask_batches import ScannedBatch, scan_batch
 from tabpipe.services.drift import measure_drift, scorer_for, write_drift_outputs
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.ingest import load_batch
@@ -59,8 +60,9 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
     run. The exit decision is :func:`verdict_error`'s.
     """
     data, registry = params.data, params.mlflow
-    batch = load_batch(batch_path, params, root)
-    labelled = data.target in batch.columns
+    # pandas: bad data fails before any tracking call. Dask validates on the cluster,
+    # where the champion scores each part as it goes, so it needs the champion first.
+    batch = None if params.engine == "dask" else load_batch(batch_path, params, root)
     tracking = store.tracking_store(project_root(root))
     store.connect(tracking, registry.experiment_name)
     champion = store.version_by_alias(registry.registered_model_name, registry.champion_alias)
@@ -70,14 +72,28 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
             f"in {tracking.uri}: run `make train` first"
         )
         raise TrackingError(msg)
-    logger.info("monitor: {} rows from {}, champion v{}", len(batch), batch_path, champion.version)
     model = store.load_version_model(registry.registered_model_name, champion.version)
+    task, positive = data.task, data.positive_class
+    if batch is None:
+        scanned = scan_batch(batch_path, model, params, root)
+    else:
+        labelled = data.target in batch.columns
+        scanned = ScannedBatch(
+            sample=batch,
+            n_rows=len(batch),
+            sha256=frame_sha256(batch),
+            predictions=predict(model, batch, data.target, task=task, positive_class=positive)
+            if labelled
+            else None,
+        )
+    labelled = scanned.predictions is not None
+    n_rows = scanned.n_rows
+    logger.info("monitor: {} rows from {}, champion v{}", n_rows, batch_path, champion.version)
     reference = store.load_reference(champion.run_id)
     scorer = scorer_for(model, params, root)
-    task, positive = data.task, data.positive_class
     result = measure_drift(
         reference,
-        batch,
+        scanned.sample,
         params.drift,
         reference_name=f"champion v{champion.version} training data",
         current_name=str(batch_path),
@@ -87,16 +103,15 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
     metrics: dict[str, float] = {}
     gates: tuple[GateResult, ...] = ()
     gates_passed: bool | None = None
-    if labelled:
-        predictions = predict(model, batch, data.target, task=task, positive_class=positive)
-        metrics = compute_metrics(predictions, task=task)
+    if scanned.predictions is not None:
+        metrics = compute_metrics(scanned.predictions, task=task)
         absolute = tuple(
             GateRule(metric=rule.metric, min=rule.min, max=rule.max)
             for rule in params.gates.rules
             if rule.min is not None or rule.max is not None
         )
         report = MetricsReport(
-            model_sha256=champion.model_sha256 or "unknown", test_sha256=frame_sha256(batch),
+            model_sha256=champion.model_sha256 or "unknown", test_sha256=scanned.sha256,
             task=task, primary_metric=params.primary_metric, test=metrics, baseline={},
             uplift={}, train={}, val={},
         )  # fmt: skip
@@ -105,7 +120,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
         # traffic) says nothing about the model: that gate is skipped, not failed.
         gates = tuple(
             gate.model_copy(
-                update={"passed": None, "note": f"not computable on this batch ({len(batch)} rows)"}
+                update={"passed": None, "note": f"not computable on this batch ({n_rows} rows)"}
             )
             if gate.value is None
             else gate
@@ -117,7 +132,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
         line += f"; champion gates {'still pass' if gates_passed else 'FAIL'} on this batch"
     summary = MonitorSummary(
         batch=str(batch_path),
-        n_rows=len(batch),
+        n_rows=n_rows,
         labelled=labelled,
         model_name=registry.registered_model_name,
         champion_version=champion.version,
@@ -143,7 +158,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
         },
     )
     try:
-        store.log_metrics({"drift_share": result.report.drifted_share, "n_rows": float(len(batch))})
+        store.log_metrics({"drift_share": result.report.drifted_share, "n_rows": float(n_rows)})
         store.log_metrics(metrics, prefix="batch_")
         store.log_artifact(html, folder="monitoring")
         store.log_artifact(folder / "summary.json", folder="monitoring")
