@@ -16,8 +16,8 @@ from tabpipe.records.params import (
     ModelSpec,
     RandomForestSpec,
     RidgeSpec,
-    XGBoostSpec,
     Task,
+    XGBoostSpec,
 )
 from tabpipe.repositories.model_file import load_model, model_digest, save_model
 from tabpipe.services.estimators import build_pipeline
