@@ -159,6 +159,30 @@ def test_pandas_and_dask_engines_agree_on_verdicts_splits_and_metrics(
     assert reports["dask"][("race", "isin(<5 allowed values, see the schema file>)")][0] == 2
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("truncated.csv.gz", "truncated", "cannot be decompressed or read"),
+        ("header.csv", "header", "has a header but no data rows"),
+    ],
+)
+def test_a_broken_raw_file_exits_3_with_one_message_on_dask(
+    project: Path, adult_raw: pd.DataFrame, name: str, content: str, message: str
+) -> None:
+    path = project / "data/raw" / name
+    if content == "truncated":
+        adult_raw.head(3000).to_csv(path, index=False, compression="gzip")
+        path.write_bytes(path.read_bytes()[:20_000])
+    else:
+        path.write_text(",".join(adult_raw.columns) + "\n")
+    set_params(project, data={"raw_path": f"data/raw/{name}"})
+    result = runner.invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.DATA_INVALID, result.output
+    assert f"data/raw/{name}: {message}" in result.output
+    assert "Traceback" not in result.output
+    assert not list(project.glob("data/interim/*"))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

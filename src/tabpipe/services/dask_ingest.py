@@ -17,6 +17,8 @@ block by block as they finish, so no process ever holds the table:
 from __future__ import annotations
 
 import hashlib
+import lzma
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -258,7 +260,15 @@ def run_blocks(
     )
     outcomes = []
     for done, future in enumerate(as_completed(futures), start=1):
-        outcomes.append(future.result())
+        try:
+            outcomes.append(future.result())
+        except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:  # reading the bytes
+            source = params.data.raw_path
+            msg = (
+                f"{source}: cannot be decompressed or read ({exc}). The file is corrupt or "
+                "truncated, or its suffix does not match its compression."
+            )
+            raise DataReadError(msg) from exc
         future.release()
         if done % max(1, len(blocks) // 10) == 0 or done == len(blocks):
             logger.info("{}: {}/{} blocks validated", stage, done, len(blocks))
