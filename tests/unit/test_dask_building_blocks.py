@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from loguru import logger
 
 from tabpipe.errors import ClusterError, ExitCode
 from tabpipe.records.params import DaskParams, SplitParams, XGBoostSpec
@@ -132,12 +133,19 @@ def test_the_xgboost_pipeline_answers_in_the_datas_labels_and_survives_the_model
     spec = XGBoostSpec(kind="xgboost", n_estimators=30, n_iter_no_change=5)
     pipeline = build_pipeline(spec, task="classification", columns=COLUMNS, seed=0)
     preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
-    model.fit(
-        preprocess.fit_transform(frame[COLUMNS.all].iloc[:1500]),
-        frame["y"].iloc[:1500],
-        X_val=preprocess.transform(frame[COLUMNS.all].iloc[1500:]),
-        y_val=frame["y"].iloc[1500:],
-    )
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{message}")
+    try:
+        model.fit(
+            preprocess.fit_transform(frame[COLUMNS.all].iloc[:1500]),
+            frame["y"].iloc[:1500],
+            X_val=preprocess.transform(frame[COLUMNS.all].iloc[1500:]),
+            y_val=frame["y"].iloc[1500:],
+        )
+    finally:
+        logger.remove(sink)
+    assert any(line.startswith("train: XGBoost round 25, validation_0 logloss") for line in lines)
+    assert model.estimator_.get_params()["callbacks"] is None, "no callback saved in the model"
     assert list(pipeline.classes_) == ["<=50K", ">50K"]
     assert set(pipeline.predict(frame)) == {"<=50K", ">50K"}
     assert (pipeline.predict(frame) == frame["y"]).mean() > 0.9

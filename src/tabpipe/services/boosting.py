@@ -61,6 +61,17 @@ def build_xgboost(
     return ValidatedRegressor(xgboost.XGBRegressor(**kwargs))
 
 
+def _fit_with_progress(model: Any, x: Any, y: Any, **fit_params: Any) -> None:
+    """Fit, logging every few rounds; the callback is not kept in the fitted model."""
+    from tabpipe.services.boosting_progress import RoundLogger  # noqa: PLC0415
+
+    model.set_params(callbacks=[RoundLogger()])
+    try:
+        model.fit(x, y, **fit_params)
+    finally:
+        model.set_params(callbacks=None)
+
+
 def _eval_set(estimator: Any, x_val: Any, y_val: Any) -> dict[str, Any]:
     """``eval_set`` for XGBoost's fit when early stopping is on (it needs one)."""
     if x_val is None or getattr(estimator, "early_stopping_rounds", None) is None:
@@ -80,7 +91,7 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         codes = encoder.transform(np.asarray(y))
         val_codes = None if y_val is None else encoder.transform(np.asarray(y_val))
         model = clone(self.estimator)
-        model.fit(X, codes, **_eval_set(model, X_val, val_codes))
+        _fit_with_progress(model, X, codes, **_eval_set(model, X_val, val_codes))
         self.estimator_, self.classes_ = model, encoder.classes_
         return self
 
@@ -117,7 +128,7 @@ class ValidatedRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> ValidatedRegressor:
         """Fit; ``X_val``/``y_val`` stop early."""
         model = clone(self.estimator)
-        model.fit(X, np.asarray(y, dtype=float), **_eval_set(model, X_val, y_val))
+        _fit_with_progress(model, X, np.asarray(y, dtype=float), **_eval_set(model, X_val, y_val))
         self.estimator_ = model
         return self
 

@@ -28,6 +28,7 @@ from tabpipe.repositories.cluster import dask_client
 from tabpipe.repositories.datasets import read_record, split_path
 from tabpipe.repositories.partitioned import lazy_frame
 from tabpipe.services.boosting import EncodedLabelClassifier, ValidatedRegressor, xgboost_params
+from tabpipe.services.boosting_progress import RoundLogger
 from tabpipe.services.features import FeatureColumns, tree_preprocessor
 
 
@@ -90,7 +91,7 @@ def fit_on_dask(
             encoded_val = val.map_partitions(encode, meta=meta)
             eval_set = [(encoded_val[names], encoded_val[label])]
         learner: Any = (dxgb.DaskXGBClassifier if classes is not None else dxgb.DaskXGBRegressor)(
-            **kwargs
+            **kwargs, callbacks=[RoundLogger()]
         )
         learner.client = client
         logger.info(
