@@ -253,3 +253,50 @@ def test_a_scheduler_that_does_not_answer_exits_10_naming_the_address(
     assert "Traceback" not in result.output
     assert {p.name for p in (project / "data").rglob("*")} == before, "nothing half-written"
     del os.environ["DASK_SCHEDULER_ADDRESS"]
+
+
+@pytest.mark.parametrize("dataset", ["digits", "diabetes"])
+def test_integer_multiclass_labels_and_regression_run_on_dask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: str
+) -> None:
+    from sklearn.datasets import load_diabetes, load_digits
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    root = tmp_path / dataset
+    (root / "data/raw").mkdir(parents=True)
+    (root / "schemas").mkdir()
+    multiclass = dataset == "digits"
+    frame = (load_digits if multiclass else load_diabetes)(as_frame=True).frame
+    if multiclass:  # 16 of the 64 pixels keep it quick
+        frame = frame[[*[f"pixel_{r}_{c}" for r in (2, 3, 4, 5) for c in (2, 3, 4, 5)], "target"]]
+    frame.to_csv(root / "data/raw/data.csv", index=False)
+    monkeypatch.chdir(root)
+    schema = invoke_all("schema", "infer", "data/raw/data.csv")
+    (root / "schemas/data.yaml").write_text(schema[schema.index("schema_type") :])
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    task, metric = ("classification", "accuracy") if multiclass else ("regression", "rmse")
+    params |= {
+        "engine": "dask",
+        "dask": DASK | {"blocksize": "8KB"},
+        "data": {"name": dataset, "raw_path": "data/raw/data.csv", "target": "target",
+                 "task": task, "schema_path": "schemas/data.yaml", "missing_values": []},
+        "train": {"model": {"kind": "xgboost", "n_estimators": 100}},
+        "evaluate": {"primary_metric": metric, "bootstrap_samples": 20},
+        "gates": {"rules": [{"metric": metric, "min": 0.6} if multiclass
+                            else {"metric": metric, "max": 90.0}]},
+        "drift": {"enforce": False},
+        "mlflow": {"experiment_name": dataset, "registered_model_name": dataset},
+    }  # fmt: skip
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for stage in ("ingest", "split", "train", "evaluate", "drift"):
+        invoke_all(stage)
+    assert len(list((root / "data/interim/validated.parquet").glob("part.*"))) > 1
+    model = load_model(root / "models/model.skops")
+    if multiclass:
+        assert list(model.classes_) == list(range(10)), "integer labels keep their type"
+        assert model.predict(frame.head(50)).dtype.kind == "i"
+    metrics = json.loads((root / "reports/metrics.json").read_text())["test"]
+    assert metrics["accuracy" if multiclass else "rmse"] == pytest.approx(
+        0.9 if multiclass else 60.0, abs=0.1 if multiclass else 25.0
+    )

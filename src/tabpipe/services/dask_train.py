@@ -22,10 +22,9 @@ from loguru import logger
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from tabpipe.records.dataset import SplitSummary
 from tabpipe.records.params import Params, XGBoostSpec
 from tabpipe.repositories.cluster import dask_client
-from tabpipe.repositories.datasets import read_record, split_path
+from tabpipe.repositories.datasets import split_path
 from tabpipe.repositories.partitioned import lazy_frame
 from tabpipe.services.boosting import EncodedLabelClassifier, ValidatedRegressor, xgboost_params
 from tabpipe.services.boosting_progress import RoundLogger
@@ -45,12 +44,6 @@ def fit_on_dask(
         msg = f"train.model.kind: {spec.kind} does not train on Dask"
         raise TypeError(msg)
     target, task = params.data.target, params.data.task
-    summary = read_record(root / params.paths.split_summary, SplitSummary)
-    classes = (
-        np.array(sorted(summary.parts[0].target.class_counts or {}))
-        if task == "classification"
-        else None
-    )
     folder = root / params.paths.split_dir
     kwargs = xgboost_params(
         spec, columns=columns, seed=params.train.seed, n_threads=params.dask.threads_per_worker
@@ -59,9 +52,14 @@ def fit_on_dask(
         train = lazy_frame(split_path(folder, "train"))
         val = lazy_frame(split_path(folder, "val"))
         logger.info("train: finding the category values of {} columns", len(columns.categorical))
+        classification = task == "classification"
         found = compute(
-            *[train[name].astype(object).drop_duplicates() for name in columns.categorical]
+            *[train[name].astype(object).drop_duplicates() for name in columns.categorical],
+            *([train[target].drop_duplicates()] if classification else []),
         )
+        # The classes as LabelEncoder orders them: by value, in the target's own dtype.
+        classes = np.sort(found[-1].dropna().to_numpy()) if classification else None
+        found = found[: len(columns.categorical)]
         preprocess = tree_preprocessor(columns).fit(_category_frame(columns, found))
         names = [str(name) for name in preprocess.get_feature_names_out()]
 
@@ -76,7 +74,7 @@ def fit_on_dask(
             encoded[label] = (
                 values.astype("float64")
                 if classes is None
-                else np.searchsorted(classes, values.astype(object).to_numpy())
+                else np.searchsorted(classes, np.asarray(values.to_numpy(), dtype=classes.dtype))
             )
             return encoded
 
