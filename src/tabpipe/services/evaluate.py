@@ -68,10 +68,10 @@ def evaluate_model(
     limit = params.evaluate.max_train_rows
     if len(splits["train"]) > limit:  # predicting 700,000 rows costs more than it tells
         scored["train"] = splits["train"].sample(n=limit, random_state=params.train.seed)
-    predictions = {
-        name: predict(model, frame, target, task=task, positive_class=positive)
-        for name, frame in scored.items()
-    }
+    predictions = {}
+    for name, frame in scored.items():
+        logger.info("evaluate: scoring {} {} rows", len(frame), name)
+        predictions[name] = predict(model, frame, target, task=task, positive_class=positive)
     metrics = {name: compute_metrics(p, task=task) for name, p in predictions.items()}
     baseline_model = (
         DummyClassifier(strategy="prior")
@@ -88,6 +88,12 @@ def evaluate_model(
     test = predictions["test"]
     interval = None
     if params.evaluate.bootstrap_samples:
+        logger.info(
+            "evaluate: {} interval, {} bootstrap resamples of {} test rows",
+            primary,
+            params.evaluate.bootstrap_samples,
+            len(test.y_true),
+        )
         bounds = bootstrap_interval(
             test,
             primary,
@@ -103,6 +109,8 @@ def evaluate_model(
                 n_resamples=params.evaluate.bootstrap_samples,
             )
     gap_metrics: set[str] = {primary, *(rule.metric for rule in params.gates.slice_gaps)}
+    if params.evaluate.slice_columns:
+        logger.info("evaluate: slices by {}", ", ".join(params.evaluate.slice_columns))
     slices, gaps = slice_report(
         splits["test"], test, params.evaluate.slice_columns, gap_metrics, params=params
     )
@@ -124,6 +132,8 @@ def evaluate_model(
         slices=slices,
         slice_gaps=gaps,
     )
+    if params.gates.behaviour:
+        logger.info("evaluate: {} behavioural check(s)", len(params.gates.behaviour))
     behaviour = behaviour_gates(
         model,
         splits["test"].drop(columns=[target]),
@@ -230,7 +240,6 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
         )
         for name in SPLIT_NAMES
     }
-    logger.info("evaluate: scoring {} test rows", len(splits["test"]))
     evaluation = evaluate_model(model, splits, params, model_sha256=digest)
     report = evaluation.report
     gates = evaluate_gates(
