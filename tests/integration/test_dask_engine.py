@@ -101,9 +101,9 @@ def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
     assert metrics["roc_auc"] > 0.85
 
     # A labelled batch, validated and scored by partition on the cluster.
-    batch = project / "batch.csv"
-    adult_raw.iloc[ROWS : ROWS + 3000].to_csv(batch, index=False)
-    result = runner.invoke(app, ["monitor", str(batch)])
+    batch_file = project / "batch.csv"
+    adult_raw.iloc[ROWS : ROWS + 3000].to_csv(batch_file, index=False)
+    result = runner.invoke(app, ["monitor", str(batch_file)])
     assert result.exit_code in (ExitCode.OK, ExitCode.DRIFT_DETECTED), result.output
     assert "monitor: scoring" in result.output
     (summary_file,) = (project / "reports/monitoring").glob("*/summary.json")
