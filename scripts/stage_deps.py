@@ -47,8 +47,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tabpipe drift": ("tabpipe.cli.app", "drift"),
     "tabpipe report": ("tabpipe.cli.app", "report"),
 }
+def _check_known_property(attr: str) -> None:
+    """A Params property this script does not know would read as 'the whole file'."""
+    from tabpipe.records.params import Params  # noqa: PLC0415
+
+    if isinstance(getattr(Params, attr, None), property) and attr not in PROPERTIES:
+        msg = f"Params.{attr} is a property: add it and the keys it reads to PROPERTIES"
+        raise ValueError(msg)
+
+
 # Derived values: a property of Params and the keys it reads.
-PROPERTIES = {"primary_metric": ("evaluate.primary_metric", "data.task")}
+PROPERTIES = {
+    "primary_metric": ("evaluate.primary_metric", "data.task"),
+    "split_method": ("split.method", "engine"),
+}
 
 
 def module_path(module: str) -> Path:
@@ -305,6 +317,8 @@ class _FunctionReads(ast.NodeVisitor):
         ):
             self.analyser.reads.keys.update(PROPERTIES[chain[1][0]])
             return
+        if chain and chain[0] in self.bound and self.bound[chain[0]] == "" and chain[1]:
+            _check_known_property(chain[1][0])
         path = self.resolve(node)
         if path is not None:
             self.analyser.read(path)
