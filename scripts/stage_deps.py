@@ -47,6 +47,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tabpipe drift": ("tabpipe.cli.app", "drift"),
     "tabpipe report": ("tabpipe.cli.app", "report"),
 }
+
+
 def _check_known_property(attr: str) -> None:
     """A Params property this script does not know would read as 'the whole file'."""
     from tabpipe.records.params import Params  # noqa: PLC0415
