@@ -37,7 +37,7 @@ import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.benchmark import ROOT, environment, repo_copy
+from scripts.benchmark import ROOT, environment, repo_copy, resampled
 
 GENERATED = ROOT / "data" / "generated"
 FILE_ROWS = 500_000
@@ -55,15 +55,7 @@ def partitioned_adult(rows: int, seed: int = 42) -> Path:
     raw = pd.read_csv(ROOT / "data/raw/adult.csv.gz", skipinitialspace=True, na_values=["?"])
     for index, start in enumerate(range(0, rows, FILE_ROWS)):
         count = min(FILE_ROWS, rows - start)
-        rng = np.random.default_rng([seed, index])
-        frame = raw.iloc[rng.integers(0, len(raw), count)].reset_index(drop=True)
-        frame["Unnamed: 0"] = np.arange(start, start + count)
-        jitter = {"age": (2, 17, 90), "hours-per-week": (2, 1, 99)}
-        for column, (width, low, high) in jitter.items():
-            frame[column] = (frame[column] + rng.integers(-width, width + 1, count)).clip(low, high)
-        for column in ("capital-gain", "capital-loss"):
-            scaled = frame[column] * rng.normal(1.0, 0.05, count)
-            frame[column] = scaled.round().clip(0, 99_999).astype("int64")
+        frame = resampled(raw, count, np.random.default_rng([seed, index]), start=start)
         frame.to_parquet(folder / f"part-{index:05d}.parquet", index=False)
     (folder / "_complete").touch()
     return folder

@@ -89,18 +89,25 @@ def large_adult(rows: int, seed: int = 42) -> Path:
     if path.exists():
         return path
     raw = pd.read_csv(ROOT / "data/raw/adult.csv.gz", skipinitialspace=True, na_values=["?"])
-    rng = np.random.default_rng(seed)
+    frame = resampled(raw, rows, np.random.default_rng(seed))
+    GENERATED.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def resampled(
+    raw: pd.DataFrame, rows: int, rng: np.random.Generator, start: int = 0
+) -> pd.DataFrame:
+    """``rows`` rows drawn from ``raw`` with small noise on the numbers; ids from ``start``."""
     frame = raw.iloc[rng.integers(0, len(raw), rows)].reset_index(drop=True)
-    frame["Unnamed: 0"] = np.arange(rows)
+    frame["Unnamed: 0"] = np.arange(start, start + rows)
     jitter = {"age": (2, 17, 90), "hours-per-week": (2, 1, 99)}
     for column, (width, low, high) in jitter.items():
         frame[column] = (frame[column] + rng.integers(-width, width + 1, rows)).clip(low, high)
     for column in ("capital-gain", "capital-loss"):
         scaled = frame[column] * rng.normal(1.0, 0.05, rows)
         frame[column] = scaled.round().clip(0, 99_999).astype("int64")
-    GENERATED.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path, index=False)
-    return path
+    return frame
 
 
 def repo_copy(destination: Path, rows: int) -> Path:
