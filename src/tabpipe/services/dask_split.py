@@ -23,9 +23,9 @@ from tabpipe.errors import ParamsError
 from tabpipe.records.dataset import SplitPart, SplitSummary, TargetSummary
 from tabpipe.records.params import Params, SplitParams, Task
 from tabpipe.repositories.cluster import dask_client
-from tabpipe.repositories.datasets import SPLIT_NAMES, split_path, write_record
+from tabpipe.repositories.datasets import SPLIT_NAMES, split_path
 from tabpipe.repositories.partitioned import new_dataset, part_files, read_part, write_part
-from tabpipe.services.split import check_parts, hash_parts
+from tabpipe.services.split import check_parts, hash_parts, record_split
 from tabpipe.services.summaries import Moments, target_from_moments
 
 
@@ -93,13 +93,7 @@ def run_split_dask(params: Params, root: Path = Path()) -> SplitSummary:
         results = _gather_in_order(futures)
         summary = _summary(results, params)
         check_parts(summary, task=params.data.task)
-    write_record(summary, root / params.paths.split_summary)
-    logger.info(
-        "split: {} -> {}",
-        ", ".join(f"{part.name}={part.n_rows}" for part in summary.parts),
-        params.paths.split_dir,
-    )
-    return summary
+    return record_split(summary, params, root)
 
 
 def _gather_in_order(futures: list[Any]) -> list[dict[str, PartCounts]]:

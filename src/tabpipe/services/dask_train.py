@@ -96,14 +96,19 @@ def fit_on_dask(
             "train: XGBoost on Dask, {} partitions, {} features", train.npartitions, len(names)
         )
         learner.fit(x_train, y_train, eval_set=eval_set, verbose=False)
+        # The model predicts in one process (evaluate, serving): with train.n_threads
+        # threads, not the workers' threads_per_worker.
+        local_kwargs = {**kwargs, "n_jobs": params.train.n_threads}
         local: Any = (xgboost.XGBClassifier if classes is not None else xgboost.XGBRegressor)(
-            **kwargs
+            **local_kwargs
         )
         with tempfile.TemporaryDirectory(prefix="tabpipe-xgb-") as scratch:
             saved = Path(scratch) / "model.ubj"
             learner.save_model(saved)
             local.load_model(saved)
-    template = (xgboost.XGBClassifier if classes is not None else xgboost.XGBRegressor)(**kwargs)
+    template = (xgboost.XGBClassifier if classes is not None else xgboost.XGBRegressor)(
+        **local_kwargs
+    )
     model: BaseEstimator = (
         EncodedLabelClassifier.from_fitted(local, classes, template=template)
         if classes is not None

@@ -168,6 +168,11 @@ def run_split(params: Params, root: Path = Path()) -> SplitSummary:
         {name: part.reset_index(drop=True) for name, part in parts.items()},
         root / params.paths.split_dir,
     )
+    return record_split(summary, params, root)
+
+
+def record_split(summary: SplitSummary, params: Params, root: Path) -> SplitSummary:
+    """Write the split summary once the parts are written, and say where they went."""
     write_record(summary, root / params.paths.split_summary)
     logger.info(
         "split: {} -> {}",
