@@ -90,18 +90,16 @@ def scan_batch(batch_path: Path, model: Any, params: Params, root: Path = Path()
         total, report = merge_outcomes(outcomes, batch_params)
         extra = whole_column_failures(total.n_rows, total.n_missing, None, target=data.target)
         if not report.passed or extra:
-            failures = (*report.failures, *extra)
-            listed = "\n".join(
-                f"  - column '{f.column}': {f.check}"
-                + (f": {', '.join(f.examples[:5])}" if f.examples else "")
-                for f in failures
+            failed = report.model_copy(
+                update={"passed": False, "failures": (*report.failures, *extra)}
             )
             msg = (
-                f"{batch_path}: {len(failures)} check(s) failed on {report.n_rows} rows "
-                f"(schema {data.schema_path}):\n{listed}\n"
+                f"{batch_path}: {len(failed.failures)} check(s) failed on {failed.n_rows} rows "
+                f"(schema {data.schema_path}):\n"
+                f"{failed.describe(params.ingest.max_failure_examples)}\n"
                 "Fix the data, or review the schema file if the data is right."
             )
-            raise DataValidationError(msg)
+            raise DataValidationError(msg, report=failed)
         parts = part_files(folder)
         predictions = None
         if labelled:
