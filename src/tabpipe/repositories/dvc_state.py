@@ -64,8 +64,8 @@ def uncommitted_inputs(root: Path) -> list[str] | None:
     from dvc.repo import Repo  # noqa: PLC0415
 
     changed = uncommitted_changes(root)
-    if changed is None:
-        return None
+    if not changed:  # outside git (None), or nothing changed: no need to ask DVC (1.4 s)
+        return changed
     try:
         repo = Repo(str(root))
     except NotDvcRepoError:

@@ -48,7 +48,6 @@ from tabpipe.repositories.dvc_state import uncommitted_inputs
 from tabpipe.repositories.model_file import model_digest
 from tabpipe.repositories.reports import read_text
 from tabpipe.services.gates import ChampionScore, PromotedScore, champion_gates, evaluate_gates
-from tabpipe.services.metrics import compute_metrics, predict
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
 
@@ -106,6 +105,9 @@ def score_champion(
     champion: store.RegisteredVersion, test: pd.DataFrame, params: Params
 ) -> ChampionScore:
     """The champion's metrics on the candidate's test split (the same rows, scored now)."""
+    # scikit-learn's metrics only when a champion is re-scored: not for an alias already set
+    from tabpipe.services.metrics import compute_metrics, predict  # noqa: PLC0415
+
     name = params.mlflow.registered_model_name
     data = params.data
     try:
