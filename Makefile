@@ -25,7 +25,7 @@ help: ## Show this list of tasks
 $(VENV_STAMP): pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| { echo "installing uv with pip"; python3 -m pip install --quiet uv; }
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen
 	@touch $@
 
 install: $(VENV_STAMP) ## Install the locked environment into .venv (bootstraps uv if missing)
@@ -43,10 +43,11 @@ reproduce: ## Clone HEAD afresh, make train there, and fail unless git status is
 			echo "$$changed"; git -C "$$tmp/clone" diff --stat; exit 1; fi \
 		&& echo "reproduced: a fresh clone + make train left git status clean"
 
-test: lint format-check typecheck pytest notebooks ## Everything CI checks: lint, format, types, tests, notebooks
+test: lint format-check typecheck pytest ## Everything CI checks: lint, format, types, tests (the pipeline and notebooks run in them)
 
-lint: $(VENV_STAMP) ## ruff lint, bandit on the package, hadolint on the Dockerfiles
+lint: $(VENV_STAMP) ## ruff lint, notebook rules, bandit on the package, hadolint on the Dockerfiles
 	ruff check .
+	tabpipe notebooks lint
 	bandit -r src -q
 	hadolint Dockerfile docker/mlflow-server.Dockerfile
 
