@@ -25,7 +25,7 @@ help: ## Show this list of tasks
 $(VENV_STAMP): pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| { echo "installing uv with pip"; python3 -m pip install --quiet uv; }
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: $(VENV_STAMP) ## Install the locked environment into .venv (bootstraps uv if missing)
@@ -69,7 +69,7 @@ unit: $(VENV_STAMP) ## The fast loop before a commit: unit and property tests, n
 	$(TEST_THREADS) pytest -n 2 -q tests/unit
 
 pytest: $(VENV_STAMP) ## Unit, property and integration tests with coverage >= 80%
-	$(TEST_THREADS) pytest -n 2 --dist worksteal --durations=12 --cov --cov-report=term --cov-fail-under=80
+	$(TEST_THREADS) pytest -n 2 --dist worksteal -rs --durations=12 --cov --cov-report=term --cov-fail-under=80
 
 notebooks: $(VENV_STAMP) ## Check the notebook rules, then run the notebooks on the pipeline's outputs
 	tabpipe notebooks lint

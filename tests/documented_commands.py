@@ -8,8 +8,9 @@ the line just before the fence (invisible once rendered) tells the docs test mor
 - ``<!-- docs-test: exit N -->``: the block ends with exit code N on purpose (a gate
   that fails, a refused input);
 - ``<!-- docs-test: merge into FILE -->`` before a ``yaml`` block: the reader is told to
-  set these keys in FILE; the test merges the mapping into it (nested mappings key by
-  key, any other value replaced) as a reader's edit would.
+  set these keys of FILE to these values; the test does that edit: each section's keys
+  shown are set to the values shown (a mapping under a key, such as ``train.model``,
+  replaced whole), the other keys kept.
 
 Blocks run in order, each in a new ``bash -e -o pipefail`` process that starts in the
 folder and environment the previous block left (``cd``, ``export``, ``source
@@ -22,6 +23,7 @@ import os
 import re
 import shlex
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,12 +109,12 @@ def _block(*, document: str, line: int, language: str, text: str, marker: str | 
     raise ValueError(msg)
 
 
-def merged(base: Any, change: Any) -> Any:
-    """``change`` laid over ``base``: mappings key by key, anything else replaced."""
-    if isinstance(base, Mapping) and isinstance(change, Mapping):
+def merged(base: Any, change: Any, depth: int = 2) -> Any:
+    """``change`` laid over ``base``: mappings key by key down to ``depth``, then replaced."""
+    if depth > 0 and isinstance(base, Mapping) and isinstance(change, Mapping):
         out = dict(base)
         for key, value in change.items():
-            out[key] = merged(base[key], value) if key in base else value
+            out[key] = merged(base[key], value, depth - 1) if key in base else value
         return out
     return change
 
@@ -134,7 +136,7 @@ class Terminal:
                 yaml.safe_dump(merged(current, yaml.safe_load(block.text)), sort_keys=False)
             )
             return subprocess.CompletedProcess([block.where], 0, "", "")
-        state = self.cwd.parent / f".docs-test-state-{os.getpid()}"
+        state = Path(tempfile.gettempdir()) / f"docs-test-state-{os.getpid()}-{id(self)}"
         # The block in `bash -e`, then the environment and folder it leaves, for the next.
         wrapper = (
             f"trap 'env -0 > {shlex.quote(str(state))}.env; pwd > {shlex.quote(str(state))}"
@@ -184,7 +186,10 @@ def clean_environment(home: Path | None = None) -> dict[str, str]:
         for part in os.environ.get("PATH", "").split(os.pathsep)
         if part and not part.rstrip("/").endswith(".venv/bin")
     )
-    drop = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "DVC_", "MLFLOW_", "PYTEST_", "COV_")
+    drop = (  # a virtualenv, settings of the tools under test, and of a make around pytest
+        *("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "DVC_", "MLFLOW_", "PYTEST_", "COV_"),
+        *("MAKE", "MFLAGS"),
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env |= {"PATH": path, "DVC_NO_ANALYTICS": "1"}
     if home is not None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from tabpipe.repositories.model_file import load_model
@@ -18,7 +17,6 @@ from tests.integration.conftest import (
     commit_project,
     edit_params,
     invoke,
-    mlflow_client,
     run,
 )
 
@@ -103,90 +101,6 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
     model_report = (project / "reports/notebooks/02-model-report.html").read_text()
     assert f"{metrics['test'][primary]:.4f}" in model_report
     assert "data:image/png;base64" in (project / "reports/notebooks/01-eda.html").read_text()
-
-
-def test_the_bring_your_own_dataset_guide_works_on_breast_cancer(repo_copy: Path) -> None:
-    """docs/bring-your-own-dataset.md, step by step, on scikit-learn's breast-cancer data."""
-    # Step 1: the data as a CSV under data/raw/.
-    bunch = load_breast_cancer(as_frame=True)
-    frame = bunch.frame.assign(diagnosis=bunch.target.map(dict(enumerate(bunch.target_names))))
-    frame.drop(columns="target").to_csv(repo_copy / "data/raw/breast_cancer.csv", index=False)
-    # Step 2: draft the schema, review it, keep it under schemas/.
-    drafted = run(["tabpipe", "schema", "infer", "data/raw/breast_cancer.csv"], cwd=repo_copy)
-    (repo_copy / "schemas/breast_cancer.yaml").write_text(drafted.stdout)
-    # Step 3: describe the data, the metric, the slices and the gates in params.yaml.
-    edit_params(
-        repo_copy,
-        data={
-            "name": "breast_cancer",
-            "raw_path": "data/raw/breast_cancer.csv",
-            "missing_values": [],
-            "drop_columns": [],
-            "target": "diagnosis",
-            "task": "classification",
-            "positive_class": "malignant",
-            "schema_path": "schemas/breast_cancer.yaml",
-        },
-        evaluate={"slice_columns": []},
-        gates={
-            "rules": [
-                {"metric": "roc_auc", "min": 0.95, "min_uplift": 0.3},
-                {"metric": "recall", "min": 0.85},
-            ],
-            "slice_gaps": [],
-            "behaviour": [
-                {
-                    "kind": "directional",
-                    "column": "worst radius",
-                    "shift": 2.0,
-                    "direction": "up",
-                    "tolerance": 0.02,
-                    "max_violation_share": 0.05,
-                }
-            ],
-        },
-        mlflow={"experiment_name": "breast-cancer", "registered_model_name": "breast-cancer"},
-        report={
-            "model_card": {
-                "intended_use": (
-                    "Teaching: how a tabular classifier is validated, tracked and gated."
-                ),
-                "out_of_scope": "Any diagnosis or clinical decision.",
-            }
-        },
-    )
-    params = yaml.safe_load((repo_copy / "params.yaml").read_text())
-    assert params["train"]["model"]["kind"] == "hist_gradient_boosting"  # the default model
-    run(["tabpipe", "params", "--check"], cwd=repo_copy)
-    # Step 4: commit the data, schema and params (only a committed run may become champion).
-    run(["git", "add", "data/raw/breast_cancer.csv", "schemas/breast_cancer.yaml"], cwd=repo_copy)
-    run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "breast cancer"],
-        cwd=repo_copy,
-    )
-    # Step 5: make train (dvc repro, then tabpipe status).
-    run(["dvc", "repro"], cwd=repo_copy)
-    status = run(["tabpipe", "status"], cwd=repo_copy).stdout
-
-    assert "569 rows x 31 columns" in status
-    assert "champion         v1 (model " in status
-    assert "verdict: consistent" in status
-    assert "model card       reports/model_card.md" in status
-    assert "notebooks        reports/notebooks/01-eda.html" in status
-    gates = json.loads((repo_copy / "reports/gates.json").read_text())
-    assert gates["passed"] is True, gates
-    assert champion_version(repo_copy, name="breast-cancer") == "1"
-    assert (repo_copy / "reports/notebooks/02-model-report.html").is_file()
-    assert (
-        "Any diagnosis or clinical decision." in (repo_copy / "reports/model_card.md").read_text()
-    )
-    runs = mlflow_client(repo_copy).search_runs(
-        [mlflow_client(repo_copy).get_experiment_by_name("breast-cancer").experiment_id]  # type: ignore[union-attr]
-    )
-    assert {r.data.tags["tabpipe.stage"] for r in runs} == {
-        "train", "evaluate", "drift", "report", "promote",
-    }  # fmt: skip
-    assert {r.info.status for r in runs} == {"FINISHED"}
 
 
 def test_a_yes_no_target_survives_dvc_exp_run_set_param(repo_copy: Path) -> None:

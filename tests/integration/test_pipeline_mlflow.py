@@ -13,6 +13,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from tests.integration.conftest import champion_version, edit_params, mlflow_client, run
+from tests.integration.test_documented_commands import document_blocks, reader_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +37,12 @@ def _child_run(client: MlflowClient, parent: Run, stage: str) -> Run:
     return found[0]
 
 
-def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path) -> None:
-    result = run(["dvc", "repro"], cwd=repo_copy)
+def test_the_readmes_commands_train_track_gate_promote_and_report(repo_copy: Path) -> None:
+    """README.md's command blocks, verbatim and in order, in a fresh clone and terminal."""
+    terminal = reader_terminal(repo_copy)
+    blocks = [block for block in document_blocks("README.md") if block.runs]
+    assert blocks[0].text.startswith("make train"), "README.md should start with make train"
+    result = terminal.apply(blocks[0])
     for stage in ("ingest", "split", "train", "evaluate", "drift", "report", "promote"):
         assert f"Running stage '{stage}'" in result.stdout
     assert result.stdout.index("Running stage 'report'") < result.stdout.index(
@@ -75,7 +80,8 @@ def test_full_pipeline_trains_tracks_gates_promotes_and_reports(repo_copy: Path)
     assert "Gates passed" in model_report
 
     tracked = _the_runs_and_the_registry_tell_one_story(repo_copy, test)
-    _an_experiment_registers_a_challenger_and_the_run_cache_restores(repo_copy, tracked)
+    outputs = "".join(terminal.apply(block).stdout for block in blocks[1:])  # the rest
+    _the_experiment_registers_a_challenger_and_the_run_cache_restores(repo_copy, tracked, outputs)
     _an_impossible_gate_stops_promotion(repo_copy)
 
 
@@ -124,26 +130,22 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     return tracked
 
 
-def _an_experiment_registers_a_challenger_and_the_run_cache_restores(
-    repo_copy: Path, baseline: Run
+def _the_experiment_registers_a_challenger_and_the_run_cache_restores(
+    repo_copy: Path, baseline: Run, readme_output: str
 ) -> None:
-    """`dvc exp run` never moves the champion; a repeated configuration is not retrained."""
-    experiment = run(
-        ["dvc", "exp", "run", "-n", "lr-high", "-S", "train.model.learning_rate=0.3"],
-        cwd=repo_copy,
-    )
-    assert "promote (challenger): tabpipe-adult v2: DVC experiment 'lr-high'" in experiment.stdout
+    """The README's `dvc exp run` never moves the champion; a repeat is not retrained."""
+    assert "promote (challenger): tabpipe-adult v2: DVC experiment 'lr-low'" in readme_output
     client = mlflow_client(repo_copy)
     assert champion_version(repo_copy) == "1"
     assert str(client.get_model_version_by_alias("tabpipe-adult", "challenger").version) == "2"
-    assert "lr-high" in run(["dvc", "exp", "show", "--json"], cwd=repo_copy).stdout
+    assert "lr-low" in run(["dvc", "exp", "show", "--json"], cwd=repo_copy).stdout
     trained = client.search_runs(
         [baseline.info.experiment_id], filter_string="tags.`tabpipe.stage` = 'train'"
     )
     assert len(trained) == 2
-    experiment_run = next(r for r in trained if r.data.tags.get("dvc.experiment") == "lr-high")
-    assert experiment_run.data.params["train.model.learning_rate"] == "0.3"
-    assert experiment_run.info.run_name == "lr-high"
+    experiment_run = next(r for r in trained if r.data.tags.get("dvc.experiment") == "lr-low")
+    assert experiment_run.data.params["train.model.learning_rate"] == "0.05"
+    assert experiment_run.info.run_name == "lr-low"
 
     # Back to the committed learning rate: DVC restores train and evaluate from its run cache.
     again = run(

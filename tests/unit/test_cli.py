@@ -93,13 +93,19 @@ def test_schema_infer_drafts_a_schema_the_data_passes(repo_root: Path, tmp_path:
     schema.validate(frame, lazy=True)
 
 
-def test_schema_infer_marks_unique_identifiers(tmp_path: Path) -> None:
+def test_schema_infer_marks_unique_identifiers_but_never_a_decimal_measurement(
+    tmp_path: Path,
+) -> None:
     raw = tmp_path / "ids.parquet"
-    pd.DataFrame({"id": ["a", "b", "c"], "v": [1, 1, 2]}).to_parquet(raw)
+    pd.DataFrame(
+        {"id": ["a", "b", "c"], "n": [7, 8, 9], "v": [1, 1, 2], "x": [0.5, 1.25, 2.0]}
+    ).to_parquet(raw)
     result = runner.invoke(app, ["schema", "infer", str(raw)])
     schema = pa.DataFrameSchema.from_yaml(result.stdout.split("\n", 3)[3])
     assert schema.columns["id"].unique
+    assert schema.columns["n"].unique
     assert not schema.columns["v"].unique
+    assert not schema.columns["x"].unique  # all distinct here, but a measurement
 
 
 def test_unexpected_errors_exit_1_with_one_line_and_a_traceback_only_when_verbose(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandas.api.types import is_object_dtype, is_string_dtype
+from pandas.api.types import is_float_dtype, is_object_dtype, is_string_dtype
 
 from tabpipe.repositories.raw_data import format_of, read_raw
 from tabpipe.repositories.schema_file import dump_schema
@@ -31,10 +31,15 @@ def infer_schema(frame: pd.DataFrame, *, max_categories: int = 100) -> pa.DataFr
         if is_text and column.nunique(dropna=True) <= max_categories:
             typed[name] = column.astype("category")
     schema = pa.infer_schema(typed)
+    # Identifiers are text or integers; a decimal measurement whose values happen not to
+    # repeat in this file is not one, and `unique: true` would refuse its next duplicate.
     unique = {
         str(name): {"unique": True}
         for name in typed.columns
-        if len(typed) > 1 and typed[name].notna().all() and typed[name].is_unique
+        if len(typed) > 1
+        and not is_float_dtype(typed[name].dtype)
+        and typed[name].notna().all()
+        and typed[name].is_unique
     }
     schema = schema.update_columns(unique) if unique else schema
     return _finalise(schema)
