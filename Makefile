@@ -72,6 +72,23 @@ pr-report: $(VENV_STAMP) ## Markdown of what a change did to the model: make pr-
 	@echo "## Gates of this change"; echo; cat reports/gates.md; echo
 	@echo "Plots, notebooks, the model card and the drift report: the \`reports\` artifact of this run."
 
+format: $(VENV_STAMP) ## Format the code (ruff format, ruff --fix)
+	ruff format .
+	ruff check --fix .
+
+format-check: $(VENV_STAMP) ## Fail if any file is not formatted
+	ruff format --check .
+
+typecheck: $(VENV_STAMP) ## mypy --strict on the package and the tests
+	mypy src tests scripts
+
+# One BLAS/OpenMP thread per pytest worker (and per pipeline a test runs): two workers on
+# two cores, not two workers times every core's threads fighting over them.
+TEST_THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+unit: $(VENV_STAMP) ## The fast loop before a commit: unit and property tests, no pipeline runs
+	$(TEST_THREADS) pytest -n 2 -q tests/unit
+
 integration: $(VENV_STAMP) ## Integration tests only: real pipelines, MLflow, DVC, notebooks, documented commands
 	$(TEST_THREADS) pytest -n 2 --dist worksteal -rs --durations=12 tests/integration
 

@@ -89,3 +89,15 @@ def test_every_runbook_section_a_message_names_exists() -> None:
     }
     assert named, "no message names a runbook section: the check would prove nothing"
     assert named <= headings, f"sections named in messages but absent: {named - headings}"
+
+
+def test_every_phony_make_target_has_a_rule() -> None:
+    """A .PHONY name without a rule "succeeds" doing nothing: `make test` would skip a check."""
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY:(.*)$", makefile, flags=re.MULTILINE)
+    assert phony is not None
+    rules = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+    assert set(phony.group(1).split()) - rules == set()
+    test_rule = re.search(r"^test:([^#\n]*)", makefile, flags=re.MULTILINE)
+    assert test_rule is not None
+    assert set(test_rule.group(1).split()) <= rules

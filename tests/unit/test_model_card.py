@@ -12,6 +12,7 @@ from tabpipe.records.evaluation import (
     LeakageCheck,
     MetricsReport,
     ModelSummary,
+    SliceMetrics,
 )
 from tabpipe.records.params import Params
 from tabpipe.repositories.datasets import read_record
@@ -111,3 +112,44 @@ def test_a_card_of_a_model_without_a_leakage_check_says_so(
     adult_params: Params, inputs: CardInputs
 ) -> None:
     assert "## Leakage check\n\nNot run for this model." in render_model_card(adult_params, inputs)
+
+
+def _regression_metrics(train_rmse: float, test_rmse: float) -> MetricsReport:
+    return MetricsReport(
+        model_sha256="f" * 64, test_sha256="0" * 64, task="regression", primary_metric="rmse",
+        test={"rmse": test_rmse, "r2": 0.5}, baseline={"rmse": 80.0, "r2": 0.0},
+        uplift={"rmse": 80.0 - test_rmse, "r2": 0.5}, train={"rmse": train_rmse, "r2": 0.7},
+        val={"rmse": test_rmse, "r2": 0.5},
+        slices=(
+            SliceMetrics(column="sex", value="1", n_rows=200, metrics={"rmse": 50.0, "r2": 0.6}),
+            SliceMetrics(column="sex", value="2", n_rows=180, metrics={"rmse": 58.0, "r2": 0.4}),
+            SliceMetrics(column="age_band", value="90+", n_rows=4, metrics={"rmse": 120.0}),
+        ),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("train_rmse", "test_rmse", "gap"), [(40.0, 55.0, 15.0), (60.0, 55.0, -5.0)]
+)
+def test_an_error_metric_reads_a_higher_test_error_as_the_overfitting_shortfall(
+    train_rmse: float, test_rmse: float, gap: float
+) -> None:
+    metrics = _regression_metrics(train_rmse, test_rmse)
+    assert metrics.train_test_gap() == pytest.approx(gap)
+
+
+def test_the_weakest_slice_follows_the_metrics_direction_and_skips_small_slices() -> None:
+    metrics = _regression_metrics(40.0, 55.0)
+    weakest = metrics.weakest_slice(min_rows=30)
+    assert weakest is not None
+    assert (weakest.column, weakest.value) == ("sex", "2")  # highest RMSE, not the lowest
+    assert metrics.weakest_slice(min_rows=30, metric="r2") == weakest  # lowest R²
+    assert metrics.weakest_slice(min_rows=1000) is None
+
+
+def test_a_regression_card_calls_a_higher_test_error_worse(
+    adult_params: Params, inputs: CardInputs
+) -> None:
+    regression = CardInputs(**{**inputs.__dict__, "metrics": _regression_metrics(40.0, 55.0)})
+    card = render_model_card(adult_params, regression)
+    assert "Test rmse is 15.0000 worse than on the training split" in card

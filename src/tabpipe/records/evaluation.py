@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from tabpipe.records.base import FrozenModel
+from tabpipe.records.params import GREATER_IS_BETTER
 
 
 class FeatureScore(FrozenModel):
@@ -120,6 +121,29 @@ class MetricsReport(FrozenModel):
     interval: Interval | None = None
     slices: tuple[SliceMetrics, ...] = ()
     slice_gaps: tuple[SliceGap, ...] = ()
+
+    def train_test_gap(self, metric: str | None = None) -> float:
+        """How much worse the test score is than the train score (default: primary metric).
+
+        In the metric's units and whichever way it improves: positive means worse on test
+        (overfitting shows as a large positive gap), negative means better on test.
+        """
+        name = metric or self.primary_metric
+        difference = self.train[name] - self.test[name]
+        return difference if GREATER_IS_BETTER[name] else -difference
+
+    def weakest_slice(self, min_rows: int, metric: str | None = None) -> SliceMetrics | None:
+        """The slice with the worst score (default: primary metric) among those of ``min_rows``.
+
+        Worst follows the metric's direction: the lowest ROC AUC, the highest RMSE.
+        Smaller slices are left out: their score is mostly noise.
+        """
+        name = metric or self.primary_metric
+        scored = [s for s in self.slices if name in s.metrics and s.n_rows >= min_rows]
+        if not scored:
+            return None
+        pick = min if GREATER_IS_BETTER[name] else max
+        return pick(scored, key=lambda s: s.metrics[name])
 
 
 GateKind = Literal[

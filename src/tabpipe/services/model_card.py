@@ -125,8 +125,11 @@ def _limitations(params: Params, inputs: CardInputs) -> list[str]:
     if small:
         shown = ", ".join(f"{s.column} = {s.value} ({s.n_rows})" for s in small)
         measured.append(f"Slices too small to judge (< {params.evaluate.min_slice_size}): {shown}.")
-    overfit = inputs.metrics.train[primary] - inputs.metrics.test[primary]
-    measured.append(f"Train minus test {primary}: {overfit:+.4f} (overfitting shows as a gap).")
+    gap = inputs.metrics.train_test_gap()
+    measured.append(
+        f"Test {primary} is {abs(gap):.4f} {'worse' if gap > 0 else 'better'} than on the "
+        "training split (a large shortfall on test means overfitting)."
+    )
     return [f"- {item}" for item in (*params.report.model_card.limitations, *measured)]
 
 
