@@ -7,8 +7,9 @@ and exits 0: a clean result that audited nothing. This script reads pip-audit's 
 instead and says which of three things happened.
 
 Exit 0: every dependency audited, none vulnerable. Exit 1: vulnerabilities, each with
-its fix versions. Exit 75 (EX_TEMPFAIL): the vulnerability data could not be read, so
-nothing was decided; run it again where pypi.org answers (the CI workflow does).
+its fix versions. Exit 75 (EX_TEMPFAIL): the vulnerability data could not be read for
+some or all dependencies (named), so nothing was decided for them; run it again where
+pypi.org answers (the CI workflow does). A vulnerability found wins: exit 1.
 
 Usage: python scripts/audit_dependencies.py
 """
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 UNREACHABLE = 75  # sysexits.h EX_TEMPFAIL: try again later, elsewhere
@@ -54,31 +56,55 @@ def main() -> int:
             f"{(audit.stderr.strip().splitlines() or ['no output'])[-1]}\n"
         )
         return UNREACHABLE if "ConnectionError" in audit.stderr else 1
+    code, out, err = verdict(report)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
+
+
+def verdict(report: dict[str, Any]) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr for pip-audit's JSON report (``-f json``)."""
     dependencies = report["dependencies"]
     skipped = [d for d in dependencies if d.get("skip_reason")]
     vulnerable = [d for d in dependencies if d.get("vulns")]
-    for dependency in vulnerable:
-        for vuln in dependency["vulns"]:
-            fixes = ", ".join(vuln.get("fix_versions") or []) or "no fixed release yet"
-            sys.stdout.write(
-                f"{dependency['name']} {dependency['version']}: {vuln['id']} (fixed in: {fixes})\n"
-            )
-    if skipped:
-        sys.stderr.write(
-            f"audit: {len(skipped)} of {len(dependencies)} locked dependencies could not be "
-            "audited: PyPI's vulnerability data is not reachable from this machine "
-            f"(e.g. {skipped[0]['skip_reason']}). Nothing was decided; run `make "
-            "audit-dependencies` where pypi.org answers (the CI workflow's audit job does).\n"
-        )
-        return UNREACHABLE
+    out = "".join(
+        f"{d['name']} {d['version']}: {v['id']} "
+        f"(fixed in: {', '.join(v.get('fix_versions') or []) or 'no fixed release yet'})\n"
+        for d in vulnerable
+        for v in d["vulns"]
+    )
     if vulnerable:
-        sys.stderr.write(
-            f"audit: {len(vulnerable)} vulnerable dependencies; upgrade them "
-            "(`uv lock --upgrade-package NAME`) or record why not.\n"
+        more = f"; {len(skipped)} more could not be audited" if skipped else ""
+        return (
+            1,
+            out,
+            (
+                f"audit: {len(vulnerable)} vulnerable dependencies; upgrade them "
+                f"(`uv lock --upgrade-package NAME`) or record why not{more}.\n"
+            ),
         )
-        return 1
-    sys.stdout.write(f"audit: {len(dependencies)} locked dependencies, no known vulnerability\n")
-    return 0
+    if skipped and len(skipped) == len(dependencies):
+        return (
+            UNREACHABLE,
+            out,
+            (
+                f"audit: none of the {len(dependencies)} locked dependencies could be audited: "
+                "PyPI's vulnerability data is not reachable from this machine "
+                f"({skipped[0]['skip_reason']}). Nothing was decided; run `make "
+                "audit-dependencies` where pypi.org answers (the CI workflow's audit job does).\n"
+            ),
+        )
+    if skipped:
+        names = ", ".join(f"{d['name']} ({d['skip_reason']})" for d in skipped)
+        return (
+            UNREACHABLE,
+            out,
+            (
+                f"audit: {len(skipped)} of {len(dependencies)} locked dependencies could not be "
+                f"audited, so nothing was decided for them: {names}.\n"
+            ),
+        )
+    return 0, f"audit: {len(dependencies)} locked dependencies, no known vulnerability\n", ""
 
 
 if __name__ == "__main__":

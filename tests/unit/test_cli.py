@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -136,6 +137,12 @@ def test_help_lists_the_stage_commands() -> None:
     result = runner.invoke(app, ["--help"])
     for command in ("params", "ingest", "split", "schema", "status"):
         assert command in result.stdout
+
+
+def test_version_prints_the_installed_packages_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"tabpipe {importlib.metadata.version('tabpipe')}\n"
 
 
 def test_a_corrupted_summary_is_a_clear_error(make_project: ProjectFactory) -> None:

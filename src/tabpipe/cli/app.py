@@ -35,9 +35,24 @@ class CliState:
     verbose: bool
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: the installed package's version, then exit."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"tabpipe {version('tabpipe')}")
+        raise typer.Exit
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
+    version: Annotated[  # noqa: ARG001 - handled eagerly by its callback
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug output and tracebacks.")
     ] = False,
