@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install train reproduce test unit integration lint security audit-dependencies pr-report format format-check typecheck pytest notebooks docs bench bench-scale ui clean
+.PHONY: help install train reproduce test unit integration lint security audit-dependencies pr-report format format-check typecheck pytest notebooks docs bench bench-scale ui serve clean
 
 help: ## Show this list of tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -112,6 +112,11 @@ docs: $(VENV_STAMP) ## Regenerate docs/configuration.md from the pydantic models
 ui: $(VENV_STAMP) ## MLflow UI on http://127.0.0.1:5000 over the pipeline's tracking store
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
 		--host 127.0.0.1 --port $${MLFLOW_UI_PORT:-5000}
+
+serve: $(VENV_STAMP) ## MLflow's scoring server for the champion on 127.0.0.1:$$TABPIPE_SERVE_PORT (5001)
+	MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" mlflow models serve \
+		--model-uri "models:/$$(tabpipe params --get mlflow.registered_model_name)@$$(tabpipe params --get mlflow.champion_alias)" \
+		--env-manager local --host 127.0.0.1 --port "$${TABPIPE_SERVE_PORT:-5001}"
 
 clean: ## Remove caches and generated outputs (not the DVC cache or the MLflow store)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov logs

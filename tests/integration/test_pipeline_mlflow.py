@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import mlflow
@@ -80,6 +86,7 @@ def test_the_readmes_commands_train_track_gate_promote_and_report(repo_copy: Pat
     assert "Gates passed" in model_report
 
     tracked = _the_runs_and_the_registry_tell_one_story(repo_copy, test)
+    _make_serve_answers_raw_rows_as_tabpipe_predict_does(repo_copy, terminal.env)
     outputs = "".join(terminal.apply(block).stdout for block in blocks[1:])  # the rest
     _the_experiment_registers_a_challenger_and_the_run_cache_restores(repo_copy, tracked, outputs)
     _an_impossible_gate_stops_promotion(repo_copy)
@@ -128,6 +135,59 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     outputs = model.metadata.signature.outputs.inputs
     assert [spec.name for spec in outputs] == ["<=50K", ">50K"]
     return tracked
+
+
+def _make_serve_answers_raw_rows_as_tabpipe_predict_does(clone: Path, env: dict[str, str]) -> None:
+    """MLflow's scoring server (`make serve`) on the champion: JSON rows in, probabilities out."""
+    with socket.socket() as probe:  # a free port on the loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(  # the README's own command, in the trained clone
+        ["make", "serve"],
+        cwd=clone,
+        env={**env, "TABPIPE_SERVE_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(f"{base}/ping"):
+            assert server.poll() is None, "make serve exited before answering /ping"
+            assert time.monotonic() < deadline, "make serve did not answer /ping in 120 s"
+            time.sleep(0.5)
+        assert _answers(f"{base}/health")
+        rows = (
+            pd.read_parquet(clone / "data/processed/test.parquet").head(25).drop(columns="income")
+        )
+        records = json.loads(rows.to_json(orient="records"))  # NaN -> null, categories -> text
+        records[0]["occupation"] = None  # a missing value where the schema allows one
+        request = urllib.request.Request(  # noqa: S310 - a fixed loopback URL
+            f"{base}/invocations",
+            data=json.dumps({"dataframe_records": records}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            served = pd.DataFrame(json.loads(response.read())["predictions"])
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    pd.DataFrame(records).to_csv(clone / "batch.csv", index=False)
+    run(["tabpipe", "predict", "batch.csv", "--output", "predicted.parquet"], cwd=clone)
+    predicted = pd.read_parquet(clone / "predicted.parquet")
+    assert list(served.columns) == ["<=50K", ">50K"]
+    np.testing.assert_allclose(served[">50K"], predicted["proba_>50K"], atol=1e-9)
+    (clone / "batch.csv").unlink()
+    (clone / "predicted.parquet").unlink()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def _the_experiment_registers_a_challenger_and_the_run_cache_restores(

@@ -152,3 +152,18 @@ def test_a_corrupted_summary_is_a_clear_error(make_project: ProjectFactory) -> N
     result = runner.invoke(app, ["status"])
     assert result.exit_code == ExitCode.STALE_OUTPUTS
     assert "not a valid DatasetSummary" in result.output
+
+
+def test_params_get_prints_one_validated_value_and_names_an_unknown_key(
+    make_project: ProjectFactory,
+) -> None:
+    make_project()
+    assert runner.invoke(app, ["params", "--get", "mlflow.champion_alias"]).stdout == "champion\n"
+    assert runner.invoke(app, ["params", "--get", "split.group_column"]).stdout == "\n"
+    listed = runner.invoke(app, ["params", "--get", "evaluate.slice_columns"])
+    assert json.loads(listed.stdout) == ["gender", "race"]
+    unknown = runner.invoke(app, ["params", "--get", "mlflow.champion"])
+    assert unknown.exit_code == ExitCode.BAD_PARAMS
+    assert "mlflow.champion: 'champion' is not a key of mlflow (keys: experiment_name" in (
+        unknown.output
+    )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from tabpipe.repositories.drift_report import canonical_ids
+from tabpipe.repositories.notebook_runner import reproducible
 from tabpipe.repositories.params_file import load_params
 from tabpipe.repositories.plots import plot_file, write_plots
 from tabpipe.services.curves import curve_tables
@@ -100,3 +102,17 @@ def test_dvc_yaml_declares_a_plot_for_every_curve_file_of_every_task(
     written = {str(plot_file(plots_dir, stem)) for stem in tables}
     assert written
     assert written <= declared
+
+
+def test_a_print_flushed_in_two_pieces_is_stored_as_one_stream_output() -> None:
+    cell = nbformat.v4.new_code_cell("print('2 classes')")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="2 classes"),
+        nbformat.v4.new_output("stream", name="stdout", text="\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+    ]
+    notebook = reproducible(nbformat.v4.new_notebook(cells=[cell]), Path("nb.ipynb"))
+    assert [(o.name, o.text) for o in notebook.cells[0].outputs] == [
+        ("stdout", "2 classes\n"),
+        ("stderr", "warning\n"),
+    ]

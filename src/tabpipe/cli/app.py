@@ -74,11 +74,27 @@ def params(
     reference: Annotated[
         bool, typer.Option("--reference", help="Print the Markdown reference of every key.")
     ] = False,
+    get: Annotated[
+        str | None,
+        typer.Option(
+            "--get", help="Print one validated value by dotted key (mlflow.champion_alias)."
+        ),
+    ] = None,
 ) -> None:
-    """Print the JSON schema or the reference of params.yaml, or check a parameters file."""
+    """Print the JSON schema or the reference of params.yaml, check a file, or read one value."""
     with command(ctx):
-        from tabpipe.services.params_info import check_params, params_json_schema, params_reference
+        from tabpipe.services.params_info import (
+            check_params,
+            params_json_schema,
+            params_reference,
+            params_value,
+        )
 
+        if get is not None:
+            from tabpipe.repositories.params_file import load_params
+
+            typer.echo(params_value(load_params(params_path), get))
+            return
         if schema:
             typer.echo(params_json_schema())
         if reference:

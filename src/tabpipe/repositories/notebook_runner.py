@@ -29,6 +29,7 @@ import papermill
 from jupyter_client.manager import AsyncKernelManager
 from loguru import logger
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from papermill.exceptions import PapermillExecutionError
 from traitlets import CaselessStrEnum, default
 
@@ -100,7 +101,13 @@ _RUN_METADATA = ("start_time", "end_time", "duration", "input_path", "output_pat
 
 
 def reproducible(notebook: nbformat.NotebookNode, source: Path) -> nbformat.NotebookNode:
-    """Drop what changes from run to run (times, temporary paths, random cell ids)."""
+    """Drop what changes from run to run (times, temporary paths, random cell ids).
+
+    Printed text reaches the notebook in as many stream outputs as the kernel happened to
+    flush (``print`` may arrive as the text and its newline, or as one), so consecutive
+    streams are merged, with nbconvert's own preprocessor, into what was printed.
+    """
+    notebook, _ = CoalesceStreamsPreprocessor().preprocess(notebook, {})
     run = notebook.metadata.get("papermill", {})
     for key in _RUN_METADATA:
         run.pop(key, None)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tabpipe.errors import ParamsError
 from tabpipe.records.params import Params
 from tabpipe.services.params_checks import check_all
 
@@ -13,6 +14,29 @@ from tabpipe.services.params_checks import check_all
 def params_json_schema() -> str:
     """The JSON schema of params.yaml, from the pydantic models."""
     return json.dumps(Params.model_json_schema(), indent=2)
+
+
+def params_value(params: Params, key: str) -> str:
+    """One validated value of params.yaml by dotted key, for scripts (``mlflow.champion_alias``).
+
+    Defaults included; a mapping or list is printed as JSON, null as an empty string.
+    Raises ParamsError naming the unknown part and the keys it could have been.
+    """
+    value: Any = params.model_dump(mode="json")
+    walked: list[str] = []
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            where = ".".join(walked) or "params.yaml"
+            known = ", ".join(value) if isinstance(value, dict) else "none: it is a value"
+            msg = f"{key}: '{part}' is not a key of {where} (keys: {known})"
+            raise ParamsError(msg)
+        value = value[part]
+        walked.append(part)
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
 
 
 def check_params(path: Path) -> str:
