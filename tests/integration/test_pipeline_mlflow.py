@@ -169,15 +169,17 @@ def _make_serve_answers_raw_rows_as_tabpipe_predict_does(clone: Path, env: dict[
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            served = pd.DataFrame(json.loads(response.read())["predictions"])
+            served = np.asarray(json.loads(response.read())["predictions"], dtype=float)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     pd.DataFrame(records).to_csv(clone / "batch.csv", index=False)
     run(["tabpipe", "predict", "batch.csv", "--output", "predicted.parquet"], cwd=clone)
     predicted = pd.read_parquet(clone / "predicted.parquet")
-    assert list(served.columns) == ["<=50K", ">50K"]
-    np.testing.assert_allclose(served[">50K"], predicted["proba_>50K"], atol=1e-9)
+    # One probability per class, in the order of the signature's outputs (<=50K, >50K).
+    assert served.shape == (len(records), 2)
+    np.testing.assert_allclose(served[:, 0], predicted["proba_<=50K"], atol=1e-9)
+    np.testing.assert_allclose(served[:, 1], predicted["proba_>50K"], atol=1e-9)
     (clone / "batch.csv").unlink()
     (clone / "predicted.parquet").unlink()
 
