@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install train reproduce test unit integration lint security audit-dependencies pr-report format format-check typecheck pytest notebooks docs bench bench-scale ui serve clean
+.PHONY: help install train reproduce test unit integration lint security audit-dependencies pr-report format format-check typecheck pytest notebooks docs bench bench-scale ui serve loadtest clean
 
 help: ## Show this list of tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -117,6 +117,9 @@ serve: $(VENV_STAMP) ## MLflow's scoring server for the champion on 127.0.0.1:$$
 	MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" mlflow models serve \
 		--model-uri "models:/$$(tabpipe params --get mlflow.registered_model_name)@$$(tabpipe params --get mlflow.champion_alias)" \
 		--env-manager local --host 127.0.0.1 --port "$${TABPIPE_SERVE_PORT:-5001}"
+
+loadtest: $(VENV_STAMP) ## Bounded load test of make serve: 8 clients, 1 and 1,000 rows (not in make test)
+	python scripts/loadtest.py
 
 clean: ## Remove caches and generated outputs (not the DVC cache or the MLflow store)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov logs
