@@ -277,6 +277,19 @@ def update_doc(table: str) -> None:
     doc.write_text(text[:start] + "\n" + table + text[end:])
 
 
+def measured_on(now: datetime) -> dict[str, str]:
+    """When, on what machine and at which commit a measurement ran (for its results file)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "commit": commit,
+    }
+
+
 def main() -> None:
     """Parse the options, benchmark each size, write the JSON and Markdown results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -284,18 +297,12 @@ def main() -> None:
     parser.add_argument("--sizes", default=f"{ADULT_ROWS},1000000")
     args = parser.parse_args()
     sizes = [int(value) for value in args.sizes.split(",")]
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="tabpipe-bench-") as folder:
         help_runs = [measure(["tabpipe", "--help"], ROOT) for _ in range(5)]
         results = [bench_size(rows, args.repeats, Path(folder)) for rows in sizes]
     now = datetime.now(UTC)
     result = {
-        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "commit": commit,
+        **measured_on(now),
         "repeats": args.repeats,
         "goals": GOALS,
         "help_median_s": median(help_runs, "seconds"),

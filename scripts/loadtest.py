@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -36,6 +35,9 @@ import httpx
 import numpy as np
 import pandas as pd
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.benchmark import measured_on
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_P99_MS = 50.0
@@ -65,16 +67,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(url: str | None) -> Iterator[str]:
-    """The scoring server's base URL: ``url`` as given, or ``make serve`` started here."""
+def served(url: str | None, root: Path = ROOT, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The scoring server's base URL: ``url`` as given, or ``make serve`` started in ``root``.
+
+    A started server is stopped (its whole process group) on the way out.
+    """
     if url is not None:
         yield url.rstrip("/")
         return
     port = free_port()
     server = subprocess.Popen(  # the documented command, fixed arguments
         ["make", "serve"],
-        cwd=ROOT,
-        env={**os.environ, "TABPIPE_SERVE_PORT": str(port)},
+        cwd=root,
+        env={**(os.environ if env is None else env), "TABPIPE_SERVE_PORT": str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -90,7 +95,7 @@ def served(url: str | None) -> Iterator[str]:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 msg = "make serve did not answer /ping within 120 s (is there a champion?)"
-                raise SystemExit(msg)
+                raise RuntimeError(msg)
             time.sleep(0.5)
         yield base
     finally:
@@ -193,15 +198,9 @@ def main() -> None:
             asdict(asyncio.run(scenario(base, rows, args.clients, args.duration, args.ramp)))
             for rows in (1, 1000)
         ]
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
     now = datetime.now(UTC)
     result = {
-        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "commit": commit,
+        **measured_on(now),
         "clients": args.clients,
         "ramp_s": args.ramp,
         "duration_s": args.duration,

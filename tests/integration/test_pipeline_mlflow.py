@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
+from scripts.loadtest import served
 
 from tests.integration.conftest import champion_version, edit_params, mlflow_client, run
 from tests.integration.test_documented_commands import document_blocks, reader_terminal
@@ -139,24 +135,7 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
 
 def _make_serve_answers_raw_rows_as_tabpipe_predict_does(clone: Path, env: dict[str, str]) -> None:
     """MLflow's scoring server (`make serve`) on the champion: JSON rows in, probabilities out."""
-    with socket.socket() as probe:  # a free port on the loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(  # the README's own command, in the trained clone
-        ["make", "serve"],
-        cwd=clone,
-        env={**env, "TABPIPE_SERVE_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while not _answers(f"{base}/ping"):
-            assert server.poll() is None, "make serve exited before answering /ping"
-            assert time.monotonic() < deadline, "make serve did not answer /ping in 120 s"
-            time.sleep(0.5)
+    with served(None, root=clone, env=env) as base:  # the README's own command, in the clone
         assert _answers(f"{base}/health")
         rows = (
             pd.read_parquet(clone / "data/processed/test.parquet").head(25).drop(columns="income")
@@ -169,17 +148,14 @@ def _make_serve_answers_raw_rows_as_tabpipe_predict_does(clone: Path, env: dict[
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            served = np.asarray(json.loads(response.read())["predictions"], dtype=float)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+            served_rows = np.asarray(json.loads(response.read())["predictions"], dtype=float)
     pd.DataFrame(records).to_csv(clone / "batch.csv", index=False)
     run(["tabpipe", "predict", "batch.csv", "--output", "predicted.parquet"], cwd=clone)
     predicted = pd.read_parquet(clone / "predicted.parquet")
     # One probability per class, in the order of the signature's outputs (<=50K, >50K).
-    assert served.shape == (len(records), 2)
-    np.testing.assert_allclose(served[:, 0], predicted["proba_<=50K"], atol=1e-9)
-    np.testing.assert_allclose(served[:, 1], predicted["proba_>50K"], atol=1e-9)
+    assert served_rows.shape == (len(records), 2)
+    np.testing.assert_allclose(served_rows[:, 0], predicted["proba_<=50K"], atol=1e-9)
+    np.testing.assert_allclose(served_rows[:, 1], predicted["proba_>50K"], atol=1e-9)
     (clone / "batch.csv").unlink()
     (clone / "predicted.parquet").unlink()
 
