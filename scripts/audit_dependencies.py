@@ -34,12 +34,18 @@ def main() -> int:
     uv_command = [uv] if uv else [sys.executable, "-m", "uv"]
     with tempfile.TemporaryDirectory(prefix="tabpipe-audit-") as folder:
         requirements = Path(folder) / "requirements.txt"
-        subprocess.run(  # fixed arguments, no shell
+        exported = subprocess.run(  # fixed arguments, no shell
             [*uv_command, "export", "--frozen", "--all-groups", "--no-emit-project",
              "--format", "requirements-txt", "--output-file", str(requirements), "--quiet"],
             cwd=ROOT,
-            check=True,
+            capture_output=True,
+            text=True,
+            check=False,
         )  # fmt: skip
+        if exported.returncode != 0:
+            tail = (exported.stderr.strip().splitlines() or ["no output"])[-1]
+            sys.stderr.write(f"audit: `uv export` of uv.lock failed: {tail}\n")
+            return 2
         audit = subprocess.run(  # fixed arguments, no shell
             [sys.executable, "-m", "pip_audit", "-r", str(requirements), "--require-hashes",
              "--disable-pip", "--format", "json", "--progress-spinner", "off"],

@@ -193,11 +193,21 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=4.0)
     parser.add_argument("--url", default=None, help="a running server instead of make serve")
     args = parser.parse_args()
-    with served(args.url) as base:
-        scenarios = [
-            asdict(asyncio.run(scenario(base, rows, args.clients, args.duration, args.ramp)))
-            for rows in (1, 1000)
-        ]
+    try:
+        with served(args.url) as base:
+            scenarios = [
+                asdict(asyncio.run(scenario(base, rows, args.clients, args.duration, args.ramp)))
+                for rows in (1, 1000)
+            ]
+    except RuntimeError as exc:  # the server never answered: one line, no traceback
+        sys.stderr.write(f"loadtest: {exc}\n")
+        raise SystemExit(1) from None
+    if any(s["requests"] == s["errors"] for s in scenarios):
+        failed = ", ".join(
+            f"{s['errors']} errors at {s['rows_per_request']} rows" for s in scenarios
+        )
+        sys.stderr.write(f"loadtest: every request of a size failed ({failed}); nothing written\n")
+        raise SystemExit(1)
     now = datetime.now(UTC)
     result = {
         **measured_on(now),

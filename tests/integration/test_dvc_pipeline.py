@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import REPO_ROOT
 from tests.integration.conftest import run
 
 pytestmark = pytest.mark.integration
@@ -64,3 +65,14 @@ def test_changing_a_split_param_reruns_split_only(repo_copy: Path) -> None:
     rerun = run(["dvc", "repro", "split"], cwd=repo_copy)
     assert "Stage 'ingest' didn't change, skipping" in rerun.stdout
     assert "Running stage 'split'" in rerun.stdout
+
+
+def test_the_pull_request_report_compares_metrics_and_params_with_a_base_revision() -> None:
+    """`make pr-report` (the CI job summary): read-only on this repository."""
+    missing = run(["make", "-s", "pr-report"], cwd=REPO_ROOT, check=False)
+    assert missing.returncode == 2
+    assert "usage: make pr-report BASE=" in missing.stderr
+    report = run(["make", "-s", "pr-report", "BASE=HEAD"], cwd=REPO_ROOT).stdout
+    for heading in ("## metrics: this change against `HEAD`", "## params: this change",
+                    "## Gates of this change", "# Quality gates:"):  # fmt: skip
+        assert heading in report
