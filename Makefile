@@ -114,11 +114,10 @@ ui: $(VENV_STAMP) ## MLflow UI on http://127.0.0.1:5000 over the pipeline's trac
 		--host 127.0.0.1 --port $${MLFLOW_UI_PORT:-5000}
 
 serve: $(VENV_STAMP) ## MLflow's scoring server for the champion on 127.0.0.1:$$TABPIPE_SERVE_PORT (5001), 2 workers
-	@name="$$(tabpipe params --get mlflow.registered_model_name)" \
-		&& alias="$$(tabpipe params --get mlflow.champion_alias)" \
-		&& echo "serving models:/$$name@$$alias on http://127.0.0.1:$${TABPIPE_SERVE_PORT:-5001}" \
+	@uri="$$(tabpipe model-uri)" \
+		&& echo "serving $$uri on http://127.0.0.1:$${TABPIPE_SERVE_PORT:-5001}" \
 		&& MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
-		exec mlflow models serve --model-uri "models:/$$name@$$alias" --env-manager local \
+		exec mlflow models serve --model-uri "$$uri" --env-manager local \
 		--host 127.0.0.1 --port "$${TABPIPE_SERVE_PORT:-5001}" --workers "$${TABPIPE_SERVE_WORKERS:-2}"
 
 loadtest: $(VENV_STAMP) ## Bounded load test of make serve: 8 clients, 1 and 1,000 rows (not in make test)

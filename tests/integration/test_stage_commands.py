@@ -404,6 +404,21 @@ def test_monitor_without_a_champion_says_to_train_first(project: Path) -> None:
     assert "run `make train` first" in result.output
 
 
+def test_model_uri_names_the_champion_only_once_the_registry_holds_it(project: Path) -> None:
+    no_store = runner.invoke(app, ["model-uri"])
+    assert no_store.exit_code == ExitCode.TRACKING_UNAVAILABLE
+    assert "no MLflow store at sqlite:///" in no_store.output
+    invoke_all("train")  # a store with a run, no registered model yet
+    no_champion = runner.invoke(app, ["model-uri"])
+    assert no_champion.exit_code == ExitCode.TRACKING_UNAVAILABLE
+    assert "no 'champion' version of model 'tabpipe-adult'" in no_champion.output
+    for stage in ("evaluate", "promote"):
+        invoke_all(stage)
+    served = runner.invoke(app, ["model-uri"])
+    assert served.exit_code == 0, served.output
+    assert served.stdout == "models:/tabpipe-adult@champion\n"
+
+
 def test_a_leaked_feature_is_named_at_train_and_fails_the_gate_when_enforced(
     make_project: ProjectFactory, adult_raw: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -243,6 +243,22 @@ def monitor(
             raise alarm
 
 
+@app.command("model-uri")
+def model_uri(
+    ctx: typer.Context,
+    alias: Annotated[
+        str | None, typer.Option(help="Registry alias (default: the champion).")
+    ] = None,
+    params_path: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Print models:/NAME@ALIAS once the registry holds it (exit 8 if not): `make serve`."""
+    with command(ctx):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.predict import served_model_uri
+
+        typer.echo(served_model_uri(load_params(params_path), alias=alias))
+
+
 @app.command()
 def predict(
     ctx: typer.Context,

@@ -131,6 +131,26 @@ def run_predict(
     )
 
 
+def served_model_uri(params: Params, root: Path = Path(), alias: str | None = None) -> str:
+    """``models:/NAME@ALIAS`` for MLflow's scoring server, once the store holds that alias.
+
+    `make serve` asks for it first, so that a missing store or champion is one line
+    (exit 8) instead of MLflow's traceback from inside the server.
+    """
+    registry = params.mlflow
+    tracking = store.tracking_store(project_root(root))
+    if not store.store_exists(tracking):
+        msg = f"no MLflow store at {tracking.uri} yet: run `make train` first"
+        raise TrackingError(msg)
+    store.connect(tracking, registry.experiment_name)
+    chosen = alias or registry.champion_alias
+    name = registry.registered_model_name
+    if store.version_by_alias(name, chosen) is None:
+        msg = f"no '{chosen}' version of model '{name}' in {tracking.uri}: run `make train` first"
+        raise TrackingError(msg)
+    return f"models:/{name}@{chosen}"
+
+
 def _version(name: str, alias: str, version: str | None) -> store.RegisteredVersion:
     if version is not None:
         found = {v.version: v for v in store.model_versions(name)}
