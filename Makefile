@@ -69,7 +69,9 @@ pr-report: $(VENV_STAMP) ## Markdown of what a change did to the model: make pr-
 		if [ "$$(printf '%s\n' "$$table" | grep -c '^| ')" -le 1 ]; then echo "No $$kind changed."; \
 		else printf '%s\n' "$$table"; fi; echo; \
 	done
-	@echo "## Gates of this change"; echo; cat reports/gates.md; echo
+	@echo "## Gates of this change"; echo; \
+		if [ -f reports/gates.md ]; then cat reports/gates.md; \
+		else echo "No gate table: reports/gates.md is written by \`make train\`."; fi; echo
 	@echo "Plots, notebooks, the model card and the drift report: the \`reports\` artifact of this run."
 
 format: $(VENV_STAMP) ## Format the code (ruff format, ruff --fix)
