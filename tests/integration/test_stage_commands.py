@@ -528,3 +528,85 @@ def test_predict_refuses_bad_batches_names_and_aliases_and_writes_nothing(
         assert "Traceback" not in result.output
         assert not (project / args[2]).is_dir()
         assert args[2] == "good.csv/p.parquet" or not (project / args[2]).exists()
+
+
+def test_compare_detects_a_better_challenger_promotes_it_and_refuses_a_worse_one(
+    project: Path, adult_raw: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit_params(project, "gates", rules=[{"metric": "roc_auc", "min": 0.5}], behaviour=[])
+    commit_params(project, "compare", bootstrap_samples=300)
+    weak = {"kind": "hist_gradient_boosting", "max_iter": 2, "early_stopping": False}
+    commit_params(project, "train", model=weak)
+    _run_stages("train", "evaluate", "promote")  # v1: the (weak) champion
+    monkeypatch.setenv("DVC_EXP_NAME", "strong")
+    commit_params(project, "train", model={"kind": "hist_gradient_boosting"})
+    _run_stages("train", "evaluate", "promote")  # v2: a challenger
+    monkeypatch.delenv("DVC_EXP_NAME")
+    fresh = adult_raw.iloc[3000:6000]  # rows the project never trained or tested on
+    fresh.to_csv(project / "fresh.csv", index=False)
+
+    better = invoke_all("compare", "fresh.csv", "--output", "out/comparison.json")
+    assert "champion   tabpipe-adult v1:" in better
+    assert "challenger tabpipe-adult v2:" in better
+    assert "DeLong's test: z = " in better
+    assert "verdict: challenger better (p = " in better
+    assert "| gender = Female |" in better
+    recorded = json.loads((project / "out/comparison.json").read_text())
+    assert (recorded["verdict"], recorded["n_rows"], recorded["test"]) == (
+        "challenger better", 3000, "DeLong",
+    )  # fmt: skip
+    assert recorded["interval_low"] > 0
+    assert champion_version(project) == "1"  # no --promote: nothing moves
+
+    promoted = invoke_all("compare", "fresh.csv", "--promote")
+    assert "promotion: v2 is now 'champion' (replaced v1)" in promoted
+    assert champion_version(project) == "2"
+    client = mlflow_client(project)
+    assert client.get_model_version("tabpipe-adult", "2").tags["promoted_by"] == "compare"
+    runs = client.search_runs(
+        [client.get_experiment_by_name("tabpipe-adult").experiment_id],  # type: ignore[union-attr]
+        filter_string="tags.`tabpipe.stage` = 'compare'",
+    )
+    assert len(runs) == 2
+    assert {run.data.tags["compare.promoted"] for run in runs} == {"true", "false"}
+    assert all(run.data.metrics["n_rows"] == 3000 for run in runs)
+
+    worse = runner.invoke(app, ["compare", "fresh.csv", "--challenger", "1", "--promote"])
+    assert worse.exit_code == ExitCode.GATE_FAILED, worse.output
+    assert "verdict: challenger worse" in worse.output
+    assert "not promoted: the verdict is 'challenger worse'" in worse.output
+    assert champion_version(project) == "2"
+
+    monkeypatch.setenv("DVC_EXP_NAME", "nearly-the-same")
+    commit_params(project, "train", model={"kind": "hist_gradient_boosting", "learning_rate": 0.11})
+    _run_stages("train", "evaluate", "promote")  # v3: the challenger, as good as v2
+    monkeypatch.delenv("DVC_EXP_NAME")
+    same = runner.invoke(app, ["compare", "fresh.csv", "--promote"])
+    assert same.exit_code == ExitCode.GATE_FAILED, same.output
+    assert "verdict: no evidence" in same.output
+    assert champion_version(project) == "2"
+
+
+def test_compare_refuses_unlabelled_batches_missing_challengers_and_bad_names(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    _run_stages("train", "evaluate", "promote")
+    adult_raw.iloc[3000:3200].to_csv(project / "labelled.csv", index=False)
+    adult_raw.iloc[3000:3200].drop(columns="income").to_csv(project / "bare.csv", index=False)
+    cases = [
+        (["labelled.csv"], ExitCode.TRACKING_UNAVAILABLE,
+         "no 'challenger' version of model 'tabpipe-adult': run an experiment"),
+        (["labelled.csv", "--challenger", "1"], ExitCode.BAD_PARAMS,
+         "'champion' and the challenger are both v1: nothing to compare"),
+        (["labelled.csv", "--challenger", "7"], ExitCode.BAD_PARAMS,
+         "--challenger 7: tabpipe-adult has no such version (registered: 1)"),
+        (["bare.csv", "--challenger", "1"], ExitCode.DATA_INVALID,
+         "bare.csv: no 'income' column. compare scores both models against the true labels"),
+        (["labelled.csv", "-o", "c.txt"], ExitCode.BAD_PARAMS, "name the comparison file .json"),
+    ]  # fmt: skip
+    for args, code, fragment in cases:
+        result = runner.invoke(app, ["compare", *args])
+        assert result.exit_code == code, (args, result.output)
+        assert fragment in result.output
+        assert "Traceback" not in result.output
+    assert not (project / "c.txt").exists()

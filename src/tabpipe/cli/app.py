@@ -299,6 +299,50 @@ def predict(
 
 
 @app.command()
+def compare(
+    ctx: typer.Context,
+    batch: Annotated[Path, typer.Argument(help="Labelled batch (CSV, gzip CSV or Parquet).")],
+    promote: Annotated[
+        bool,
+        typer.Option(
+            "--promote",
+            help="Move the champion alias when the challenger is better and passes its gates.",
+        ),
+    ] = False,
+    challenger: Annotated[
+        str | None,
+        typer.Option(help="A registered version to compare instead of the challenger alias."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the comparison as JSON.")
+    ] = None,
+    params_path: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Score champion and challenger on the same labelled rows; say which is better.
+
+    The primary metric's difference gets a paired bootstrap interval and a test (DeLong
+    for ROC AUC); the verdict follows compare.alpha and compare.min_effect. Exit 4 when
+    --promote was asked and the champion stays.
+    """
+    with command(ctx):
+        from tabpipe.errors import GateFailedError
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.compare import describe, run_compare
+
+        result = run_compare(
+            batch,
+            load_params(params_path),
+            promote=promote,
+            challenger_version=challenger,
+            output=output,
+        )
+        typer.echo(describe(result))
+        if promote and not result.promoted:
+            msg = f"not promoted: {result.promotion}"
+            raise GateFailedError(msg)
+
+
+@app.command()
 def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
     """Run the report notebooks and write the model card; log both to MLflow.
 

@@ -413,6 +413,24 @@ class DriftParams(FrozenModel):
     )
 
 
+class CompareParams(FrozenModel):
+    """`tabpipe compare`: when a challenger counts as better than the champion on a batch."""
+
+    alpha: float = Field(
+        0.05, gt=0, lt=0.5, description="Significance level of the test (two-sided)."
+    )
+    min_effect: float = Field(
+        0.0,
+        ge=0,
+        description="Smallest improvement of the primary metric worth a promotion, in the "
+        "metric's units; a significant smaller one is 'no evidence'.",
+    )
+    bootstrap_samples: int = Field(
+        1000, ge=100, le=100_000, description="Paired bootstrap resamples of the interval."
+    )
+    seed: int = Field(42, ge=0)
+
+
 class MlflowParams(FrozenModel):
     """Where runs are tracked and under which name and aliases the model is registered."""
 
@@ -542,6 +560,7 @@ class Params(FrozenModel):
     gates: GatesParams = GatesParams()
     drift: DriftParams = DriftParams()
     mlflow: MlflowParams = MlflowParams()
+    compare: CompareParams = CompareParams()
     report: ReportParams = ReportParams()
     paths: PathsParams = PathsParams()
 

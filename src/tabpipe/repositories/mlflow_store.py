@@ -27,6 +27,7 @@ from mlflow.models.evaluation import EvaluationResult
 from mlflow.models.evaluation.validation import ModelValidationFailedException
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, ColSpec, Schema
+from pydantic import BaseModel
 
 from tabpipe.errors import DataReadError, TabpipeError, TrackingError, TrackingUnavailableError
 from tabpipe.repositories.model_file import load_model
@@ -518,6 +519,12 @@ def log_artifact(path: Path, folder: str | None = None) -> None:
     """Upload a file to the active run (under ``folder``); an absent file is skipped."""
     if path.exists():
         mlflow.log_artifact(str(path), artifact_path=folder)
+
+
+@_reaching_server
+def log_record(record: BaseModel, artifact_file: str) -> None:
+    """A pydantic record as an indented JSON artifact of the active run."""
+    mlflow.log_text(record.model_dump_json(indent=2) + "\n", artifact_file)
 
 
 @_reaching_server

@@ -297,14 +297,8 @@ def _promote_candidate(
     else:
         msg = f"the '{registry.champion_alias}' alias kept moving during promotion; try again"
         raise TrackingError(msg)
-    store.set_alias(name, registry.champion_alias, version)
     previous = None if champion is None else champion.version
-    store.set_version_tags(
-        name, version, {CHAMPION_SINCE_TAG: _now(), "replaced_version": previous or "none"}
-    )
-    if previous is not None:
-        store.set_version_tags(name, previous, {"replaced_by_version": version})
-    after = store.version_by_alias(name, registry.champion_alias)
+    after = move_champion(params, version, previous)
     if after is None or after.version != version:
         return result(
             False,
@@ -323,6 +317,27 @@ def _promote_candidate(
         comparison=comparison,
         champion_after=after,
     )
+
+
+def move_champion(
+    params: Params, version: str, previous: str | None, tags: dict[str, str] | None = None
+) -> store.RegisteredVersion | None:
+    """Point the champion alias at ``version``, tag both versions, and read the alias back.
+
+    The version gets when it became champion and which one it replaced (plus ``tags``),
+    the replaced one by which it was replaced. Returns what the alias holds afterwards,
+    so that a caller can tell a lost race (another writer) from its own promotion.
+    """
+    name, alias = params.mlflow.registered_model_name, params.mlflow.champion_alias
+    store.set_alias(name, alias, version)
+    store.set_version_tags(
+        name,
+        version,
+        {CHAMPION_SINCE_TAG: _now(), "replaced_version": previous or "none", **(tags or {})},
+    )
+    if previous is not None:
+        store.set_version_tags(name, previous, {"replaced_by_version": version})
+    return store.version_by_alias(name, alias)
 
 
 def _same(a: store.RegisteredVersion | None, b: store.RegisteredVersion | None) -> bool:
@@ -455,15 +470,9 @@ def promote_version(params: Params, version: str, root: Path = Path()) -> Promot
         if previous == version:
             already = f"v{version} is already '{registry.champion_alias}'"
             return _record(result(True, already, champion_before), params, root)
-        store.set_alias(name, registry.champion_alias, version)
-        store.set_version_tags(
-            name, version, {CHAMPION_SINCE_TAG: _now(), "replaced_version": previous or "none"}
-        )
-        if previous is not None:
-            store.set_version_tags(name, previous, {"replaced_by_version": version})
+        after = move_champion(params, version, previous)
         worse = [g for g in comparison if g.passed is False]
         note = f" (champion comparison not enforced: {len(worse)} failed)" if worse else ""
-        after = store.version_by_alias(name, registry.champion_alias)
         store.set_tags({"promote.promoted": "true", "promote.version": version})
         return _record(
             result(True, f"explicit promotion; replaced v{previous}{note}", after), params, root
