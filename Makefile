@@ -48,7 +48,7 @@ test: lint format-check typecheck security pytest ## Everything CI checks: lint,
 lint: $(VENV_STAMP) ## ruff, notebook rules, hadolint on the Dockerfiles, zizmor and the schema on the CI workflow
 	ruff check .
 	tabpipe notebooks lint
-	hadolint Dockerfile docker/mlflow-server.Dockerfile
+	hadolint Dockerfile docker/mlflow-server.Dockerfile docker/serve.Dockerfile
 	zizmor --offline --quiet .github/workflows
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 

@@ -68,7 +68,7 @@ def test_json_schema_describes_every_section() -> None:
     schema = json.loads(params_json_schema())
     assert set(schema["properties"]) == {
         "engine", "dask", "data", "ingest", "split", "train", "evaluate", "gates", "drift",
-        "mlflow", "report", "paths",
+        "mlflow", "compare", "report", "paths",
     }  # fmt: skip
     model = schema["$defs"]["TrainParams"]["properties"]["model"]
     assert set(model["discriminator"]["mapping"]) == {

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from tabpipe.cli.ab import ab_app
 from tabpipe.cli.notebooks import notebooks_app
 from tabpipe.cli.options import ParamsOption, command
 from tabpipe.cli.schema import schema_app
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(schema_app, name="schema")
 app.add_typer(notebooks_app, name="notebooks")
+app.add_typer(ab_app, name="ab")
 
 
 @dataclass(frozen=True)
