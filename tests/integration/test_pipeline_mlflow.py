@@ -177,6 +177,12 @@ def _the_experiment_registers_a_challenger_and_the_run_cache_restores(
     assert champion_version(repo_copy) == "1"
     assert str(client.get_model_version_by_alias("tabpipe-adult", "challenger").version) == "2"
     assert "lr-low" in run(["dvc", "exp", "show", "--json"], cwd=repo_copy).stdout
+    # The README's `tabpipe compare`: v1 against the experiment's v2 on the test split.
+    assert "champion   tabpipe-adult v1:" in readme_output
+    assert "challenger tabpipe-adult v2:" in readme_output
+    assert "DeLong's test: z = " in readme_output
+    assert "verdict: " in readme_output
+    assert "minimum units per arm: control 3,841, treatment 3,841" in readme_output
     trained = client.search_runs(
         [baseline.info.experiment_id], filter_string="tags.`tabpipe.stage` = 'train'"
     )

@@ -112,6 +112,11 @@ class PathsParams(FrozenModel):
     metrics: PathField = Path("reports/metrics.json")
     plots_dir: PathField = Path("reports/plots")
     gates: PathField = Path("reports/gates.json")
+    scores: PathField = Field(
+        Path("reports/scores.json"),
+        description="The DVC metric: primary metric, its interval and the gate verdict, "
+        "the columns of `dvc exp show` (everything else is in metrics and gates).",
+    )
     gates_summary: PathField = Path("reports/gates.md")
     promotion: PathField = Field(
         Path("reports/promotion.json"),

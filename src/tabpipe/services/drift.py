@@ -159,7 +159,7 @@ def _column_results(payload: dict[str, Any]) -> list[ColumnDrift]:
                 column=str(config["column"]),
                 method=str(config["method"]),
                 # Rounded: the last digits vary with summation order between runs, and
-                # drift.json is a DVC metric that should not show noise in `dvc metrics diff`.
+                # drift.json is committed: a diff should show changes, not noise.
                 score=round(float(metric["value"]), 9),
                 threshold=float(config["threshold"]),
                 drifted=metric["id"] in failed,

@@ -6,6 +6,7 @@ leaves reports/metrics.json and reports/gates.json to read.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,6 +253,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     write_record(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)
     write_record(gates, root / paths.gates)
+    write_text(root / paths.scores, json.dumps(headline_scores(report, gates), indent=2) + "\n")
     write_text(root / paths.gates_summary, gates_markdown(gates))
 
     tracking = store.tracking_store(project_root(root))
@@ -298,6 +300,22 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             store.add_metrics_to_finished_run(training.run_id, split_metrics)
         _raise_on_failed_gates(gates)
     return report, gates
+
+
+def headline_scores(report: MetricsReport, gates: GatesReport) -> dict[str, float | bool]:
+    """The few numbers worth comparing across experiments (reports/scores.json, a DVC metric).
+
+    The primary metric on the test split, its bootstrap interval and the gate verdict,
+    so that `dvc exp show` and `dvc metrics show` put them on screen; everything else
+    stays in reports/metrics.json and reports/gates.json.
+    """
+    primary = report.primary_metric
+    scores: dict[str, float | bool] = {primary: round(report.test[primary], 5)}
+    if report.interval is not None:
+        scores[f"{primary}_low"] = round(report.interval.low, 5)
+        scores[f"{primary}_high"] = round(report.interval.high, 5)
+    scores["gates_passed"] = gates.passed
+    return scores
 
 
 def _raise_on_failed_gates(gates: GatesReport) -> None:
