@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from pathlib import Path
 
@@ -177,6 +178,13 @@ def _the_experiment_registers_a_challenger_and_the_run_cache_restores(
     assert champion_version(repo_copy) == "1"
     assert str(client.get_model_version_by_alias("tabpipe-adult", "challenger").version) == "2"
     assert "lr-low" in run(["dvc", "exp", "show", "--json"], cwd=repo_copy).stdout
+    # The one DVC metric puts the primary metric on an 80-column screen beside each experiment.
+    table = run(
+        ["dvc", "exp", "show", "--no-pager", "--only-changed"], cwd=repo_copy, env={"COLUMNS": "80"}
+    ).stdout
+    assert "roc_auc" in table.splitlines()[1], table
+    lr_low = next(line for line in table.splitlines() if "lr-low" in line)
+    assert re.search(r"0\.9\d{4}", lr_low), table
     # The README's `tabpipe compare`: v1 against the experiment's v2 on the test split.
     assert "champion   tabpipe-adult v1:" in readme_output
     assert "challenger tabpipe-adult v2:" in readme_output
