@@ -100,3 +100,10 @@ def test_train_metrics_use_a_seeded_sample_above_max_train_rows(
     assert sampled.train == again.train  # the same seeded sample every time
     assert sampled.test == full.test  # test and validation are always scored in full
     assert sampled.val == full.val
+
+
+def test_the_evaluation_carries_importance_for_the_report(evaluation: Evaluation) -> None:
+    importance = evaluation.report.importance
+    assert importance
+    assert importance[0].mean > 0
+    assert evaluation.partial_dependence

@@ -106,6 +106,17 @@ class SliceGap(FrozenModel):
     gap: float
 
 
+class FeatureImportance(FrozenModel):
+    """Permutation importance of one feature on the test split, over several shuffles."""
+
+    feature: str
+    mean: float = Field(
+        description="Mean worsening of the primary metric when the feature is shuffled "
+        "(in its units; positive: the model relies on it)."
+    )
+    std: float = Field(description="Spread of that worsening over the shuffles.")
+
+
 class MetricsReport(FrozenModel):
     """Written to reports/metrics.json: the DVC metrics file compared across commits."""
 
@@ -121,6 +132,9 @@ class MetricsReport(FrozenModel):
     interval: Interval | None = None
     slices: tuple[SliceMetrics, ...] = ()
     slice_gaps: tuple[SliceGap, ...] = ()
+    importance: tuple[FeatureImportance, ...] = Field(
+        (), description="Permutation importance per feature, most important first."
+    )
 
     def train_test_gap(self, metric: str | None = None) -> float:
         """How much worse the test score is than the train score (default: primary metric).

@@ -288,6 +288,18 @@ class EvaluateParams(FrozenModel):
     bootstrap_samples: int = Field(500, ge=0, le=10_000, description="0 disables the interval.")
     slice_columns: StrTuple = Field((), description="Columns to report metrics per value of.")
     min_slice_size: int = Field(30, ge=1, description="Smaller slices are listed but not gated.")
+    importance_repeats: int = Field(
+        5,
+        ge=0,
+        le=100,
+        description="Shuffles per feature for permutation importance on the test split "
+        "(0 disables importance and partial dependence).",
+    )
+    importance_max_rows: int = Field(
+        10_000,
+        ge=100,
+        description="Test rows (a seeded sample above this) for importance and partial dependence.",
+    )
     max_train_rows: int = Field(
         100_000,
         ge=1_000,

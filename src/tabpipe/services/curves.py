@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from tabpipe.records.evaluation import FeatureImportance
 from tabpipe.records.params import Task
 from tabpipe.services.metrics import Predictions
 
@@ -59,6 +60,21 @@ def curve_tables(predictions: Predictions, *, task: Task) -> dict[str, Rows]:
         for e, o in zip(expected, observed, strict=True)
     ]
     return tables
+
+
+def explanation_tables(
+    importance: tuple[FeatureImportance, ...], partial_dependence: Rows
+) -> dict[str, Rows]:
+    """Permutation importance (a DVC bar plot) and partial dependence (for the report)."""
+    if not importance:
+        return {}
+    return {
+        "importance": [
+            {"feature": item.feature, "importance": item.mean, "std": item.std}
+            for item in importance
+        ],
+        "partial_dependence": partial_dependence,
+    }
 
 
 def _thin(index: np.ndarray[Any, Any]) -> list[int]:

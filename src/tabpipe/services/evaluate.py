@@ -7,8 +7,10 @@ leaves reports/metrics.json and reports/gates.json to read.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,14 +42,17 @@ from tabpipe.repositories.plots import write_plots
 from tabpipe.repositories.reports import write_text
 from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.behaviour import behaviour_gates
-from tabpipe.services.curves import curve_tables
-from tabpipe.services.figures import close, evaluation_figures
+from tabpipe.services.curves import curve_tables, explanation_tables
+from tabpipe.services.explanations import partial_dependences, permutation_importances
+from tabpipe.services.figures import close, evaluation_figures, explanation_figures
 from tabpipe.services.gate_tables import gates_markdown
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.metrics import Predictions, bootstrap_interval, compute_metrics, predict
 from tabpipe.services.params_checks import behaviour_problems, raise_on, slice_problems
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
+
+TOP_LOGGED_IMPORTANCES = 20  # MLflow metrics; the artifact and metrics.json hold them all
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class Evaluation:
     report: MetricsReport
     test_predictions: Predictions
     behaviour: tuple[GateResult, ...] = ()
+    partial_dependence: list[dict[str, Any]] = field(default_factory=list)
 
 
 def evaluate_model(
@@ -115,6 +121,7 @@ def evaluate_model(
     slices, gaps = slice_report(
         splits["test"], test, params.evaluate.slice_columns, gap_metrics, params=params
     )
+    importance = permutation_importances(model, splits["test"], params)
     report = MetricsReport(
         model_sha256=model_sha256,
         test_sha256=frame_sha256(splits["test"]),
@@ -132,6 +139,7 @@ def evaluate_model(
         interval=interval,
         slices=slices,
         slice_gaps=gaps,
+        importance=importance,
     )
     if params.gates.behaviour:
         logger.info("evaluate: {} behavioural check(s)", len(params.gates.behaviour))
@@ -143,7 +151,12 @@ def evaluate_model(
         positive_class=positive,
         seed=params.train.seed,
     )
-    return Evaluation(report=report, test_predictions=test, behaviour=behaviour)
+    return Evaluation(
+        report=report,
+        test_predictions=test,
+        behaviour=behaviour,
+        partial_dependence=partial_dependences(model, splits["test"], importance, params),
+    )
 
 
 def slice_report(
@@ -250,6 +263,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
         behaviour=evaluation.behaviour,
     )
     tables = curve_tables(evaluation.test_predictions, task=params.data.task)
+    tables |= explanation_tables(report.importance, evaluation.partial_dependence)
     write_record(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)
     write_record(gates, root / paths.gates)
@@ -293,6 +307,17 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
         ).items():
             store.log_figure(figure, f"plots/{name}")
             close(figure)
+        for name, figure in explanation_figures(
+            report.importance, evaluation.partial_dependence, metric=report.primary_metric
+        ).items():
+            store.log_figure(figure, f"explanations/{name}")
+            close(figure)
+        store.log_metrics(
+            {
+                "importance_" + re.sub(r"[^A-Za-z0-9_.\- /]", "_", i.feature): i.mean
+                for i in report.importance[:TOP_LOGGED_IMPORTANCES]
+            }
+        )
         for path in (paths.metrics, paths.gates, paths.gates_summary):
             store.log_artifact(root / path, folder="evaluation")
         training = run.training

@@ -9,6 +9,7 @@ import matplotlib as mpl
 mpl.use("Agg")  # no display: figures are only written to files
 
 import matplotlib.pyplot as plt
+import numpy as np
 from sklearn.calibration import CalibrationDisplay
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
@@ -17,6 +18,7 @@ from sklearn.metrics import (
     RocCurveDisplay,
 )
 
+from tabpipe.records.evaluation import FeatureImportance
 from tabpipe.records.params import Task
 from tabpipe.services.metrics import Predictions
 
@@ -49,6 +51,57 @@ def evaluation_figures(predictions: Predictions, *, task: Task) -> dict[str, Any
         figures["calibration_curve.png"] = CalibrationDisplay.from_predictions(
             is_positive, scores, n_bins=10, strategy="quantile"
         ).figure_
+    return figures
+
+
+def explanation_figures(
+    importance: tuple[FeatureImportance, ...],
+    partial_dependence: list[dict[str, Any]],
+    *,
+    metric: str,
+) -> dict[str, Any]:
+    """Permutation importance with its spread, and partial dependence with ICE lines."""
+    if not importance:
+        return {}
+    figures: dict[str, Any] = {}
+    shown = list(reversed(importance[:20]))
+    figure, ax = plt.subplots(figsize=(7, 0.3 * len(shown) + 1.2))
+    ax.barh(
+        [item.feature for item in shown],
+        [item.mean for item in shown],
+        xerr=[item.std for item in shown],
+        color="tab:blue",
+    )
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel(f"worsening of {metric} when shuffled (test split)")
+    ax.set_title("Permutation importance")
+    figure.tight_layout()
+    figures["permutation_importance.png"] = figure
+    features = list(dict.fromkeys(row["feature"] for row in partial_dependence))
+    if features:
+        figure, axes = plt.subplots(1, len(features), figsize=(4 * len(features), 3.2))
+        for ax, feature in zip(np.atleast_1d(axes), features, strict=True):
+            rows = [row for row in partial_dependence if row["feature"] == feature]
+            for curve in dict.fromkeys(row["curve"] for row in rows):
+                points = [row for row in rows if row["curve"] == curve]
+                individual = " row " in curve
+                ax.plot(
+                    [
+                        str(p["value"]) if isinstance(p["value"], str) else p["value"]
+                        for p in points
+                    ],
+                    [p["prediction"] for p in points],
+                    color="grey" if individual else "tab:orange",
+                    alpha=0.3 if individual else 1.0,
+                    linewidth=0.8 if individual else 2.0,
+                    label=None if individual else curve,
+                )
+            ax.set_xlabel(feature)
+            ax.tick_params(axis="x", labelrotation=45)
+        np.atleast_1d(axes)[0].legend(fontsize="small")
+        figure.suptitle("Partial dependence (average) and ICE (grey: single rows)")
+        figure.tight_layout()
+        figures["partial_dependence.png"] = figure
     return figures
 
 

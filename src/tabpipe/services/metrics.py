@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
-from tabpipe.records.params import Task
+from tabpipe.records.params import GREATER_IS_BETTER, Task
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -229,3 +229,23 @@ def resampled_roc_auc(
             continue
         results.append(float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg)))
     return results
+
+
+Scorer = Callable[[Any, pd.DataFrame, pd.Series], float]
+
+
+def oriented_scorer(metric: str, *, task: Task, target: str, positive_class: str | None) -> Scorer:
+    """A scikit-learn ``scoring`` callable: ``metric`` of tabpipe's conventions, higher better.
+
+    Error metrics are negated (as scikit-learn's ``neg_*`` scorers are), so a grid search
+    maximises it and a permutation's importance is the drop it causes, whatever the metric.
+    NaN where the metric is undefined on the rows.
+    """
+    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
+
+    def score(estimator: Any, features: pd.DataFrame, y: pd.Series) -> float:
+        frame = features.assign(**{target: y})
+        predictions = predict(estimator, frame, target, task=task, positive_class=positive_class)
+        return sign * compute_metrics(predictions, task=task, names=[metric]).get(metric, np.nan)
+
+    return score

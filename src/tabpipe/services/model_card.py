@@ -133,6 +133,30 @@ def _limitations(params: Params, inputs: CardInputs) -> list[str]:
     return [f"- {item}" for item in (*params.report.model_card.limitations, *measured)]
 
 
+def _importance_section(metrics: MetricsReport, shown: int = 10) -> list[str]:
+    """The features the model relies on most: permutation importance on the test split."""
+    if not metrics.importance:
+        return []
+    primary = metrics.primary_metric
+    lines = [
+        "## What the model relies on",
+        "",
+        f"Permutation importance on the test split: how much {primary} worsens when one "
+        "feature's values are shuffled (mean and standard deviation over the shuffles). "
+        "It measures reliance, not causation; correlated features share their importance.",
+        "",
+        "| feature | importance | spread (std) |",
+        "|---|---|---|",
+        *(
+            f"| {item.feature} | {item.mean:.4f} | {item.std:.4f} |"
+            for item in metrics.importance[:shown]
+        ),
+    ]
+    if len(metrics.importance) > shown:
+        lines.append(f"\n{len(metrics.importance) - shown} more in reports/metrics.json.")
+    return [*lines, ""]
+
+
 def _leakage_section(leakage: LeakageCheck | None) -> list[str]:
     """Each feature scored alone on the validation split (train's leakage check)."""
     if leakage is None:
@@ -180,6 +204,7 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         "",
         *_data_section(inputs),
         *_metrics_section(inputs.metrics),
+        *_importance_section(inputs.metrics),
         f"## Quality gates: {verdict}",
         "",
         *gates_table(gates),

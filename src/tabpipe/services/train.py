@@ -39,7 +39,7 @@ from tabpipe.services.dask_train import fit_on_dask
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns, feature_columns
 from tabpipe.services.leakage import check_leakage
-from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.services.metrics import oriented_scorer
 from tabpipe.services.params_checks import (
     feature_problems,
     positive_class_problems,
@@ -117,12 +117,9 @@ def search_hyperparameters(
             _with_overrides(spec, {key: value})
     task, target, metric = params.data.task, params.data.target, params.primary_metric
     sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
-    positive = params.data.positive_class
-
-    def score(estimator: Any, features: pd.DataFrame, y: pd.Series) -> float:
-        frame = features.assign(**{target: y})
-        predictions = predict(estimator, frame, target, task=task, positive_class=positive)
-        return sign * compute_metrics(predictions, task=task, names=[metric]).get(metric, np.nan)
+    score = oriented_scorer(
+        metric, task=task, target=target, positive_class=params.data.positive_class
+    )
 
     both = pd.concat([train, val], ignore_index=True)
     folds = PredefinedSplit(np.r_[np.full(len(train), -1), np.zeros(len(val), dtype=int)])
