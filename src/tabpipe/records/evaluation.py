@@ -75,6 +75,12 @@ class ModelSummary(FrozenModel):
     leakage: LeakageCheck | None = Field(
         None, description="Single-feature scores on the validation split (leakage check)."
     )
+    decision_threshold: float | None = Field(
+        None,
+        description="Binary classifier: P(positive) at or above it is labelled positive "
+        "(chosen on the validation split, shipped in the model).",
+    )
+    threshold_policy: str | None = Field(None, description="How the threshold was chosen.")
 
 
 class Interval(FrozenModel):
@@ -132,6 +138,9 @@ class MetricsReport(FrozenModel):
     interval: Interval | None = None
     slices: tuple[SliceMetrics, ...] = ()
     slice_gaps: tuple[SliceGap, ...] = ()
+    decision_threshold: float | None = Field(
+        None, description="Binary: the threshold every label metric used (the model's own)."
+    )
     importance: tuple[FeatureImportance, ...] = Field(
         (), description="Permutation importance per feature, most important first."
     )

@@ -277,6 +277,45 @@ TASK_METRICS: dict[Task, frozenset[str]] = {
 }
 
 
+class ThresholdParams(FrozenModel):
+    """How a binary classifier turns the positive-class probability into a label.
+
+    Chosen by the train stage on the validation split and shipped inside the model
+    (scikit-learn's FixedThresholdClassifier), so every label metric, `tabpipe predict`
+    and pyfunc's ``predict`` use the same value. Multiclass targets take the most
+    probable class; regression has no threshold.
+    """
+
+    policy: Literal["fixed", "max_f_beta", "min_precision", "min_recall"] = Field(
+        "fixed",
+        description="fixed: `value` itself; max_f_beta: the threshold with the best F-beta; "
+        "min_precision: the most recall with precision >= `value`; min_recall: the most "
+        "precision with recall >= `value` (all on the validation split).",
+    )
+    value: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="fixed: the threshold (default 0.5); min_precision / min_recall: the floor.",
+    )
+    beta: float = Field(1.0, gt=0, description="max_f_beta: recall counts beta times precision.")
+
+    @model_validator(mode="after")
+    def _value_fits_the_policy(self) -> ThresholdParams:
+        if self.policy in {"min_precision", "min_recall"} and self.value is None:
+            msg = f"value: policy {self.policy} needs the floor to reach (e.g. value: 0.8)"
+            raise ValueError(msg)
+        if self.policy == "max_f_beta" and self.value is not None:
+            msg = "value: policy max_f_beta chooses the threshold itself; remove value"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def is_default(self) -> bool:
+        """The conventional 0.5 (what argmax gives for two classes)."""
+        return self.policy == "fixed" and self.value in {None, 0.5}
+
+
 class EvaluateParams(FrozenModel):
     """How evaluate scores the model: primary metric, bootstrap, slices, sample sizes."""
 
@@ -288,6 +327,9 @@ class EvaluateParams(FrozenModel):
     bootstrap_samples: int = Field(500, ge=0, le=10_000, description="0 disables the interval.")
     slice_columns: StrTuple = Field((), description="Columns to report metrics per value of.")
     min_slice_size: int = Field(30, ge=1, description="Smaller slices are listed but not gated.")
+    threshold: ThresholdParams = Field(
+        ThresholdParams(), description="Decision threshold of a binary classifier."
+    )
     importance_repeats: int = Field(
         5,
         ge=0,
@@ -645,6 +687,11 @@ class Params(FrozenModel):
                 for i, rule in enumerate(self.gates.slice_gaps)
             },
         }
+        if task == "regression" and not self.evaluate.threshold.is_default:
+            problems.append(
+                "evaluate.threshold: a decision threshold applies to binary classification, "
+                "not regression (remove it)"
+            )
         allowed = ", ".join(sorted(TASK_METRICS[task]))
         problems += [
             f"{key}: '{metric}' is not a {task} metric (allowed: {allowed})"

@@ -389,7 +389,12 @@ def model_signature(model: Any, optional: Iterable[str] = ()) -> ModelSignature:
 
 
 @_reaching_server
-def log_sklearn_model(model: Any, example: pd.DataFrame, optional: Iterable[str] = ()) -> str:
+def log_sklearn_model(
+    model: Any,
+    example: pd.DataFrame,
+    optional: Iterable[str] = (),
+    metadata: Mapping[str, Any] | None = None,
+) -> str:
     """Log the fitted pipeline in MLflow's skops format with a signature and pinned requirements.
 
     Through pyfunc (``mlflow.pyfunc.load_model``, ``mlflow models serve``) a classifier
@@ -403,6 +408,7 @@ def log_sklearn_model(model: Any, example: pd.DataFrame, optional: Iterable[str]
         pip_requirements=[f"{name}=={version(name)}" for name in _MODEL_REQUIREMENTS],
         serialization_format="skops",
         skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        metadata=dict(metadata) if metadata else None,
         pyfunc_predict_fn="predict"
         if getattr(model, "classes_", None) is None
         else "predict_proba",

@@ -44,11 +44,17 @@ from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.behaviour import behaviour_gates
 from tabpipe.services.curves import curve_tables, explanation_tables
 from tabpipe.services.explanations import partial_dependences, permutation_importances
-from tabpipe.services.figures import close, evaluation_figures, explanation_figures
+from tabpipe.services.figures import (
+    close,
+    evaluation_figures,
+    explanation_figures,
+    threshold_figure,
+)
 from tabpipe.services.gate_tables import gates_markdown
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.metrics import Predictions, bootstrap_interval, compute_metrics, predict
 from tabpipe.services.params_checks import behaviour_problems, raise_on, slice_problems
+from tabpipe.services.thresholds import model_threshold, threshold_table
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
@@ -122,6 +128,7 @@ def evaluate_model(
         splits["test"], test, params.evaluate.slice_columns, gap_metrics, params=params
     )
     importance = permutation_importances(model, splits["test"], params)
+    chosen = model_threshold(model) if test.positive_class is not None else None
     report = MetricsReport(
         model_sha256=model_sha256,
         test_sha256=frame_sha256(splits["test"]),
@@ -140,6 +147,7 @@ def evaluate_model(
         slices=slices,
         slice_gaps=gaps,
         importance=importance,
+        decision_threshold=None if chosen is None else chosen[0],
     )
     if params.gates.behaviour:
         logger.info("evaluate: {} behavioural check(s)", len(params.gates.behaviour))
@@ -264,6 +272,10 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     )
     tables = curve_tables(evaluation.test_predictions, task=params.data.task)
     tables |= explanation_tables(report.importance, evaluation.partial_dependence)
+    test_predictions = evaluation.test_predictions
+    if test_predictions.positive_class is not None:
+        is_positive = test_predictions.y_true.to_numpy() == test_predictions.positive_class
+        tables["threshold"] = threshold_table(is_positive, test_predictions.positive_scores)
     write_record(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)
     write_record(gates, root / paths.gates)
@@ -307,6 +319,12 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
         ).items():
             store.log_figure(figure, f"plots/{name}")
             close(figure)
+        if "threshold" in tables:
+            figure = threshold_figure(tables["threshold"], report.decision_threshold)
+            store.log_figure(figure, "plots/threshold_curve.png")
+            close(figure)
+        if report.decision_threshold is not None:
+            store.log_metrics({"decision_threshold": report.decision_threshold})
         for name, figure in explanation_figures(
             report.importance, evaluation.partial_dependence, metric=report.primary_metric
         ).items():

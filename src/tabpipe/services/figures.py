@@ -105,6 +105,22 @@ def explanation_figures(
     return figures
 
 
+def threshold_figure(rows: list[dict[str, float]], chosen: float | None) -> Any:
+    """Precision, recall and F1 against the threshold (test split), the chosen one marked."""
+    figure, ax = plt.subplots(figsize=(6, 3.5))
+    thresholds = [row["threshold"] for row in rows]
+    for name in ("precision", "recall", "f1"):
+        ax.plot(thresholds, [row[name] for row in rows], label=name)
+    if chosen is not None:
+        ax.axvline(chosen, color="black", linestyle="--", label=f"threshold {chosen:.3f}")
+    ax.set_xlabel("threshold on P(positive)")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize="small")
+    ax.set_title("Precision, recall and F1 by threshold (test split)")
+    figure.tight_layout()
+    return figure
+
+
 def close(figure: Any) -> None:
     """Release a figure once it is logged (matplotlib keeps every open figure in memory)."""
     plt.close(figure)

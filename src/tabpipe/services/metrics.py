@@ -19,6 +19,7 @@ from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
 from tabpipe.records.params import GREATER_IS_BETTER, Task
+from tabpipe.services.thresholds import model_threshold
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -68,7 +69,7 @@ def predict(
         )
     classes = tuple(str(label) for label in model.classes_)
     proba = np.asarray(model.predict_proba(features), dtype=float)
-    y_pred = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    y_pred = predicted_labels(model, proba)
     binary = len(classes) == 2  # noqa: PLR2004
     positive = resolve_positive_class(classes, positive_class) if binary else None
     return Predictions(
@@ -78,6 +79,24 @@ def predict(
         classes=classes,
         positive_class=positive,
     )
+
+
+def predicted_labels(model: Any, proba: FloatArray) -> npt.NDArray[Any]:
+    """The labels ``model.predict`` gives, from probabilities already computed.
+
+    A binary model that carries a decision threshold (tabpipe's train stage wraps it in
+    FixedThresholdClassifier) labels ``P(positive) >= threshold``; any other classifier
+    the most probable class. Saves predicting twice on large splits.
+    """
+    classes = np.asarray([str(label) for label in model.classes_], dtype=object)
+    chosen = model_threshold(model)
+    if chosen is not None and len(classes) == 2:  # noqa: PLR2004
+        threshold, positive = chosen
+        index = int(np.flatnonzero(classes == positive)[0])
+        negative = classes[1 - index]
+        return np.where(proba[:, index] >= threshold, positive, negative).astype(object)
+    labels: npt.NDArray[Any] = classes[proba.argmax(axis=1)]
+    return labels
 
 
 def resolve_positive_class(classes: tuple[str, ...], declared: str | None) -> str:

@@ -53,6 +53,19 @@ def _task_line(params: Params) -> str:
     return f"Classification of `{data.target}`{positive}."
 
 
+def _threshold_line(params: Params, model: ModelSummary) -> list[str]:
+    """How a binary model turns its probability into a label (nothing for other models)."""
+    if model.decision_threshold is None:
+        return []
+    positive = params.data.positive_class or "the positive class"
+    return [
+        f"- Decision threshold: labelled `{positive}` when P({positive}) >= "
+        f"{model.decision_threshold:.4f} ({model.threshold_policy}, chosen on the validation "
+        "split and shipped in the model: every label metric, `tabpipe predict` and pyfunc's "
+        "`predict` use it; `predict_proba` and the scoring server return probabilities)."
+    ]
+
+
 def _data_section(inputs: CardInputs) -> list[str]:
     dataset, split = inputs.dataset, inputs.split
     missing = [c for c in dataset.columns if c.n_missing]
@@ -195,6 +208,7 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         f"- Model file sha256 `{model.model_sha256}` ({len(model.features)} features); "
         f"MLflow experiment `{params.mlflow.experiment_name}`.",
         f"- {_registry_line(params)}",
+        *_threshold_line(params, model),
         "",
         "## Intended use",
         "",

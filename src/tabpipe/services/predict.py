@@ -22,6 +22,8 @@ from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import table_format, write_table
 from tabpipe.services.ingest import load_batch
+from tabpipe.services.metrics import predicted_labels
+from tabpipe.services.thresholds import model_threshold
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
@@ -173,10 +175,12 @@ def _score(model: Any, rows: pd.DataFrame, params: Params) -> pd.DataFrame:
         return pd.DataFrame({PREDICTION_COLUMN: np.asarray(model.predict(features), float)})
     classes = [str(label) for label in model.classes_]
     proba = np.asarray(model.predict_proba(features), dtype=float)
-    scored = pd.DataFrame({PREDICTION_COLUMN: np.asarray(classes, dtype=object)[proba.argmax(1)]})
+    scored = pd.DataFrame({PREDICTION_COLUMN: predicted_labels(model, proba)})
     for index, label in enumerate(classes):
         scored[f"proba_{label}"] = proba[:, index]
-    # The label is the most probable class: for two classes, positive-class probability
-    # above one half. (A tuned threshold is the analyst's-view issue's.)
-    scored[THRESHOLD_COLUMN] = 0.5 if len(classes) == 2 else np.nan  # noqa: PLR2004
+    # The threshold the label came from: the model's own (binary), none for the most
+    # probable of several classes.
+    chosen = model_threshold(model)
+    two = len(classes) == 2  # noqa: PLR2004
+    scored[THRESHOLD_COLUMN] = chosen[0] if chosen is not None else (0.5 if two else np.nan)
     return scored

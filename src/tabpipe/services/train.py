@@ -39,13 +39,14 @@ from tabpipe.services.dask_train import fit_on_dask
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns, feature_columns
 from tabpipe.services.leakage import check_leakage
-from tabpipe.services.metrics import oriented_scorer
+from tabpipe.services.metrics import oriented_scorer, resolve_positive_class
 from tabpipe.services.params_checks import (
     feature_problems,
     positive_class_problems,
     raise_on,
     target_problems,
 )
+from tabpipe.services.thresholds import ThresholdChoice, choose_threshold, with_threshold
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
 
@@ -93,6 +94,40 @@ def fit_model(
         best_params=best,
         n_iter=int(n_iter) if isinstance(n_iter, int | np.integer) else None,
     )
+
+
+def decision_threshold(
+    params: Params, pipeline: Any, val: pd.DataFrame, columns: FeatureColumns
+) -> tuple[Any, ThresholdChoice | None]:
+    """A binary classifier wrapped with its decision threshold, chosen on ``val``.
+
+    Every other model comes back as it is (multiclass: the most probable class); a
+    threshold policy set for a multiclass target is a ParamsError.
+    """
+    if params.data.task != "classification":
+        return pipeline, None
+    classes = tuple(str(label) for label in pipeline.classes_)
+    settings, target = params.evaluate.threshold, params.data.target
+    if len(classes) != 2:  # noqa: PLR2004
+        if not settings.is_default:
+            msg = (
+                f"evaluate.threshold: '{target}' has {len(classes)} classes; a decision "
+                "threshold applies to two (remove it: the label is the most probable class)"
+            )
+            raise ParamsError(msg)
+        return pipeline, None
+    positive = resolve_positive_class(classes, params.data.positive_class)
+    rows, labels = val[columns.all], val[target].astype(str)
+    scores = np.asarray(pipeline.predict_proba(rows), dtype=float)[:, classes.index(positive)]
+    choice = choose_threshold(labels.to_numpy() == positive, scores, settings)
+    logger.info(
+        "train: decision threshold {:.4f} ({}; validation precision {:.4f}, recall {:.4f})",
+        choice.value,
+        choice.policy,
+        choice.precision,
+        choice.recall,
+    )
+    return with_threshold(pipeline, choice.value, positive, rows, labels), choice
 
 
 def search_hyperparameters(
@@ -199,6 +234,19 @@ def _log_lineage(
             )
 
 
+def _log_fit(fitted: FittedModel, threshold: ThresholdChoice | None) -> None:
+    """The iterations early stopping kept, the grid's pick and the threshold, on the run."""
+    if threshold is not None:
+        store.log_params_flat(
+            {"decision_threshold": threshold.value, "threshold_policy": threshold.policy}
+        )
+    if fitted.n_iter is not None:
+        logger.info("train: early stopping kept {} iterations", fitted.n_iter)
+        store.log_metrics({"n_iter": float(fitted.n_iter)})
+    if fitted.best_params:
+        store.set_tags({f"search.best.{k}": str(v) for k, v in fitted.best_params.items()})
+
+
 def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     """The train stage: fit the declared model and record it.
 
@@ -288,12 +336,9 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
                     params.train.n_threads,
                 )
                 fitted = fit_model(params, columns, splits["train"], splits["val"])
-        if fitted.n_iter is not None:
-            logger.info("train: early stopping kept {} iterations", fitted.n_iter)
-            store.log_metrics({"n_iter": float(fitted.n_iter)})
-        if fitted.best_params:
-            store.set_tags({f"search.best.{k}": str(v) for k, v in fitted.best_params.items()})
-        save_model(fitted.pipeline, root / paths.model)
+        model, threshold = decision_threshold(params, fitted.pipeline, splits["val"], columns)
+        _log_fit(fitted, threshold)
+        save_model(model, root / paths.model)
         digest = model_digest(root / paths.model)
         # What `tabpipe monitor` compares new batches with, kept with the model it served.
         reference = splits["train"]
@@ -303,7 +348,12 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
         logger.info("train: logging the model to MLflow")
         optional = [name for name, column in schema.columns.items() if column.nullable]
         model_uri = store.log_sklearn_model(
-            fitted.pipeline, splits["train"][columns.all].head(5), optional=optional
+            model,
+            splits["train"][columns.all].head(5),
+            optional=optional,
+            metadata=None
+            if threshold is None
+            else {"decision_threshold": threshold.value, "threshold_policy": threshold.policy},
         )
         # Set last: a run carries the model's digest only once its model is logged.
         store.set_tags({store.MODEL_URI_TAG: model_uri, store.MODEL_SHA_TAG: digest})
@@ -316,6 +366,8 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             train_sha256=parts["train"].content_sha256 if dask else frame_sha256(splits["train"]),
             val_sha256=parts["val"].content_sha256 if dask else frame_sha256(splits["val"]),
             leakage=leakage,
+            decision_threshold=None if threshold is None else threshold.value,
+            threshold_policy=None if threshold is None else threshold.policy,
         )
         write_record(summary, root / paths.model_summary)
     logger.info("train: model -> {} (sha256 {})", paths.model, digest[:12])
