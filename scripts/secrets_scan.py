@@ -4,7 +4,9 @@ The committed baseline (``.secrets.baseline``, made by ``detect-secrets scan``) 
 plugins, the filters (generated reports full of SHA-256 digests are excluded) and any
 audited false positive. The tree is every file git tracks or would add; the history is
 every line ever added, on every branch (each commit's patch, read by detect-secrets'
-own diff scanner), so a key committed once and deleted later is still found.
+own diff scanner), so a key committed once and deleted later is still found. The
+baseline itself holds only hashes of audited findings and is not scanned, as
+detect-secrets does not scan it either.
 
 Exit 0: nothing beyond the baseline. Exit 1: secrets found, each named as
 ``file:line (type)``, with what to do. Exit 2: no readable baseline.
@@ -53,7 +55,7 @@ def main() -> int:
     tree = SecretsCollection()
     tree.scan_files(*(name for name in _git(root, "ls-files", "-z", "--cached", "--others",
                                            "--exclude-standard").split("\0")
-                      if name and Path(name).is_file()))  # fmt: skip
+                      if name and name != BASELINE and Path(name).is_file()))  # fmt: skip
     findings = [f"{name}:{secret.line_number} ({secret.type})" for name, secret in tree - known]
     in_history: set[str] = set()
     # A file of an old commit need not exist any more: the filters that read the file on
@@ -70,7 +72,7 @@ def main() -> int:
         in_history.update(
             f"{secret.filename} (history, {secret.type}, commit {commit[:10]})"
             for secret in scan_diff(diff)
-            if secret.secret_hash not in known_hashes
+            if secret.secret_hash not in known_hashes and secret.filename != BASELINE
         )
     findings += sorted(in_history)
     if findings:

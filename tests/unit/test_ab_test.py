@@ -99,6 +99,7 @@ def test_a_bad_definition_is_refused_naming_the_key(
 
 def test_assignment_matches_hmac_sha256_computed_by_openssl() -> None:
     # printf %s UNIT | openssl dgst -sha256 -hmac income-model-2026-12: first 16 hex digits
+    # (audited in .secrets.baseline: digests of public test ids, not secrets)
     expected = {
         "u1": "14cf0218a050b0a7", "u2": "1e81ddc04d074ee8", "u3": "9e8436c8cae87622",
         "00123": "9576cce8af977caf", "alice@example.com": "aaa2849679f3e6eb",

@@ -177,3 +177,24 @@ def test_model_kind_and_metrics_must_fit_the_task(adult_params: Params) -> None:
 def test_a_gate_without_bound_is_rejected(adult_params: Params) -> None:
     with pytest.raises(ParamsError, match="gate on 'roc_auc' sets no bound"):
         with_overrides(adult_params, gates={"rules": [{"metric": "roc_auc"}]})
+
+
+def test_a_boosted_model_records_its_loss_per_iteration_and_others_none() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from tabpipe.services.train import learning_curve
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(600, 3))
+    labels = np.where(features[:, 0] + rng.normal(size=600) > 0, "a", "b")
+    boosted = HistGradientBoostingClassifier(
+        max_iter=30, early_stopping=True, n_iter_no_change=5, random_state=0
+    ).fit(features[:400], labels[:400], X_val=features[400:], y_val=labels[400:])
+    curves = learning_curve(Pipeline([("model", boosted)]))
+    assert set(curves) == {"train_loss", "val_loss"}
+    assert len(curves["val_loss"]) == boosted.n_iter_ + 1  # the initial loss, then each tree
+    assert curves["train_loss"][-1] < curves["train_loss"][0]  # training lowers its loss
+    linear = LogisticRegression().fit(features, labels)
+    assert learning_curve(Pipeline([("model", linear)])) == {}

@@ -81,6 +81,11 @@ class ModelSummary(FrozenModel):
         "(chosen on the validation split, shipped in the model).",
     )
     threshold_policy: str | None = Field(None, description="How the threshold was chosen.")
+    learning_curve: dict[str, tuple[float, ...]] = Field(
+        default_factory=dict,
+        description="Boosting models: loss per iteration on the train and validation splits "
+        "(train_loss, val_loss), as the learner recorded it.",
+    )
 
 
 class Interval(FrozenModel):

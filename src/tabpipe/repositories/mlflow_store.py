@@ -300,6 +300,23 @@ def add_metrics_to_finished_run(run_id: str, metrics: Mapping[str, float]) -> No
     )
 
 
+@_reaching_server
+def log_metric_steps(curves: Mapping[str, Iterable[float]]) -> None:
+    """Per-step values (a learning curve) on the active run: MLflow draws them by step."""
+    run = mlflow.active_run()
+    if run is None:
+        return
+    stamp = int(time.time() * 1000)
+    metrics = [
+        Metric(key, float(value), stamp, step)
+        for key, values in curves.items()
+        for step, value in enumerate(values)
+    ]
+    client = MlflowClient()
+    for start in range(0, len(metrics), 1000):  # MLflow's batch limit
+        client.log_batch(run.info.run_id, metrics=metrics[start : start + 1000])
+
+
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested params as MLflow keys: ``{"train": {"seed": 1}} -> {"train.seed": "1"}``."""
     flat: dict[str, str] = {}

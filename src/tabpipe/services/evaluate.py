@@ -215,6 +215,24 @@ def slice_report(
     return tuple(slices), tuple(gaps)
 
 
+def learning_curve_table(summary_path: Path, model_sha256: str) -> dict[str, list[dict[str, Any]]]:
+    """The model's loss per boosting iteration (models/model.json), as DVC plot rows."""
+    if not summary_path.is_file():
+        return {}
+    summary = read_record(summary_path, ModelSummary)
+    curves = summary.learning_curve if summary.model_sha256 == model_sha256 else {}
+    if not curves:
+        return {}
+    length = max(len(values) for values in curves.values())
+    return {
+        "learning_curve": [
+            {"iteration": step, **{name: values[step] for name, values in curves.items()
+                                   if step < len(values)}}
+            for step in range(length)
+        ]
+    }  # fmt: skip
+
+
 def _leakage_of(summary_path: Path, model_sha256: str) -> LeakageCheck | None:
     """The train stage's leakage check of this very model (None for another model's summary)."""
     if not summary_path.is_file():
@@ -272,6 +290,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     )
     tables = curve_tables(evaluation.test_predictions, task=params.data.task)
     tables |= explanation_tables(report.importance, evaluation.partial_dependence)
+    tables |= learning_curve_table(root / paths.model_summary, digest)
     test_predictions = evaluation.test_predictions
     if test_predictions.positive_class is not None:
         is_positive = test_predictions.y_true.to_numpy() == test_predictions.positive_class

@@ -204,6 +204,12 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         f"- scikit-learn `{model.model_kind}` in a Pipeline with schema-driven "
         f"preprocessing; {hyper}"
         + (f"; {model.n_iter} boosting iterations kept" if model.n_iter else "")
+        + (
+            f" (validation loss {min(model.learning_curve['val_loss']):.4f} at its lowest; "
+            "the curve per iteration is `reports/plots/learning_curve.json`)"
+            if model.learning_curve.get("val_loss")
+            else ""
+        )
         + ".",
         f"- Model file sha256 `{model.model_sha256}` ({len(model.features)} features); "
         f"MLflow experiment `{params.mlflow.experiment_name}`.",

@@ -234,8 +234,35 @@ def _log_lineage(
             )
 
 
+def learning_curve(pipeline: Any) -> dict[str, tuple[float, ...]]:
+    """Loss per boosting iteration as the learner recorded it (empty for other models).
+
+    HistGradientBoosting keeps ``train_score_`` and ``validation_score_`` (negated loss)
+    when it stops early; XGBoost its ``evals_result()`` on the validation split.
+    """
+    step = pipeline.named_steps["model"] if hasattr(pipeline, "named_steps") else pipeline
+    curves: dict[str, tuple[float, ...]] = {}
+    for attribute, name in (("train_score_", "train_loss"), ("validation_score_", "val_loss")):
+        scores = getattr(step, attribute, None)
+        if scores is not None and len(scores) > 1:
+            curves[name] = tuple(round(-float(value), 6) for value in scores)
+    inner: Any = getattr(step, "estimator_", None)
+    if not curves and inner is not None and hasattr(inner, "evals_result"):
+        try:
+            recorded = inner.evals_result()
+        except Exception:  # noqa: BLE001 - XGBoost raises when no eval_set was given
+            recorded = {}
+        for values in recorded.get("validation_0", {}).values():
+            curves["val_loss"] = tuple(round(float(value), 6) for value in values)
+            break
+    return curves
+
+
 def _log_fit(fitted: FittedModel, threshold: ThresholdChoice | None) -> None:
     """The iterations early stopping kept, the grid's pick and the threshold, on the run."""
+    curves = learning_curve(fitted.pipeline)
+    if curves:
+        store.log_metric_steps(curves)
     if threshold is not None:
         store.log_params_flat(
             {"decision_threshold": threshold.value, "threshold_policy": threshold.policy}
@@ -367,6 +394,7 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             val_sha256=parts["val"].content_sha256 if dask else frame_sha256(splits["val"]),
             leakage=leakage,
             decision_threshold=None if threshold is None else threshold.value,
+            learning_curve=learning_curve(fitted.pipeline),
             threshold_policy=None if threshold is None else threshold.policy,
         )
         write_record(summary, root / paths.model_summary)
