@@ -101,6 +101,17 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     assert tracked.data.params["train.model.kind"] == "hist_gradient_boosting"
     assert tracked.data.metrics["test_roc_auc"] == pytest.approx(test["roc_auc"])
     assert {"git.commit", "git.dirty", "tabpipe.model_sha256"} <= set(tracked.data.tags)
+    # What the MLflow UI opens on: a model-training experiment with a description, a run
+    # named after its commit, a registered model that says what its aliases mean.
+    experiment = client.get_experiment(tracked.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "Each `train` run" in experiment.tags["mlflow.note.content"]
+    assert tracked.info.run_name == f"train {tracked.data.tags['git.commit'][:8]}"
+    assert "`champion` is production" in client.get_registered_model("tabpipe-adult").description
+    assert tracked.data.params["decision_threshold"] == "0.5"
+    steps = client.get_metric_history(tracked.info.run_id, "val_loss")
+    assert len(steps) > 10
+    assert [m.step for m in steps] == list(range(len(steps)))
     evaluation = _child_run(client, tracked, "evaluate")
     assert evaluation.data.metrics["gates_passed"] == 1.0
     assert evaluation.inputs is not None

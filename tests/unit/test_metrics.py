@@ -102,3 +102,18 @@ def test_vectorised_resampled_auc_equals_scikit_learn_with_ties() -> None:
     np.testing.assert_allclose(fast, slow)
     one_class = resampled_roc_auc(np.zeros(10, dtype=bool), np.arange(10.0), [np.arange(10)])
     assert np.isnan(one_class[0])
+
+
+def test_group_rates_count_selection_false_positives_and_false_negatives() -> None:
+    from tabpipe.services.metrics import group_rates
+
+    predictions = Predictions(
+        y_true=pd.Series(["yes", "yes", "no", "no", "no"]),
+        y_pred=np.array(["yes", "no", "yes", "no", "no"], dtype=object),
+        proba=np.full((5, 2), 0.5),
+        classes=("no", "yes"),
+        positive_class="yes",
+    )
+    assert group_rates(predictions) == {"selection_rate": 0.4, "fpr": 1 / 3, "fnr": 0.5}
+    only_negatives = predictions.take(np.array([2, 3, 4]))
+    assert "fnr" not in group_rates(only_negatives)  # no positive row: no rate to report

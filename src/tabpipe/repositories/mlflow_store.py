@@ -7,6 +7,7 @@ data and ``import mlflow`` (about a second) is paid only by the stages that log.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import time
@@ -129,17 +130,45 @@ class _ServerGuard(contextlib.ContextDecorator):
 _reaching_server = _ServerGuard()
 
 
+# The MLflow UI opens an experiment by its kind: without one, MLflow 3 shows the GenAI
+# overview (traces, prompts). The note is the experiment's description in the UI.
+EXPERIMENT_TAGS = {
+    "mlflow.experimentKind": "custom_model_development",
+    "mlflow.note.content": (
+        "Runs of the tabpipe pipeline. Each `train` run (named after the DVC experiment or "
+        "the git commit) holds the parameters, the dataset lineage, the model and its "
+        "train / validation / test metrics; its `evaluate`, `drift`, `report` and `promote` "
+        "runs are nested under it. Compare training runs by `test_<primary metric>`; the "
+        "registered model shows which version is `champion` and `challenger`."
+    ),
+}
+REGISTERED_MODEL_DESCRIPTION = (
+    "Registered by tabpipe's promote stage. `champion` is production: it moves only from a "
+    "run on a clean commit that passed every gate and beat the champion, or by "
+    "`tabpipe promote --version N` / `tabpipe compare --promote`. `challenger` is the model "
+    "of the latest experiment or uncommitted run. Each version's description is its model card."
+)
+
+
 def connect(tracking: TrackingStore, experiment_name: str) -> str:
     """Point MLflow at the store and return the experiment id (created when missing)."""
     bound_http_retries()
     mlflow.set_tracking_uri(tracking.uri)
     try:
         experiment = mlflow.get_experiment_by_name(experiment_name)
-        if experiment is not None:
-            return str(experiment.experiment_id)
-        return str(
-            mlflow.create_experiment(experiment_name, artifact_location=tracking.artifact_location)
-        )
+        if experiment is None:
+            experiment_id = str(
+                mlflow.create_experiment(
+                    experiment_name,
+                    artifact_location=tracking.artifact_location,
+                    tags=EXPERIMENT_TAGS,
+                )
+            )
+        else:
+            experiment_id = str(experiment.experiment_id)
+            missing = {k: v for k, v in EXPERIMENT_TAGS.items() if k not in experiment.tags}
+            for key, value in missing.items():  # stores made before; a user's own tags stay
+                MlflowClient().set_experiment_tag(experiment_id, key, value)
     except MlflowException as exc:
         if tracking.uri.startswith(("http://", "https://")):
             message = _unavailable_message(tracking.uri, exc.message)
@@ -147,6 +176,7 @@ def connect(tracking: TrackingStore, experiment_name: str) -> str:
             raise TrackingUnavailableError(message) from exc
         msg = f"MLflow tracking store {tracking.uri} is not usable: {exc.message}"
         raise TrackingError(msg) from exc
+    return experiment_id
 
 
 def _first_line(text: str) -> str:
@@ -487,10 +517,17 @@ def register_version(
     *, model_uri: str, run_id: str, model_name: str, tags: Mapping[str, str], description: str
 ) -> str:
     """A new version of ``model_name`` from the model logged in ``run_id``."""
-    registered = mlflow.register_model(
-        model_uri, model_name, tags={**tags, "tabpipe.run_id": run_id}
-    )
+    printed = io.StringIO()  # MLflow prints its own lines to stderr: pass them to the log
+    with contextlib.redirect_stderr(printed):
+        registered = mlflow.register_model(
+            model_uri, model_name, tags={**tags, "tabpipe.run_id": run_id}
+        )
+    for line in filter(None, (text.strip() for text in printed.getvalue().splitlines())):
+        logger.info("mlflow: {}", line)
     version = str(registered.version)
+    client = MlflowClient()
+    if not client.get_registered_model(model_name).description:
+        client.update_registered_model(model_name, description=REGISTERED_MODEL_DESCRIPTION)
     if description:
         MlflowClient().update_model_version(model_name, version, description=description)
     logger.info("registered {} version {}", model_name, version)

@@ -52,7 +52,13 @@ from tabpipe.services.figures import (
 )
 from tabpipe.services.gate_tables import gates_markdown
 from tabpipe.services.gates import evaluate_gates
-from tabpipe.services.metrics import Predictions, bootstrap_interval, compute_metrics, predict
+from tabpipe.services.metrics import (
+    Predictions,
+    bootstrap_interval,
+    compute_metrics,
+    group_rates,
+    predict,
+)
 from tabpipe.services.params_checks import behaviour_problems, raise_on, slice_problems
 from tabpipe.services.thresholds import model_threshold, threshold_table
 from tabpipe.utils.hashing import frame_sha256
@@ -190,7 +196,8 @@ def slice_report(
         column_slices = []
         for value in sorted(set(values)):
             rows = np.flatnonzero(values == value)
-            metrics = compute_metrics(predictions.take(rows), task=params.data.task)
+            part = predictions.take(rows)
+            metrics = compute_metrics(part, task=params.data.task) | group_rates(part)
             entry = SliceMetrics(column=column, value=str(value), n_rows=len(rows), metrics=metrics)
             slices.append(entry)
             if len(rows) >= params.evaluate.min_slice_size:

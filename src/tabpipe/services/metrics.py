@@ -186,6 +186,25 @@ def _metric_functions(p: Predictions, task: Task) -> dict[str, Callable[[], floa
     }
 
 
+def group_rates(predictions: Predictions) -> dict[str, float]:
+    """Binary: the rates fairness reviews compare across groups (empty otherwise).
+
+    ``selection_rate``: share labelled positive; ``fpr``: negatives labelled positive;
+    ``fnr``: positives labelled negative. A rate with no rows to divide by is left out.
+    """
+    positive = predictions.positive_class
+    if positive is None or len(predictions.y_true) == 0:
+        return {}
+    actual = predictions.y_true.to_numpy() == positive
+    labelled = predictions.y_pred == positive
+    rates = {"selection_rate": float(labelled.mean())}
+    if (~actual).any():
+        rates["fpr"] = float(labelled[~actual].mean())
+    if actual.any():
+        rates["fnr"] = float((~labelled[actual]).mean())
+    return rates
+
+
 def bootstrap_interval(
     predictions: Predictions,
     metric: str,

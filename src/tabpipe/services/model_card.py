@@ -96,7 +96,7 @@ def _data_section(inputs: CardInputs) -> list[str]:
     return [*lines, ""]
 
 
-def _metrics_section(metrics: MetricsReport) -> list[str]:
+def _metrics_section(metrics: MetricsReport, min_slice_size: int) -> list[str]:
     primary = metrics.primary_metric
     lines = [
         "## Evaluation (test split)",
@@ -119,9 +119,28 @@ def _metrics_section(metrics: MetricsReport) -> list[str]:
             "of the test split. The baseline is a dummy model (majority class or mean).",
         ]
     if metrics.slices:
-        lines += ["", "### By slice", "", f"| slice | rows | {primary} |", "|---|---|---|"]
+        rates = [r for r in ("selection_rate", "fpr", "fnr") if r in metrics.slices[0].metrics]
         lines += [
-            f"| {s.column} = {s.value} | {s.n_rows:,} | {_shown(s.metrics.get(primary))} |"
+            "",
+            "### By slice",
+            "",
+            "Rows under `evaluate.min_slice_size` are marked *small*: their numbers are "
+            "mostly noise and no gate uses them."
+            + (
+                " Selection rate: share labelled positive; FPR / FNR: false positive / "
+                "negative rate, the rates fairness reviews compare across groups."
+                if rates
+                else ""
+            ),
+            "",
+            f"| slice | rows | {primary} | {' | '.join(rates)}{' | ' if rates else ''}",
+            "|---|---|---|" + "---|" * len(rates),
+        ]
+        lines += [
+            f"| {s.column} = {s.value} | {s.n_rows:,}"
+            + (" (small)" if s.n_rows < min_slice_size else "")
+            + f" | {_shown(s.metrics.get(primary))} | "
+            + "".join(f"{_shown(s.metrics.get(r))} | " for r in rates)
             for s in metrics.slices
         ]
     return [*lines, ""]
@@ -223,7 +242,7 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         "**Out of scope:** " + card.out_of_scope,
         "",
         *_data_section(inputs),
-        *_metrics_section(inputs.metrics),
+        *_metrics_section(inputs.metrics, params.evaluate.min_slice_size),
         *_importance_section(inputs.metrics),
         f"## Quality gates: {verdict}",
         "",

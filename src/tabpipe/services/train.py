@@ -258,6 +258,16 @@ def learning_curve(pipeline: Any) -> dict[str, tuple[float, ...]]:
     return curves
 
 
+def _run_name(experiment: str, tags: dict[str, str]) -> str:
+    """The DVC experiment's name, else ``train <commit>`` (``+changes`` for a dirty tree)."""
+    if experiment:
+        return experiment
+    commit = tags.get("git.commit", "")
+    if not commit:
+        return "train"
+    return f"train {commit[:8]}" + ("+changes" if tags.get("git.dirty") == "true" else "")
+
+
 def _log_fit(fitted: FittedModel, threshold: ThresholdChoice | None) -> None:
     """The iterations early stopping kept, the grid's pick and the threshold, on the run."""
     curves = learning_curve(fitted.pipeline)
@@ -313,7 +323,7 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
         "task": params.data.task,
     }
     with store.stage_run(
-        experiment_id=experiment_id, stage="train", run_name=experiment or None, tags=tags
+        experiment_id=experiment_id, stage="train", run_name=_run_name(experiment, tags), tags=tags
     ):
         store.log_params_flat(
             {
