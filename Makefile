@@ -114,6 +114,7 @@ docs: $(VENV_STAMP) ## Regenerate docs/configuration.md from the pydantic models
 	tabpipe params --reference > docs/configuration.md
 
 ui: $(VENV_STAMP) ## MLflow UI on http://127.0.0.1:5000 over the pipeline's tracking store
+	@echo "open http://127.0.0.1:$${MLFLOW_UI_PORT:-5000}/#/experiments?workflowType=machine_learning (the Model training view)"
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
 		--host 127.0.0.1 --port $${MLFLOW_UI_PORT:-5000}
 
