@@ -63,11 +63,9 @@ audit-dependencies: $(VENV_STAMP) ## pip-audit of uv.lock's pinned dependencies 
 
 pr-report: $(VENV_STAMP) ## Markdown of what a change did to the model: make pr-report BASE=<git revision>
 	@test -n "$(BASE)" || { echo "usage: make pr-report BASE=<git revision, e.g. origin/main>" >&2; exit 2; }
-	@scores="$$(tabpipe params --get paths.scores)"; metrics="$$(tabpipe params --get paths.metrics)"; \
-	for kind in metrics params; do \
+	@for kind in metrics params; do \
 		echo "## $$kind: this change against \`$(BASE)\`"; echo; \
-		if [ "$$kind" = metrics ]; then targets=(--targets "$$scores" "$$metrics" --); else targets=(); fi; \
-		table="$$(dvc $$kind diff --md "$${targets[@]}" "$(BASE)")"; \
+		table="$$(dvc $$kind diff --md "$(BASE)")"; \
 		if [ "$$(printf '%s\n' "$$table" | grep -c '^| ')" -le 1 ]; then echo "No $$kind changed."; \
 		else printf '%s\n' "$$table"; fi; echo; \
 	done

@@ -93,10 +93,16 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
     assert gates["passed"] is True, gates
     assert champion_version(project, name=case) == "1"
     plots = {path.name for path in (project / "reports/plots").iterdir()}
-    if case == "regression":  # only this task's curves: nothing of another task is drawn
-        assert plots == {"predicted_vs_actual.json", "residuals.json"}
+    # Only this task's curves, nothing of another task; importance for every task, the
+    # learning curve for boosted models, the threshold for binary targets only.
+    every = {"importance.json", "partial_dependence.json"}
+    if case == "regression":
+        assert plots - {"learning_curve.json"} == every | {
+            "predicted_vs_actual.json",
+            "residuals.json",
+        }
     else:
-        assert plots == {"confusion.csv"}
+        assert plots - {"learning_curve.json"} == every | {"confusion.csv"}
     assert reported.count("report ok") == 2
     model_report = (project / "reports/notebooks/02-model-report.html").read_text()
     assert f"{metrics['test'][primary]:.4f}" in model_report

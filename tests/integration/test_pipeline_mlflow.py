@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import urllib.request
 from pathlib import Path
 
@@ -72,6 +73,14 @@ def test_the_readmes_commands_train_track_gate_promote_and_report(repo_copy: Pat
     for plot in ("roc.json", "precision_recall.json", "calibration.json", "confusion.csv"):
         assert (repo_copy / "reports/plots" / plot).is_file()
     assert not (repo_copy / "reports/plots/residuals.json").exists()
+    # `dvc plots show` draws offline: the page carries vega itself (.dvc/plots/offline.html).
+    run(["dvc", "plots", "show", "-o", "plots-page"], cwd=repo_copy)
+    page = (repo_copy / "plots-page/index.html").read_text()
+    assert "<script src=" not in page
+    assert "vegaEmbed(" in page
+    assert "Permutation importance" in page
+    assert "Precision, recall and F1 by decision threshold" in page
+    shutil.rmtree(repo_copy / "plots-page")
 
     # Both notebooks ran on this run's outputs: HTML with real plots and the run's numbers.
     eda = (repo_copy / "reports/notebooks/01-eda.html").read_text()

@@ -129,7 +129,7 @@ class FeatureImportance(FrozenModel):
 
 
 class MetricsReport(FrozenModel):
-    """Written to reports/metrics.json: the DVC metrics file compared across commits."""
+    """Written to reports/metrics.json (a cached DVC output); scores.json holds its headline."""
 
     model_sha256: str = Field(description="The model these metrics describe.")
     test_sha256: str = Field(description="Content digest of the test split scored.")
@@ -204,7 +204,7 @@ class GateResult(FrozenModel):
 
 
 class GatesReport(FrozenModel):
-    """The gates that data, params and code decide (reports/gates.json, committed).
+    """The gates that data, params and code decide (reports/gates.json, a cached DVC output).
 
     Comparisons with the registry's champion depend on the store, not on the
     repository, so the promote stage checks them at promotion time (PromotionResult).

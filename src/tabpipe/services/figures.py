@@ -42,14 +42,18 @@ def evaluation_figures(predictions: Predictions, *, task: Task) -> dict[str, Any
     )
     figures["confusion_matrix.png"] = display.figure_
     if predictions.positive_class is not None:
-        is_positive = predictions.y_true.to_numpy() == predictions.positive_class
+        # The labels themselves with pos_label, so the figures name the class (">50K"),
+        # not "Positive label: True".
+        labels, positive = predictions.y_true.to_numpy(), predictions.positive_class
         scores = predictions.positive_scores
-        figures["roc_curve.png"] = RocCurveDisplay.from_predictions(is_positive, scores).figure_
+        figures["roc_curve.png"] = RocCurveDisplay.from_predictions(
+            labels, scores, pos_label=positive
+        ).figure_
         figures["precision_recall_curve.png"] = PrecisionRecallDisplay.from_predictions(
-            is_positive, scores
+            labels, scores, pos_label=positive
         ).figure_
         figures["calibration_curve.png"] = CalibrationDisplay.from_predictions(
-            is_positive, scores, n_bins=10, strategy="quantile"
+            labels, scores, n_bins=10, strategy="quantile", pos_label=positive
         ).figure_
     return figures
 
