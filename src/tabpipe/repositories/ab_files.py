@@ -8,23 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 from pydantic import ValidationError
-from ruamel.yaml.error import YAMLError
 
 from tabpipe.errors import DataReadError, ParamsError
 from tabpipe.records.ab_test import AbExperiment
-from tabpipe.repositories.params_file import describe_errors, load_yaml12
+from tabpipe.repositories.params_file import describe_errors, read_yaml_file
 
 
 def load_experiment(path: Path) -> AbExperiment:
     """An A/B test definition, validated; every problem named by its key (exit 2)."""
-    if not path.is_file():
-        msg = f"{path}: A/B test definition not found (see ab/README.md for its keys)"
-        raise ParamsError(msg)
-    try:
-        raw = load_yaml12(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        msg = f"{path}: not valid YAML: {exc}"
-        raise ParamsError(msg) from exc
+    raw = read_yaml_file(path, "A/B test definition not found (see ab/README.md for its keys)")
     try:
         return AbExperiment.model_validate(raw)
     except ValidationError as exc:

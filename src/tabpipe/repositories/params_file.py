@@ -28,16 +28,26 @@ def load_yaml12(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(text)
 
 
-def load_params(path: Path) -> Params:
-    """Read ``params.yaml`` (YAML 1.2, as DVC writes it) into validated :class:`Params`."""
+def read_yaml_file(path: Path, missing: str) -> Any:
+    """A YAML 1.2 file's content; a ParamsError when it is absent or not YAML.
+
+    ``missing`` is the message for an absent file: what it is and what to do.
+    """
     if not path.is_file():
-        msg = f"{path}: parameters file not found (run from the repository root or pass --params)"
+        msg = f"{path}: {missing}"
         raise ParamsError(msg)
     try:
-        raw = load_yaml12(path.read_text(encoding="utf-8"))
+        return load_yaml12(path.read_text(encoding="utf-8"))
     except (YAMLError, UnicodeDecodeError) as exc:
         msg = f"{path}: not valid YAML: {exc}"
         raise ParamsError(msg) from exc
+
+
+def load_params(path: Path) -> Params:
+    """Read ``params.yaml`` (YAML 1.2, as DVC writes it) into validated :class:`Params`."""
+    raw = read_yaml_file(
+        path, "parameters file not found (run from the repository root or pass --params)"
+    )
     if not isinstance(raw, dict):
         msg = f"{path}: expected a mapping of sections (data, ingest, split, ...), got {raw!r}"
         raise ParamsError(msg)

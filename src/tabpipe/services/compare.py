@@ -44,6 +44,7 @@ from tabpipe.services.ingest import load_batch
 from tabpipe.services.metrics import Predictions, compute_metrics, predict
 from tabpipe.services.paired_tests import delong_test, improvement, paired_bootstrap
 from tabpipe.services.promote import move_champion
+from tabpipe.services.registry_view import numbered_version
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
@@ -149,12 +150,7 @@ def run_compare(
 def _registered(params: Params, alias: str, version: str | None) -> store.RegisteredVersion:
     name = params.mlflow.registered_model_name
     if version is not None:
-        found = {v.version: v for v in store.model_versions(name)}
-        if version not in found:
-            known = ", ".join(found) or "none"
-            msg = f"--challenger {version}: {name} has no such version (registered: {known})"
-            raise ParamsError(msg)
-        return found[version]
+        return numbered_version(name, version, "--challenger")
     chosen = store.version_by_alias(name, alias)
     if chosen is None:
         how = (

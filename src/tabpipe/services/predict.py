@@ -23,6 +23,7 @@ from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import table_format, write_table
 from tabpipe.services.ingest import load_batch
 from tabpipe.services.metrics import predicted_labels
+from tabpipe.services.registry_view import numbered_version
 from tabpipe.services.thresholds import model_threshold
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
@@ -155,12 +156,7 @@ def served_model_uri(params: Params, root: Path = Path(), alias: str | None = No
 
 def _version(name: str, alias: str, version: str | None) -> store.RegisteredVersion:
     if version is not None:
-        found = {v.version: v for v in store.model_versions(name)}
-        if version not in found:
-            known = ", ".join(found) or "none"
-            msg = f"--version {version}: {name} has no such version (registered: {known})"
-            raise ParamsError(msg)
-        return found[version]
+        return numbered_version(name, version)
     chosen = store.version_by_alias(name, alias)
     if chosen is None:
         msg = f"no '{alias}' version of model '{name}': run `make train` first (or pick --version)"

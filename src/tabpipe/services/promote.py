@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 from loguru import logger
 
-from tabpipe.errors import GateFailedError, ParamsError, StaleOutputsError, TrackingError
+from tabpipe.errors import GateFailedError, StaleOutputsError, TrackingError
 from tabpipe.records.evaluation import (
     GateResult,
     GatesReport,
@@ -48,6 +48,7 @@ from tabpipe.repositories.dvc_state import uncommitted_inputs
 from tabpipe.repositories.model_file import model_digest
 from tabpipe.repositories.reports import read_text
 from tabpipe.services.gates import ChampionScore, PromotedScore, champion_gates, evaluate_gates
+from tabpipe.services.registry_view import numbered_version
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
 
@@ -414,12 +415,7 @@ def promote_version(params: Params, version: str, root: Path = Path()) -> Promot
     tracking = store.tracking_store(project_root(root))
     experiment_id = store.connect(tracking, registry.experiment_name)
     store.sweep_stale_runs(experiment_id)
-    found = {v.version: v for v in store.model_versions(name)}
-    if version not in found:
-        known = ", ".join(found) or "none"
-        msg = f"--version {version}: {name} has no such version (registered: {known})"
-        raise ParamsError(msg)
-    target = found[version]
+    target = numbered_version(name, version)
     champion_before = store.version_by_alias(name, registry.champion_alias)
     train_rows = params.evaluate.max_train_rows if params.engine == "dask" else None
     splits = {

@@ -1,17 +1,27 @@
-"""The registry as ``tabpipe status`` shows it: who holds each alias now.
+"""The registry as commands read it: a version by number, and who holds each alias now.
 
-And whether it is the model in this work tree. Reads only: no store is created where
-there is none.
+``tabpipe status`` also says whether the holder is the model in this work tree. Reads
+only: no store is created where there is none.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tabpipe.errors import TrackingError
+from tabpipe.errors import ParamsError, TrackingError
 from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.utils.project import project_root
+
+
+def numbered_version(name: str, version: str, option: str = "--version") -> store.RegisteredVersion:
+    """Registered ``version`` of model ``name``; a ParamsError naming ``option`` if none."""
+    found = {v.version: v for v in store.model_versions(name)}
+    if version not in found:
+        known = ", ".join(found) or "none"
+        msg = f"{option} {version}: {name} has no such version (registered: {known})"
+        raise ParamsError(msg)
+    return found[version]
 
 
 def registry_summary(params: Params, root: Path, model_sha256: str | None) -> list[str]:
