@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pandera.pandas as pa
 import pytest
 
 from tabpipe.records.dataset import DatasetSummary, SplitSummary
@@ -16,24 +18,54 @@ from tabpipe.records.evaluation import (
 )
 from tabpipe.records.params import Params
 from tabpipe.repositories.datasets import read_record
+from tabpipe.services.drift import measure_drift
+from tabpipe.services.evaluate import evaluate_model
+from tabpipe.services.features import feature_columns
+from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.model_card import CardInputs, render_model_card
+from tabpipe.services.split import summarise_split
+from tabpipe.services.train import fit_model
 from tests.helpers import REPO_ROOT, with_overrides
 
 
+@pytest.fixture(scope="module")
+def measured(
+    adult_params: Params, adult_schema: pa.DataFrameSchema, adult_splits: dict[str, pd.DataFrame]
+) -> tuple[SplitSummary, MetricsReport, GatesReport, DriftReport]:
+    """The split, metrics, gates and drift of a model fitted on the session's Adult splits.
+
+    Measured here by the stages' own services (the pipeline's copies are DVC outputs, not
+    in git, so a clean checkout has none).
+    """
+    data = adult_params.data
+    columns = feature_columns(adult_schema, target=data.target)
+    fitted = fit_model(adult_params, columns, adult_splits["train"], adult_splits["val"])
+    report = evaluate_model(fitted.pipeline, adult_splits, adult_params, model_sha256="f" * 64)
+    gates = evaluate_gates(adult_params.gates, report.report, behaviour=report.behaviour)
+    split = summarise_split(adult_splits, adult_params.split, target=data.target, task=data.task)
+    drift = measure_drift(
+        adult_splits["train"], adult_splits["test"], adult_params.drift,
+        reference_name="train", current_name="test",
+    ).report  # fmt: skip
+    return split, report.report, gates, drift
+
+
 @pytest.fixture
-def inputs(adult_params: Params) -> CardInputs:
-    """The committed outputs of the Adult pipeline (metrics, gates, summaries, drift)."""
-    paths = adult_params.paths
+def inputs(
+    adult_params: Params, measured: tuple[SplitSummary, MetricsReport, GatesReport, DriftReport]
+) -> CardInputs:
+    """The committed dataset summary, and what the fixture above measured."""
+    split, metrics, gates, drift = measured
     return CardInputs(
-        dataset=read_record(REPO_ROOT / paths.dataset_summary, DatasetSummary),
-        split=read_record(REPO_ROOT / paths.split_summary, SplitSummary),
+        dataset=read_record(REPO_ROOT / adult_params.paths.dataset_summary, DatasetSummary),
+        split=split,
         model=ModelSummary(
             model_sha256="f" * 64, model_kind="hist_gradient_boosting", n_iter=84,
             features=("age", "workclass"), train_sha256="1" * 64, val_sha256="2" * 64,
         ),
-        metrics=read_record(REPO_ROOT / paths.metrics, MetricsReport),
-        gates=read_record(REPO_ROOT / paths.gates, GatesReport),
-        drift=read_record(REPO_ROOT / paths.drift_dir / "drift.json", DriftReport),
+        metrics=metrics,
+        gates=gates,
+        drift=drift,
     )  # fmt: skip
 
 
