@@ -122,6 +122,22 @@ def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
     card = (project / "reports/model_card.md").read_text()
     assert "xgboost" in card
 
+    # An unlabelled batch, validated and scored by partition, streamed into one file.
+    unlabelled = project / "unlabelled.csv"
+    adult_raw.iloc[ROWS : ROWS + 3000].drop(columns="income").to_csv(unlabelled, index=False)
+    output = project / "out" / "predictions.parquet"
+    predicted = runner.invoke(app, ["predict", str(unlabelled), "-o", str(output), "--key", "age"])
+    assert predicted.exit_code == 0, predicted.output
+    assert "parts on the cluster" in predicted.output
+    written = pd.read_parquet(output)
+    assert written["row"].tolist() == list(range(3000))
+    assert written["age"].tolist() == adult_raw["age"].iloc[ROWS : ROWS + 3000].tolist()
+    validated = load_batch(unlabelled, load_params(Path("params.yaml")))
+    expected = model.predict_proba(validated[list(model.feature_names_in_)])[:, 1]
+    np.testing.assert_allclose(written["proba_>50K"], expected, atol=1e-6)
+    assert set(written["model_version"]) == {"1"}
+    assert not list((project / "out").glob(".scratch-*")), "scratch removed"
+
 
 def test_pandas_and_dask_engines_agree_on_verdicts_splits_and_metrics(
     project: Path, adult_raw: pd.DataFrame

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 
@@ -52,6 +53,34 @@ def write_table(frame: pd.DataFrame, destination: Path) -> None:
         return
     with atomic_path(destination) as tmp:
         frame.to_csv(tmp, index=False)
+
+
+def write_table_pieces(pieces: Iterable[pd.DataFrame], destination: Path) -> int:
+    """Pieces of one table (same columns) written in order as one file; returns the rows.
+
+    The file replaces ``destination`` only once every piece is written, and only one
+    piece is in memory at a time (Parquet row groups, or CSV appended after one header).
+    """
+    rows = 0
+    parquet = table_format(destination) == "parquet"
+    with atomic_path(destination) as tmp:
+        writer: pq.ParquetWriter | None = None
+        try:
+            for index, piece in enumerate(pieces):
+                rows += len(piece)
+                if not parquet:
+                    piece.to_csv(
+                        tmp, index=False, mode="w" if index == 0 else "a", header=index == 0
+                    )
+                    continue
+                table = pa.Table.from_pandas(piece, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+    return rows
 
 
 def write_splits(parts: Mapping[str, pd.DataFrame], split_dir: Path) -> None:

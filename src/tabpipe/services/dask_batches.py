@@ -53,8 +53,23 @@ def score_part(
     return predict(model, read_part(part), target, task=task, positive_class=positive)  # type: ignore[arg-type]
 
 
-def scan_batch(batch_path: Path, model: Any, params: Params, root: Path = Path()) -> ScannedBatch:
-    """Validate, count and score a batch on the cluster; DataValidationError as ingest."""
+@dataclass(frozen=True)
+class ValidatedParts:
+    """A batch validated block by block into Parquet parts, in the order of its rows."""
+
+    parts: list[Path]
+    n_rows: int
+    sha256: str
+    labelled: bool
+
+
+def validate_parts(
+    client: Any, batch_path: Path, params: Params, folder: Path, *, stage: str, root: Path = Path()
+) -> ValidatedParts:
+    """Normalise and validate a batch on the cluster into ``folder``; DataValidationError as ingest.
+
+    The target is optional (a batch to score has none); every other schema check applies.
+    """
     data = params.data
     file_format: FileFormat = "parquet" if batch_path.is_dir() else format_of(batch_path)
     columns = raw_columns(
@@ -79,43 +94,48 @@ def scan_batch(batch_path: Path, model: Any, params: Params, root: Path = Path()
         blocksize=params.dask.blocksize,
         rows_per_partition=params.dask.rows_per_partition,
     )
+    outcomes = run_blocks(
+        client, blocks, schema, batch_params, folder, (), stage=stage, require_drop_columns=False
+    )
+    total, report = merge_outcomes(outcomes, batch_params)
+    extra = whole_column_failures(total.n_rows, total.n_missing, None, target=data.target)
+    if not report.passed or extra:
+        failed = report.model_copy(update={"passed": False, "failures": (*report.failures, *extra)})
+        msg = (
+            f"{batch_path}: {len(failed.failures)} check(s) failed on {failed.n_rows} rows "
+            f"(schema {data.schema_path}):\n"
+            f"{failed.describe(params.ingest.max_failure_examples)}\n"
+            "Fix the data, or review the schema file if the data is right."
+        )
+        raise DataValidationError(msg, report=failed)
+    return ValidatedParts(
+        parts=part_files(folder), n_rows=total.n_rows, sha256=rows_sha256(total), labelled=labelled
+    )
+
+
+def scan_batch(batch_path: Path, model: Any, params: Params, root: Path = Path()) -> ScannedBatch:
+    """Validate, count and score a batch on the cluster; DataValidationError as ingest."""
+    data = params.data
     with (
         dask_client(params.dask, stage="monitor") as client,
         scratch_folder(root / params.paths.monitoring_dir) as folder,
     ):
-        outcomes = run_blocks(
-            client, blocks, schema, batch_params, folder, (), stage="monitor",
-            require_drop_columns=False,
-        )  # fmt: skip
-        total, report = merge_outcomes(outcomes, batch_params)
-        extra = whole_column_failures(total.n_rows, total.n_missing, None, target=data.target)
-        if not report.passed or extra:
-            failed = report.model_copy(
-                update={"passed": False, "failures": (*report.failures, *extra)}
-            )
-            msg = (
-                f"{batch_path}: {len(failed.failures)} check(s) failed on {failed.n_rows} rows "
-                f"(schema {data.schema_path}):\n"
-                f"{failed.describe(params.ingest.max_failure_examples)}\n"
-                "Fix the data, or review the schema file if the data is right."
-            )
-            raise DataValidationError(msg, report=failed)
-        parts = part_files(folder)
+        validated = validate_parts(client, batch_path, params, folder, stage="monitor", root=root)
         predictions = None
-        if labelled:
-            logger.info("monitor: scoring {} parts on the cluster", len(parts))
+        if validated.labelled:
+            logger.info("monitor: scoring {} parts on the cluster", len(validated.parts))
             shared = client.scatter(model, broadcast=True)  # sent once, not once per part
             futures = [
                 client.submit(
                     score_part, part, shared, target=data.target, task=data.task,
                     positive=data.positive_class, pure=False,
                 )
-                for part in parts
+                for part in validated.parts
             ]  # fmt: skip
             predictions = _concatenated([future.result() for future in futures])
         sample = read_sample(folder, params.drift.max_rows, params.drift.seed)
     return ScannedBatch(
-        sample=sample, n_rows=total.n_rows, sha256=rows_sha256(total), predictions=predictions
+        sample=sample, n_rows=validated.n_rows, sha256=validated.sha256, predictions=predictions
     )
 
 

@@ -151,8 +151,8 @@ def ingest_block(
 def count_block(
     frame: pd.DataFrame, data: DataParams, unique_columns: tuple[str, ...]
 ) -> BlockCounts:
-    """The mergeable counts of one validated block."""
-    target = frame[data.target]
+    """The mergeable counts of one validated block (a batch to score may have no target)."""
+    target = frame[data.target] if data.target in frame.columns else None
     classification = data.task == "classification"
     return BlockCounts(
         n_rows=len(frame),
@@ -160,9 +160,9 @@ def count_block(
         n_missing={str(name): int(n) for name, n in frame.isna().sum().items()},
         distinct={str(name): _distinct(frame[name]) for name in frame.columns},
         class_counts={str(k): int(v) for k, v in target.value_counts().items()}
-        if classification
+        if classification and target is not None
         else None,
-        moments=None if classification else Moments.of(target),
+        moments=None if classification or target is None else Moments.of(target),
         row_hashes=[pd.util.hash_pandas_object(frame, index=False).to_numpy()],
         unique_hashes={
             name: [pd.util.hash_pandas_object(frame[name].dropna(), index=False).to_numpy()]

@@ -8,19 +8,24 @@ predictions need does not grow with the batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from loguru import logger
 
 from tabpipe.errors import ParamsError, TrackingError
 from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import table_format, write_table
+from tabpipe.repositories.cluster import dask_client
+from tabpipe.repositories.datasets import table_format, write_table, write_table_pieces
+from tabpipe.repositories.partitioned import part_files, read_part, scratch_folder, write_part
+from tabpipe.services.dask_batches import validate_parts
 from tabpipe.services.ingest import load_batch
 from tabpipe.services.metrics import predicted_labels
 from tabpipe.services.registry_view import numbered_version
@@ -68,51 +73,45 @@ def run_predict(
     if alias is not None and version is not None:
         msg = "--alias and --version: give one of them"
         raise ParamsError(msg)
-    batch = load_batch(batch_path, params, root)
-    missing = [key for key in keys if key not in batch.columns]
-    if missing:
-        msg = (
-            f"--key: {', '.join(missing)} not a column of {batch_path} "
-            f"(its columns: {', '.join(map(str, batch.columns))})"
-        )
-        raise ParamsError(msg)
-    taken = [key for key in keys if key in RESERVED or key.startswith("proba_")]
-    if taken:
-        msg = f"--key: {', '.join(taken)} would clash with an output column of the same name"
-        raise ParamsError(msg)
     registry = params.mlflow
-    tracking = store.tracking_store(project_root(root))
-    experiment_id = store.connect(tracking, registry.experiment_name)
-    chosen = _version(registry.registered_model_name, alias or registry.champion_alias, version)
-    model = store.load_version_model(registry.registered_model_name, chosen.version)
-    logger.info(
-        "predict: {} rows from {} with {} v{}",
-        len(batch),
-        batch_path,
-        registry.registered_model_name,
-        chosen.version,
-    )
-    scored = pd.concat(
-        [
-            _score(model, batch.iloc[start : start + CHUNK_ROWS], params)
-            for start in range(0, len(batch), CHUNK_ROWS)
-        ]
-        or [_score(model, batch, params)],
-        ignore_index=True,
-    )
-    frame = pd.concat(
-        [
-            pd.DataFrame({ROW_COLUMN: np.arange(len(batch))}),
-            batch[list(keys)].reset_index(drop=True),
-            scored,
-        ],
-        axis=1,
-    ).assign(
-        model_name=registry.registered_model_name,
-        model_version=chosen.version,
-        model_run_id=chosen.run_id,
-    )
-    write_table(frame, root / output)
+    if params.engine == "dask":
+        tracking = store.tracking_store(project_root(root))
+        experiment_id = store.connect(tracking, registry.experiment_name)
+        chosen = _version(registry.registered_model_name, alias or registry.champion_alias, version)
+        model = store.load_version_model(registry.registered_model_name, chosen.version)
+        n_rows, digest = _predict_on_dask(batch_path, output, params, model, chosen, keys, root)
+    else:
+        batch = load_batch(batch_path, params, root)
+        _check_keys(keys, [str(c) for c in batch.columns], batch_path)
+        tracking = store.tracking_store(project_root(root))
+        experiment_id = store.connect(tracking, registry.experiment_name)
+        chosen = _version(registry.registered_model_name, alias or registry.champion_alias, version)
+        model = store.load_version_model(registry.registered_model_name, chosen.version)
+        logger.info(
+            "predict: {} rows from {} with {} v{}",
+            len(batch),
+            batch_path,
+            registry.registered_model_name,
+            chosen.version,
+        )
+        scored = pd.concat(
+            [
+                _score(model, batch.iloc[start : start + CHUNK_ROWS], params)
+                for start in range(0, len(batch), CHUNK_ROWS)
+            ]
+            or [_score(model, batch, params)],
+            ignore_index=True,
+        )
+        frame = pd.concat(
+            [
+                pd.DataFrame({ROW_COLUMN: np.arange(len(batch))}),
+                batch[list(keys)].reset_index(drop=True),
+                scored,
+            ],
+            axis=1,
+        )
+        write_table(_with_provenance(frame, registry.registered_model_name, chosen), root / output)
+        n_rows, digest = len(batch), frame_sha256(batch)
     with store.stage_run(
         experiment_id=experiment_id,
         stage="predict",
@@ -120,18 +119,101 @@ def run_predict(
         tags={
             store.MODEL_SHA_TAG: chosen.model_sha256 or "unknown",
             "tabpipe.model_version": chosen.version,
-            "tabpipe.batch_sha256": frame_sha256(batch),
+            "tabpipe.batch_sha256": digest,
             "tabpipe.batch": str(batch_path),
         },
     ):
-        store.log_metrics({"n_rows": float(len(batch))})
+        store.log_metrics({"n_rows": float(n_rows)})
     return PredictionOutcome(
         output=output,
-        n_rows=len(batch),
+        n_rows=n_rows,
         model_name=registry.registered_model_name,
         version=chosen.version,
         run_id=chosen.run_id,
     )
+
+
+def _check_keys(keys: Sequence[str], columns: list[str], batch_path: Path) -> None:
+    missing = [key for key in keys if key not in columns]
+    if missing:
+        msg = (
+            f"--key: {', '.join(missing)} not a column of {batch_path} "
+            f"(its columns: {', '.join(columns)})"
+        )
+        raise ParamsError(msg)
+    taken = [key for key in keys if key in RESERVED or key.startswith("proba_")]
+    if taken:
+        msg = f"--key: {', '.join(taken)} would clash with an output column of the same name"
+        raise ParamsError(msg)
+
+
+def _with_provenance(
+    frame: pd.DataFrame, name: str, chosen: store.RegisteredVersion
+) -> pd.DataFrame:
+    return frame.assign(model_name=name, model_version=chosen.version, model_run_id=chosen.run_id)
+
+
+def score_part_to_file(
+    part: Path, model: Any, params: Params, keys: tuple[str, ...], folder: Path, index: int
+) -> int:
+    """One task on a worker: the predictions of one validated part, as part ``index``."""
+    frame = read_part(part)
+    scored = pd.concat(
+        [frame[list(keys)].reset_index(drop=True), _score(model, frame, params)], axis=1
+    )
+    write_part(scored, folder, index)
+    return len(frame)
+
+
+def _predict_on_dask(
+    batch_path: Path,
+    output: Path,
+    params: Params,
+    model: Any,
+    chosen: store.RegisteredVersion,
+    keys: Sequence[str],
+    root: Path,
+) -> tuple[int, str]:
+    """Validate and score the batch by partition on the cluster; stream the output file.
+
+    Only one part's predictions are in this process at a time; the scratch folder beside
+    the output is removed whatever happens. Returns the row count and the batch digest.
+    """
+    name = params.mlflow.registered_model_name
+    with (
+        dask_client(params.dask, stage="predict") as client,
+        scratch_folder((root / output).parent) as folder,
+        contextlib.ExitStack() as stack,
+    ):
+        validated = validate_parts(client, batch_path, params, folder, stage="predict", root=root)
+        _check_keys(keys, list(pq.read_schema(validated.parts[0]).names), batch_path)
+        logger.info(
+            "predict: {} rows from {} with {} v{}: scoring {} parts on the cluster",
+            validated.n_rows, batch_path, name, chosen.version, len(validated.parts),
+        )  # fmt: skip
+        cluster: Any = client  # distributed's Client is not annotated
+        shared = cluster.scatter(model, broadcast=True)  # sent once, not once per part
+        scored_folder = stack.enter_context(scratch_folder(folder))
+        futures = [
+            cluster.submit(
+                score_part_to_file, part, shared, params, tuple(keys), scored_folder, index,
+                pure=False,
+            )
+            for index, part in enumerate(validated.parts)
+        ]  # fmt: skip
+        counts = [int(future.result()) for future in futures]
+        scored = part_files(scored_folder)  # in part order, one per validated part
+
+        def pieces() -> Iterator[pd.DataFrame]:
+            offset = 0
+            for path, count in zip(scored, counts, strict=True):
+                piece = read_part(path)
+                piece.insert(0, ROW_COLUMN, np.arange(offset, offset + count))
+                offset += count
+                yield _with_provenance(piece, name, chosen)
+
+        write_table_pieces(pieces(), root / output)
+    return validated.n_rows, validated.sha256
 
 
 def served_model_uri(params: Params, root: Path = Path(), alias: str | None = None) -> str:
