@@ -116,8 +116,8 @@ ui: $(VENV_STAMP) ## MLflow UI on http://127.0.0.1:5000 over the pipeline's trac
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
 		--host 127.0.0.1 --port $${MLFLOW_UI_PORT:-5000}
 
-serve: $(VENV_STAMP) ## MLflow's scoring server for the champion on 127.0.0.1:$$TABPIPE_SERVE_PORT (5001), 2 workers
-	@uri="$$(tabpipe model-uri)" \
+serve: $(VENV_STAMP) ## MLflow's scoring server for the champion (or $$TABPIPE_SERVE_ALIAS) on 127.0.0.1:$$TABPIPE_SERVE_PORT (5001)
+	@uri="$$(tabpipe model-uri $${TABPIPE_SERVE_ALIAS:+--alias "$$TABPIPE_SERVE_ALIAS"})" \
 		&& echo "serving $$uri on http://127.0.0.1:$${TABPIPE_SERVE_PORT:-5001}" \
 		&& MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}" \
 		exec mlflow models serve --model-uri "$$uri" --env-manager local \
