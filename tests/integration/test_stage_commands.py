@@ -558,6 +558,15 @@ def test_compare_detects_a_better_challenger_promotes_it_and_refuses_a_worse_one
     assert recorded["interval_low"] > 0
     assert champion_version(project) == "1"  # no --promote: nothing moves
 
+    # Better, but failing a gate of params.yaml on this batch: the champion stays.
+    commit_params(project, "gates", rules=[{"metric": "roc_auc", "min": 0.999}], behaviour=[])
+    gated = runner.invoke(app, ["compare", "fresh.csv", "--promote"])
+    assert gated.exit_code == ExitCode.GATE_FAILED, gated.output
+    assert "verdict: challenger better" in gated.output
+    assert "v2 fails 1 gate(s) on the batch (roc_auc >= 0.999: FAILED" in gated.output
+    assert champion_version(project) == "1"
+    commit_params(project, "gates", rules=[{"metric": "roc_auc", "min": 0.5}], behaviour=[])
+
     promoted = invoke_all("compare", "fresh.csv", "--promote")
     assert "promotion: v2 is now 'champion' (replaced v1)" in promoted
     assert champion_version(project) == "2"
@@ -567,8 +576,8 @@ def test_compare_detects_a_better_challenger_promotes_it_and_refuses_a_worse_one
         [client.get_experiment_by_name("tabpipe-adult").experiment_id],  # type: ignore[union-attr]
         filter_string="tags.`tabpipe.stage` = 'compare'",
     )
-    assert len(runs) == 2
-    assert {run.data.tags["compare.promoted"] for run in runs} == {"true", "false"}
+    assert len(runs) == 3
+    assert sorted(run.data.tags["compare.promoted"] for run in runs) == ["false", "false", "true"]
     assert all(run.data.metrics["n_rows"] == 3000 for run in runs)
 
     worse = runner.invoke(app, ["compare", "fresh.csv", "--challenger", "1", "--promote"])
