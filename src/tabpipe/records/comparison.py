@@ -68,6 +68,7 @@ class Comparison(FrozenModel):
     reason: str
     slices: tuple[SliceDifference, ...] = ()
     min_slice_size: int
+    min_slice_class_size: int = Field(0, description="Binary: rows of each class a slice needs.")
     challenger_gates: tuple[GateResult, ...] = Field(
         (), description="The challenger's absolute gates on the batch (with --promote)."
     )

@@ -105,6 +105,22 @@ class SliceMetrics(FrozenModel):
     value: str
     n_rows: int
     metrics: dict[str, float]
+    n_minority: int | None = Field(
+        None, description="Binary: rows of the slice's rarer class (positive or negative)."
+    )
+
+    def is_small(self, min_rows: int, min_class_rows: int = 0) -> bool:
+        """Too few rows, or (binary) too few of one class, for its metrics to mean much."""
+        few_of_a_class = self.n_minority is not None and self.n_minority < min_class_rows
+        return self.n_rows < min_rows or few_of_a_class
+
+    def smallness(self, min_rows: int, min_class_rows: int = 0) -> str:
+        """Why the slice is small ('' when it is not), for readers."""
+        if self.n_rows < min_rows:
+            return f"{self.n_rows} rows"
+        if self.is_small(min_rows, min_class_rows):
+            return f"{self.n_minority} of one class"
+        return ""
 
 
 class SliceGap(FrozenModel):
@@ -128,6 +144,49 @@ class FeatureImportance(FrozenModel):
     std: float = Field(description="Spread of that worsening over the shuffles.")
 
 
+FeatureValue = str | float | int | bool | None
+
+
+class ScoreDecile(FrozenModel):
+    """One tenth of the test rows, ranked by the model's score (decile 1: the lowest scores)."""
+
+    decile: int
+    n_rows: int
+    score_low: float
+    score_high: float
+    mean_score: float
+    actual: float = Field(
+        description="Binary: share of the positive class; multiclass: accuracy; "
+        "regression: mean of the target."
+    )
+    mean_loss: float = Field(
+        description="Mean per-row loss: log loss (classification) or absolute error."
+    )
+
+
+class WorstPrediction(FrozenModel):
+    """A test row the model got most wrong (largest per-row loss), with its features."""
+
+    row: int = Field(description="Position of the row in the test split (0-based).")
+    actual: str | float
+    predicted: str | float
+    score: float = Field(
+        description="Classification: the probability given to the actual class; "
+        "regression: the predicted value."
+    )
+    loss: float
+    features: dict[str, FeatureValue]
+
+
+class ErrorAnalysis(FrozenModel):
+    """Where the model errs on the test split: metrics by score decile, and its worst rows."""
+
+    score: str = Field(description="What the deciles rank rows by.")
+    loss: str = Field(description="The per-row loss the deciles average and worst rows rank.")
+    deciles: tuple[ScoreDecile, ...]
+    worst: tuple[WorstPrediction, ...]
+
+
 class MetricsReport(FrozenModel):
     """Written to reports/metrics.json (a cached DVC output); scores.json holds its headline."""
 
@@ -149,6 +208,7 @@ class MetricsReport(FrozenModel):
     importance: tuple[FeatureImportance, ...] = Field(
         (), description="Permutation importance per feature, most important first."
     )
+    errors: ErrorAnalysis | None = Field(None, description="Score deciles and worst predictions.")
 
     def train_test_gap(self, metric: str | None = None) -> float:
         """How much worse the test score is than the train score (default: primary metric).
@@ -160,14 +220,18 @@ class MetricsReport(FrozenModel):
         difference = self.train[name] - self.test[name]
         return difference if GREATER_IS_BETTER[name] else -difference
 
-    def weakest_slice(self, min_rows: int, metric: str | None = None) -> SliceMetrics | None:
-        """The slice with the worst score (default: primary metric) among those of ``min_rows``.
+    def weakest_slice(
+        self, min_rows: int, metric: str | None = None, min_class_rows: int = 0
+    ) -> SliceMetrics | None:
+        """The slice with the worst score (default: primary metric) among those not small.
 
         Worst follows the metric's direction: the lowest ROC AUC, the highest RMSE.
-        Smaller slices are left out: their score is mostly noise.
+        Small slices (:meth:`SliceMetrics.is_small`) are left out: their score is noise.
         """
         name = metric or self.primary_metric
-        scored = [s for s in self.slices if name in s.metrics and s.n_rows >= min_rows]
+        scored = [
+            s for s in self.slices if name in s.metrics and not s.is_small(min_rows, min_class_rows)
+        ]
         if not scored:
             return None
         pick = min if GREATER_IS_BETTER[name] else max

@@ -142,6 +142,9 @@ class PathsParams(FrozenModel):
 DRIFT_SUMMARY, DRIFT_PAGE = "drift.json", "drift.html"  # in drift_dir and in each monitoring run
 
 
+ClassWeight = Literal["balanced"] | None
+
+
 class HistGradientBoostingSpec(FrozenModel):
     """scikit-learn's HistGradientBoosting{Classifier,Regressor}; native categorical support."""
 
@@ -156,6 +159,11 @@ class HistGradientBoostingSpec(FrozenModel):
         True, description="Stop adding trees when the validation split's loss stops improving."
     )
     n_iter_no_change: int = Field(10, ge=1)
+    class_weight: ClassWeight = Field(
+        None,
+        description="Classification: 'balanced' weighs each class by n / (classes x its "
+        "count), so a rare class counts as much as a frequent one in the fit.",
+    )
 
 
 class LogisticRegressionSpec(FrozenModel):
@@ -164,7 +172,11 @@ class LogisticRegressionSpec(FrozenModel):
     kind: Literal["logistic_regression"]
     C: float = Field(1.0, gt=0)
     max_iter: int = Field(1000, ge=1)
-    class_weight: Literal["balanced"] | None = None
+    class_weight: ClassWeight = Field(
+        None,
+        description="Classification: 'balanced' weighs each class by n / (classes x its "
+        "count), so a rare class counts as much as a frequent one in the fit.",
+    )
 
 
 class RandomForestSpec(FrozenModel):
@@ -176,6 +188,11 @@ class RandomForestSpec(FrozenModel):
     min_samples_leaf: int = Field(1, ge=1)
     max_features: float | Literal["sqrt", "log2"] | None = "sqrt"
     n_jobs: int | None = Field(None, description="Parallel trees; None uses one core.")
+    class_weight: ClassWeight = Field(
+        None,
+        description="Classification: 'balanced' weighs each class by n / (classes x its "
+        "count), so a rare class counts as much as a frequent one in the fit.",
+    )
 
 
 class RidgeSpec(FrozenModel):
@@ -202,6 +219,11 @@ class XGBoostSpec(FrozenModel):
         True, description="Stop adding trees when the validation split's loss stops improving."
     )
     n_iter_no_change: int = Field(10, ge=1, description="Rounds without improvement to stop.")
+    class_weight: ClassWeight = Field(
+        None,
+        description="Classification: 'balanced' weighs each class by n / (classes x its "
+        "count), so a rare class counts as much as a frequent one in the fit.",
+    )
 
 
 ModelSpec = Annotated[
@@ -327,6 +349,12 @@ class EvaluateParams(FrozenModel):
     bootstrap_samples: int = Field(500, ge=0, le=10_000, description="0 disables the interval.")
     slice_columns: StrTuple = Field((), description="Columns to report metrics per value of.")
     min_slice_size: int = Field(30, ge=1, description="Smaller slices are listed but not gated.")
+    min_slice_class_size: int = Field(
+        10,
+        ge=0,
+        description="Binary: a slice with fewer rows of either class is listed as small, "
+        "not gated (its ROC AUC or FNR rests on a handful of rows).",
+    )
     threshold: ThresholdParams = Field(
         ThresholdParams(), description="Decision threshold of a binary classifier."
     )
@@ -679,6 +707,11 @@ class Params(FrozenModel):
             )
         if self.engine == "dask":
             problems += self._dask_problems()
+        if task == "regression" and getattr(self.train.model, "class_weight", None) is not None:
+            problems.append(
+                "train.model.class_weight: class weights apply to classification, not "
+                "regression (remove it)"
+            )
         metrics = {
             "evaluate.primary_metric": self.primary_metric,
             **{f"gates.rules.{i}.metric": rule.metric for i, rule in enumerate(self.gates.rules)},

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_sample_weight
 
 from tabpipe.records.params import Task, XGBoostSpec
 from tabpipe.services.features import FeatureColumns
@@ -57,7 +58,7 @@ def build_xgboost(
 
     kwargs = xgboost_params(spec, columns=columns, seed=seed, n_threads=n_threads)
     if task == "classification":
-        return EncodedLabelClassifier(xgboost.XGBClassifier(**kwargs))
+        return EncodedLabelClassifier(xgboost.XGBClassifier(**kwargs), spec.class_weight)
     return ValidatedRegressor(xgboost.XGBRegressor(**kwargs))
 
 
@@ -82,25 +83,40 @@ def _eval_set(estimator: Any, x_val: Any, y_val: Any) -> dict[str, Any]:
 class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """A classifier that needs labels 0..k-1, fitted and answering in the data's labels."""
 
-    def __init__(self, estimator: Any) -> None:
+    def __init__(self, estimator: Any, class_weight: str | None = None) -> None:
         self.estimator = estimator
+        self.class_weight = class_weight
 
     def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> EncodedLabelClassifier:
-        """Encode the labels, fit, keep the classes; ``X_val``/``y_val`` stop early."""
+        """Encode the labels, fit, keep the classes; ``X_val``/``y_val`` stop early.
+
+        ``class_weight='balanced'`` becomes per-row sample weights (scikit-learn's
+        ``compute_sample_weight``), as scikit-learn's own classifiers apply it.
+        """
         encoder = LabelEncoder().fit(np.asarray(y))
         codes = encoder.transform(np.asarray(y))
         val_codes = None if y_val is None else encoder.transform(np.asarray(y_val))
         model = clone(self.estimator)
-        _fit_with_progress(model, X, codes, **_eval_set(model, X_val, val_codes))
+        weights = (
+            {"sample_weight": compute_sample_weight(self.class_weight, codes)}
+            if self.class_weight is not None
+            else {}
+        )
+        _fit_with_progress(model, X, codes, **weights, **_eval_set(model, X_val, val_codes))
         self.estimator_, self.classes_ = model, encoder.classes_
         return self
 
     @classmethod
     def from_fitted(
-        cls, model: Any, classes: np.ndarray, *, template: Any | None = None
+        cls,
+        model: Any,
+        classes: np.ndarray,
+        *,
+        template: Any | None = None,
+        class_weight: str | None = None,
     ) -> EncodedLabelClassifier:
         """Wrap an already fitted classifier whose outputs are codes into ``classes``."""
-        wrapper = cls(template if template is not None else model)
+        wrapper = cls(template if template is not None else model, class_weight)
         wrapper.estimator_ = model
         wrapper.classes_ = np.asarray(classes)
         return wrapper

@@ -41,7 +41,7 @@ from tabpipe.services.behaviour import behaviour_gates
 from tabpipe.services.evaluate import slice_report
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.ingest import load_batch
-from tabpipe.services.metrics import Predictions, compute_metrics, predict
+from tabpipe.services.metrics import Predictions, compute_metrics, minority_count, predict
 from tabpipe.services.paired_tests import delong_test, improvement, paired_bootstrap
 from tabpipe.services.promote import move_champion
 from tabpipe.services.registry_view import numbered_version
@@ -253,6 +253,11 @@ def _compared(
         reason=reason,
         slices=slice_differences(params, batch, champion.predictions, challenger.predictions),
         min_slice_size=params.evaluate.min_slice_size,
+        min_slice_class_size=(
+            params.evaluate.min_slice_class_size
+            if champion.predictions.positive_class is not None
+            else 0
+        ),
     )
 
 
@@ -287,7 +292,8 @@ def slice_differences(
 ) -> tuple[SliceDifference, ...]:
     """The primary metric of both models per value of each slice column with enough rows.
 
-    Slices under ``evaluate.min_slice_size`` rows are left out: their scores are noise.
+    Slices under ``evaluate.min_slice_size`` rows, or (binary) with fewer than
+    ``evaluate.min_slice_class_size`` rows of one class, are left out: their scores are noise.
     """
     metric, task = params.primary_metric, params.data.task
     found: list[SliceDifference] = []
@@ -297,7 +303,10 @@ def slice_differences(
         values = batch[column].astype("string").fillna("<missing>").to_numpy()
         for value in sorted(set(values)):
             rows = np.flatnonzero(values == value)
-            if len(rows) < params.evaluate.min_slice_size:
+            minority = minority_count(champion.take(rows))
+            if len(rows) < params.evaluate.min_slice_size or (
+                minority is not None and minority < params.evaluate.min_slice_class_size
+            ):
                 continue
             a = compute_metrics(champion.take(rows), task=task, names=[metric]).get(metric)
             b = compute_metrics(challenger.take(rows), task=task, names=[metric]).get(metric)
@@ -416,8 +425,13 @@ def describe(comparison: Comparison) -> str:
     if c.slices:
         lines += [
             "",
-            f"{c.metric} by slice (slices of {c.min_slice_size}+ rows; improvement > 0: "
-            "challenger better):",
+            f"{c.metric} by slice (slices of {c.min_slice_size}+ rows"
+            + (
+                f", binary: {c.min_slice_class_size}+ of each class"
+                if c.min_slice_class_size
+                else ""
+            )
+            + "; improvement > 0: challenger better):",
             "",
             "| slice | rows | champion | challenger | improvement |",
             "|---|---:|---:|---:|---:|",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from loguru import logger
 from sklearn.base import BaseEstimator
@@ -33,10 +34,14 @@ from tabpipe.services.features import FeatureColumns, tree_preprocessor
 
 def fit_on_dask(
     params: Params, columns: FeatureColumns, root: Path = Path()
-) -> tuple[Pipeline, int | None]:
-    """The fitted pipeline and the boosting rounds kept, trained on the cluster."""
-    import xgboost  # noqa: PLC0415
-    import xgboost.dask as dxgb  # noqa: PLC0415 - not imported by `import xgboost`
+) -> tuple[Pipeline, int | None, dict[str, tuple[float, ...]]]:
+    """The fitted pipeline, the boosting rounds kept and the validation loss per round.
+
+    ``class_weight: balanced`` weighs each training row by n / (classes x its class's
+    count), counted on the cluster: the weights scikit-learn's ``compute_sample_weight``
+    gives on one machine.
+    """
+    import xgboost.dask as dxgb  # noqa: PLC0415 - only runs on Dask pay for it
     from dask.base import compute  # noqa: PLC0415
 
     spec = params.train.model
@@ -55,15 +60,17 @@ def fit_on_dask(
         classification = task == "classification"
         found = compute(
             *[train[name].astype(object).drop_duplicates() for name in columns.categorical],
-            *([train[target].drop_duplicates()] if classification else []),
+            *([train[target].value_counts()] if classification else []),
         )
         # The classes as LabelEncoder orders them: by value, in the target's own dtype.
-        classes = np.sort(found[-1].dropna().to_numpy()) if classification else None
+        counts = found[-1].sort_index() if classification else None
+        classes = None if counts is None else counts.index.to_numpy()
+        class_weights = balanced_weights(counts) if spec.class_weight == "balanced" else None
         found = found[: len(columns.categorical)]
         preprocess = tree_preprocessor(columns).fit(_category_frame(columns, found))
         names = [str(name) for name in preprocess.get_feature_names_out()]
 
-        label = "__tabpipe_label__"
+        label, weight = "__tabpipe_label__", "__tabpipe_weight__"
 
         def encode(part: pd.DataFrame) -> pd.DataFrame:
             """A partition's features as the preprocessor's codes, and its label as a code."""
@@ -71,15 +78,20 @@ def fit_on_dask(
                 preprocess.transform(part[columns.all]), columns=names, index=part.index
             )
             values = part[target]
-            encoded[label] = (
-                values.astype("float64")
+            codes = (
+                None
                 if classes is None
                 else np.searchsorted(classes, np.asarray(values.to_numpy(), dtype=classes.dtype))
             )
+            encoded[label] = values.astype("float64") if codes is None else codes
+            if class_weights is not None and codes is not None:
+                encoded[weight] = class_weights[codes]
             return encoded
 
         meta = pd.DataFrame({name: pd.Series(dtype="float64") for name in names})
         meta[label] = pd.Series(dtype="float64" if classes is None else "int64")
+        if class_weights is not None:
+            meta[weight] = pd.Series(dtype="float64")
         # One opaque step per split, so features and labels keep the same partitions
         # (Dask's optimiser may merge partitions of a single projected column otherwise).
         encoded_train = train.map_partitions(encode, meta=meta)
@@ -95,28 +107,54 @@ def fit_on_dask(
         logger.info(
             "train: XGBoost on Dask, {} partitions, {} features", train.npartitions, len(names)
         )
-        learner.fit(x_train, y_train, eval_set=eval_set, verbose=False)
+        sample_weight = encoded_train[weight] if class_weights is not None else None
+        learner.fit(x_train, y_train, sample_weight=sample_weight, eval_set=eval_set, verbose=False)
+        curves = _validation_curve(learner) if eval_set is not None else {}
         # The model predicts in one process (evaluate, serving): with train.n_threads
         # threads, not the workers' threads_per_worker.
-        local_kwargs = {**kwargs, "n_jobs": params.train.n_threads}
-        local: Any = (xgboost.XGBClassifier if classes is not None else xgboost.XGBRegressor)(
-            **local_kwargs
-        )
-        with tempfile.TemporaryDirectory(prefix="tabpipe-xgb-") as scratch:
-            saved = Path(scratch) / "model.ubj"
-            learner.save_model(saved)
-            local.load_model(saved)
-    template = (xgboost.XGBClassifier if classes is not None else xgboost.XGBRegressor)(
-        **local_kwargs
-    )
-    model: BaseEstimator = (
-        EncodedLabelClassifier.from_fitted(local, classes, template=template)
-        if classes is not None
-        else ValidatedRegressor.from_fitted(local, template=template)
-    )
+        model = _local_model(learner, {**kwargs, "n_jobs": params.train.n_threads}, classes, spec)
     pipeline = Pipeline([("preprocess", preprocess), ("model", model)])
     rounds = getattr(model, "best_iteration", None)
-    return pipeline, rounds
+    return pipeline, rounds, curves
+
+
+def balanced_weights(counts: pd.Series | None) -> npt.NDArray[np.float64] | None:
+    """Per class (in ``counts``' order): n / (classes x count), scikit-learn's 'balanced'."""
+    if counts is None:
+        return None
+    values = counts.to_numpy(dtype="float64")
+    weights: npt.NDArray[np.float64] = values.sum() / (len(values) * values)
+    return weights
+
+
+def _local_model(
+    learner: Any, kwargs: dict[str, Any], classes: Any, spec: XGBoostSpec
+) -> BaseEstimator:
+    """The cluster's booster as a plain XGBoost estimator that predicts in one process."""
+    import xgboost  # noqa: PLC0415
+
+    kind = xgboost.XGBClassifier if classes is not None else xgboost.XGBRegressor
+    local: Any = kind(**kwargs)
+    with tempfile.TemporaryDirectory(prefix="tabpipe-xgb-") as scratch:
+        saved = Path(scratch) / "model.ubj"
+        learner.save_model(saved)
+        local.load_model(saved)
+    if classes is None:
+        return ValidatedRegressor.from_fitted(local, template=kind(**kwargs))
+    return EncodedLabelClassifier.from_fitted(
+        local, classes, template=kind(**kwargs), class_weight=spec.class_weight
+    )
+
+
+def _validation_curve(learner: Any) -> dict[str, tuple[float, ...]]:
+    """The validation loss per round XGBoost recorded on the cluster (its first metric).
+
+    The saved model file does not keep it, so it is read from the Dask learner itself.
+    """
+    recorded = learner.evals_result().get("validation_0", {})
+    for values in recorded.values():
+        return {"val_loss": tuple(round(float(value), 6) for value in values)}
+    return {}
 
 
 def _category_frame(columns: FeatureColumns, found: tuple[pd.Series, ...]) -> pd.DataFrame:

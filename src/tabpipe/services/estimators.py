@@ -32,9 +32,13 @@ from tabpipe.services.features import (
 )
 
 
-def hyperparameters(spec: ModelSpec) -> dict[str, Any]:
-    """The spec's fields that are the estimator's own keyword arguments."""
-    return spec.model_dump(exclude={"kind"})
+def hyperparameters(spec: ModelSpec, task: Task) -> dict[str, Any]:
+    """The spec's fields that are the estimator's own keyword arguments.
+
+    ``class_weight`` is a classifier's argument only (params validation refuses it
+    for regression, where the regressors would not take it).
+    """
+    return spec.model_dump(exclude={"kind", "class_weight"} if task == "regression" else {"kind"})
 
 
 def build_estimator(
@@ -43,7 +47,7 @@ def build_estimator(
     """The unfitted scikit-learn estimator a model spec names, seeded, for the task."""
     if isinstance(spec, XGBoostSpec):
         return build_xgboost(spec, task=task, columns=columns, seed=seed, n_threads=n_threads)
-    params = hyperparameters(spec)
+    params = hyperparameters(spec, task)
     if isinstance(spec, HistGradientBoostingSpec):
         hgb = (
             HistGradientBoostingClassifier

@@ -43,6 +43,7 @@ from tabpipe.repositories.reports import write_text
 from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.behaviour import behaviour_gates
 from tabpipe.services.curves import curve_tables, explanation_tables
+from tabpipe.services.error_analysis import error_analysis
 from tabpipe.services.explanations import partial_dependences, permutation_importances
 from tabpipe.services.figures import (
     close,
@@ -57,6 +58,7 @@ from tabpipe.services.metrics import (
     bootstrap_interval,
     compute_metrics,
     group_rates,
+    minority_count,
     predict,
 )
 from tabpipe.services.params_checks import behaviour_problems, raise_on, slice_problems
@@ -154,6 +156,7 @@ def evaluate_model(
         slice_gaps=gaps,
         importance=importance,
         decision_threshold=None if chosen is None else chosen[0],
+        errors=error_analysis(test, splits["test"].drop(columns=[target])),
     )
     if params.gates.behaviour:
         logger.info("evaluate: {} behavioural check(s)", len(params.gates.behaviour))
@@ -183,8 +186,9 @@ def slice_report(
 ) -> tuple[tuple[SliceMetrics, ...], tuple[SliceGap, ...]]:
     """Metrics per value of each slice column, and the best-minus-worst gap per metric.
 
-    Slices smaller than ``evaluate.min_slice_size`` are reported but left out of gaps:
-    their metrics are mostly noise.
+    Slices smaller than ``evaluate.min_slice_size``, or (binary) with fewer than
+    ``evaluate.min_slice_class_size`` rows of one class, are reported but left out of
+    gaps: their metrics are mostly noise.
     """
     slices: list[SliceMetrics] = []
     gaps: list[SliceGap] = []
@@ -198,9 +202,17 @@ def slice_report(
             rows = np.flatnonzero(values == value)
             part = predictions.take(rows)
             metrics = compute_metrics(part, task=params.data.task) | group_rates(part)
-            entry = SliceMetrics(column=column, value=str(value), n_rows=len(rows), metrics=metrics)
+            entry = SliceMetrics(
+                column=column,
+                value=str(value),
+                n_rows=len(rows),
+                metrics=metrics,
+                n_minority=minority_count(part),
+            )
             slices.append(entry)
-            if len(rows) >= params.evaluate.min_slice_size:
+            if not entry.is_small(
+                params.evaluate.min_slice_size, params.evaluate.min_slice_class_size
+            ):
                 column_slices.append(entry)
         for metric in sorted(gap_metrics):
             scored = [s for s in column_slices if metric in s.metrics]

@@ -81,6 +81,14 @@ def predict(
     )
 
 
+def minority_count(predictions: Predictions) -> int | None:
+    """Binary: rows of the rarer actual class (positive or negative); None otherwise."""
+    if predictions.positive_class is None:
+        return None
+    positives = int((predictions.y_true.to_numpy() == predictions.positive_class).sum())
+    return min(positives, len(predictions.y_true) - positives)
+
+
 def predicted_labels(model: Any, proba: FloatArray) -> npt.NDArray[Any]:
     """The labels ``model.predict`` gives, from probabilities already computed.
 

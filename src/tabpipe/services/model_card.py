@@ -96,7 +96,7 @@ def _data_section(inputs: CardInputs) -> list[str]:
     return [*lines, ""]
 
 
-def _metrics_section(metrics: MetricsReport, min_slice_size: int) -> list[str]:
+def _metrics_section(metrics: MetricsReport, min_slice_size: int, min_class: int) -> list[str]:
     primary = metrics.primary_metric
     lines = [
         "## Evaluation (test split)",
@@ -124,8 +124,9 @@ def _metrics_section(metrics: MetricsReport, min_slice_size: int) -> list[str]:
             "",
             "### By slice",
             "",
-            "Rows under `evaluate.min_slice_size` are marked *small*: their numbers are "
-            "mostly noise and no gate uses them."
+            "Slices under `evaluate.min_slice_size` rows, or (binary) with fewer than "
+            "`evaluate.min_slice_class_size` rows of one class, are marked *small*: their "
+            "numbers are mostly noise and no gate uses them."
             + (
                 " Selection rate: share labelled positive; FPR / FNR: false positive / "
                 "negative rate, the rates fairness reviews compare across groups."
@@ -138,7 +139,11 @@ def _metrics_section(metrics: MetricsReport, min_slice_size: int) -> list[str]:
         ]
         lines += [
             f"| {s.column} = {s.value} | {s.n_rows:,}"
-            + (" (small)" if s.n_rows < min_slice_size else "")
+            + (
+                f" (small: {s.smallness(min_slice_size, min_class)})"
+                if s.is_small(min_slice_size, min_class)
+                else ""
+            )
             + f" | {_shown(s.metrics.get(primary))} | "
             + "".join(f"{_shown(s.metrics.get(r))} | " for r in rates)
             for s in metrics.slices
@@ -153,10 +158,15 @@ def _limitations(params: Params, inputs: CardInputs) -> list[str]:
         f"(best `{gap.best}`, worst `{gap.worst}`)."
         for gap in inputs.metrics.slice_gaps
     ]
-    small = [s for s in inputs.metrics.slices if s.n_rows < params.evaluate.min_slice_size]
+    min_rows, min_class = params.evaluate.min_slice_size, params.evaluate.min_slice_class_size
+    small = [s for s in inputs.metrics.slices if s.is_small(min_rows, min_class)]
     if small:
-        shown = ", ".join(f"{s.column} = {s.value} ({s.n_rows})" for s in small)
-        measured.append(f"Slices too small to judge (< {params.evaluate.min_slice_size}): {shown}.")
+        shown = ", ".join(
+            f"{s.column} = {s.value} ({s.smallness(min_rows, min_class)})" for s in small
+        )
+        measured.append(
+            f"Slices too small to judge (under {min_rows} rows or {min_class} of a class): {shown}."
+        )
     gap = inputs.metrics.train_test_gap()
     measured.append(
         f"Test {primary} is {abs(gap):.4f} {'worse' if gap > 0 else 'better'} than on the "
@@ -242,7 +252,9 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         "**Out of scope:** " + card.out_of_scope,
         "",
         *_data_section(inputs),
-        *_metrics_section(inputs.metrics, params.evaluate.min_slice_size),
+        *_metrics_section(
+            inputs.metrics, params.evaluate.min_slice_size, params.evaluate.min_slice_class_size
+        ),
         *_importance_section(inputs.metrics),
         f"## Quality gates: {verdict}",
         "",

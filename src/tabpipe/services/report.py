@@ -42,6 +42,7 @@ def notebook_parameters(params: Params) -> dict[str, Any]:
         "primary_metric": params.primary_metric,
         "slice_columns": list(params.evaluate.slice_columns),
         "min_slice_size": params.evaluate.min_slice_size,
+        "min_slice_class_size": params.evaluate.min_slice_class_size,
         "validated_path": str(paths.validated),
         "dataset_summary_path": str(paths.dataset_summary),
         "validation_report_path": str(paths.validation_report),

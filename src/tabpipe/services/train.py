@@ -9,7 +9,7 @@ PredefinedSplit. The test split is not touched here.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class FittedModel:
     spec: ModelSpec
     best_params: dict[str, Any]
     n_iter: int | None
+    curves: dict[str, tuple[float, ...]] = field(default_factory=dict)  # loss per iteration
 
 
 def fit_model(
@@ -93,6 +94,7 @@ def fit_model(
         spec=spec,
         best_params=best,
         n_iter=int(n_iter) if isinstance(n_iter, int | np.integer) else None,
+        curves=learning_curve(pipeline),
     )
 
 
@@ -270,9 +272,8 @@ def _run_name(experiment: str, tags: dict[str, str]) -> str:
 
 def _log_fit(fitted: FittedModel, threshold: ThresholdChoice | None) -> None:
     """The iterations early stopping kept, the grid's pick and the threshold, on the run."""
-    curves = learning_curve(fitted.pipeline)
-    if curves:
-        store.log_metric_steps(curves)
+    if fitted.curves:
+        store.log_metric_steps(fitted.curves)
     if threshold is not None:
         store.log_params_flat(
             {"decision_threshold": threshold.value, "threshold_policy": threshold.policy}
@@ -362,8 +363,8 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
                     parts["train"].n_rows,
                     len(columns.all),
                 )
-                pipeline, rounds = fit_on_dask(params, columns, root)
-                fitted = FittedModel(pipeline, params.train.model, {}, rounds)
+                pipeline, rounds, curves = fit_on_dask(params, columns, root)
+                fitted = FittedModel(pipeline, params.train.model, {}, rounds, curves)
             else:
                 logger.info(
                     "train: fitting {} on {} rows ({} features, {} threads)",
@@ -404,7 +405,7 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             val_sha256=parts["val"].content_sha256 if dask else frame_sha256(splits["val"]),
             leakage=leakage,
             decision_threshold=None if threshold is None else threshold.value,
-            learning_curve=learning_curve(fitted.pipeline),
+            learning_curve=fitted.curves,
             threshold_policy=None if threshold is None else threshold.policy,
         )
         write_record(summary, root / paths.model_summary)
