@@ -91,6 +91,10 @@ def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
     for name in ("train", "val", "test"):
         assert len(list((project / f"data/processed/{name}.parquet").glob("part.*"))) == len(parts)
     assert "XGBoost on Dask" in invoke_all("train")
+    trained = json.loads((project / "models/model.json").read_text())
+    curve = trained["learning_curve"]["val_loss"]  # recorded on the cluster, per round
+    assert len(curve) >= trained["n_iter"] > 1
+    assert min(curve) < curve[0]
     assert "gates passed" in invoke_all("evaluate")
     invoke_all("drift")
     invoke_all("report")

@@ -63,7 +63,8 @@ def fit_on_dask(
             *([train[target].value_counts()] if classification else []),
         )
         # The classes as LabelEncoder orders them: by value, in the target's own dtype.
-        counts = found[-1].sort_index() if classification else None
+        # A categorical target counts every category (zeros too) in category order.
+        counts = _by_value(found[-1]) if classification else None
         classes = None if counts is None else counts.index.to_numpy()
         class_weights = balanced_weights(counts) if spec.class_weight == "balanced" else None
         found = found[: len(columns.categorical)]
@@ -116,6 +117,14 @@ def fit_on_dask(
     pipeline = Pipeline([("preprocess", preprocess), ("model", model)])
     rounds = getattr(model, "best_iteration", None)
     return pipeline, rounds, curves
+
+
+def _by_value(counts: pd.Series) -> pd.Series:
+    """Class counts of the classes present, ordered by value as LabelEncoder orders them."""
+    present = counts[counts > 0]
+    labels = present.index.to_numpy()
+    order = np.argsort(labels, kind="stable")
+    return pd.Series(present.to_numpy()[order], index=labels[order])
 
 
 def balanced_weights(counts: pd.Series | None) -> npt.NDArray[np.float64] | None:
