@@ -80,6 +80,14 @@ def outputs(root: Path) -> dict[str, Any]:
     }
 
 
+def _assert_validation_curve_recorded(project: Path) -> None:
+    """The Dask learner's validation loss per round reaches models/model.json."""
+    trained = json.loads((project / "models/model.json").read_text())
+    curve = trained["learning_curve"]["val_loss"]
+    assert len(curve) >= trained["n_iter"] > 1
+    assert min(curve) < curve[0]
+
+
 def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
     project: Path, adult_raw: pd.DataFrame
 ) -> None:
@@ -91,10 +99,7 @@ def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
     for name in ("train", "val", "test"):
         assert len(list((project / f"data/processed/{name}.parquet").glob("part.*"))) == len(parts)
     assert "XGBoost on Dask" in invoke_all("train")
-    trained = json.loads((project / "models/model.json").read_text())
-    curve = trained["learning_curve"]["val_loss"]  # recorded on the cluster, per round
-    assert len(curve) >= trained["n_iter"] > 1
-    assert min(curve) < curve[0]
+    _assert_validation_curve_recorded(project)
     assert "gates passed" in invoke_all("evaluate")
     invoke_all("drift")
     invoke_all("report")

@@ -80,7 +80,7 @@ def test_the_same_notebook_and_parameters_give_the_same_bytes(tmp_path: Path) ->
     first, second = tmp_path / "first", tmp_path / "second"
     _run(source, first, value=7)
     _run(source, second, value=7)
-    for name in ("same.ipynb", "same.html"):
+    for name in ("same.ipynb", "same.html", "same.reader.html"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert "<title>same</title>" in (first / "same.html").read_text()
 

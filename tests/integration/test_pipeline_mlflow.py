@@ -134,7 +134,21 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     assert "plots/roc_curve.png" in artifacts
     report = _child_run(client, tracked, "report")
     notebooks = {a.path for a in client.list_artifacts(report.info.run_id, "notebooks")}
-    assert notebooks == {"notebooks/01-eda.html", "notebooks/02-model-report.html"}
+    assert notebooks == {
+        f"notebooks/{stem}{kind}.html"
+        for stem in ("01-eda", "02-model-report")
+        for kind in ("", ".reader")
+    }
+    # The tracked copies name their run and commit; the DVC outputs only digests.
+    logged = Path(client.download_artifacts(report.info.run_id, "notebooks", str(repo_copy.parent)))
+    headed = (logged / "02-model-report.reader.html").read_text()
+    assert report.info.run_id in headed and tracked.info.run_id in headed
+    assert "Commit" in headed and " UTC" in headed
+    assert "<title>Model report: adult</title>" in headed
+    assert "hl-ipython3" not in headed, "the reader's copy hides the code"
+    on_disk = (repo_copy / "reports/notebooks/02-model-report.reader.html").read_text()
+    assert report.info.run_id not in on_disk
+    assert "sha256" in on_disk
     card = (repo_copy / "reports/model_card.md").read_text()
     assert f"| **roc_auc** | {test['roc_auc']:.4f} |" in card
     assert "model_card.md" in {a.path for a in client.list_artifacts(report.info.run_id)}

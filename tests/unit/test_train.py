@@ -233,7 +233,7 @@ def test_balanced_class_weight_lifts_the_rare_class_for_every_classifier_kind(
 
 
 def test_class_weight_is_refused_for_regression(adult_params: Params) -> None:
-    with pytest.raises(ParamsError, match="train.model.class_weight: class weights apply"):
+    with pytest.raises(ParamsError, match=r"train\.model\.class_weight: class weights apply"):
         with_overrides(
             adult_params,
             data={"task": "regression", "positive_class": None},

@@ -358,7 +358,10 @@ def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
         from tabpipe.services.report import run_report
 
         for notebook in run_report(load_params(params_path)):
-            typer.echo(f"report ok: {notebook.source} -> {notebook.html} ({notebook.seconds} s)")
+            typer.echo(
+                f"report ok: {notebook.source} -> {notebook.html}, code hidden: "
+                f"{notebook.reader_html} ({notebook.seconds} s)"
+            )
 
 
 def main() -> None:

@@ -38,5 +38,6 @@ class ExecutedNotebook(FrozenModel):
     source: PathField
     executed: PathField
     html: PathField
+    reader_html: PathField = Field(description="The HTML export for readers: code hidden.")
     parameters: tuple[str, ...] = Field(description="Names of the parameters injected.")
     seconds: float = Field(ge=0)

@@ -3,24 +3,32 @@
 The executed copy and the HTML are written only when every cell ran. When a cell
 raises, the partial executed copy is kept as ``<name>.failed.ipynb`` for debugging.
 
-Both are byte-reproducible: papermill's timings and the kernel's execution times
-are dropped, the injected parameters cell gets a fixed id, and the HTML is titled
-after the notebook, so the same inputs give the same files (and the same hashes in
-``dvc.lock``) on every machine.
+Two HTML exports: ``<name>.html`` with the code, and ``<name>.reader.html`` for readers,
+code hidden. Both open with a header (what data and model the report describes) and are
+titled after the notebook's first heading.
+
+All of it is byte-reproducible: papermill's timings and the kernel's execution times
+are dropped, the injected parameters cell gets a fixed id, and the header holds digests,
+not clocks, so the same inputs give the same files (and the same hashes in ``dvc.lock``)
+on every machine. :func:`export_for_tracking` writes copies whose header adds the run,
+commit and date, for the tracking store.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +104,77 @@ def output_paths(source: Path, out_dir: Path) -> tuple[Path, Path, Path]:
     return out_dir / f"{stem}.ipynb", out_dir / f"{stem}.html", out_dir / f"{stem}.failed.ipynb"
 
 
+def reader_path(html: Path) -> Path:
+    """The code-hidden export beside the full one (``<name>.reader.html``)."""
+    return html.with_name(f"{html.stem}.reader.html")
+
+
+HEADER_CELL_ID = "report-header"
+
+
+def report_title(notebook: nbformat.NotebookNode, fallback: str, subject: str = "") -> str:
+    """The notebook's first Markdown heading (else ``fallback``), with the subject after it."""
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("#"):
+                heading = line.lstrip("#").strip()
+                return f"{heading}: {subject}" if subject else heading
+    return f"{fallback}: {subject}" if subject else fallback
+
+
+def export_html(
+    notebook: nbformat.NotebookNode,
+    *,
+    title: str,
+    header: Mapping[str, str],
+    code: bool,
+) -> str:
+    """One HTML page of an executed notebook: the header first, code shown or hidden."""
+    copy = nbformat.from_dict(notebook)
+    if header:
+        rows = "\n".join(f"| {name} | {value} |" for name, value in header.items())
+        cell = nbformat.v4.new_markdown_cell(f"| Report | {title} |\n|---|---|\n{rows}")
+        cell["id"] = HEADER_CELL_ID
+        copy.cells.insert(0, cell)
+    exporter = HTMLExporter(
+        exclude_input=not code, exclude_input_prompt=not code, exclude_output_prompt=not code
+    )
+    body, _ = exporter.from_notebook_node(copy, resources={"metadata": {"name": title}})
+    return str(body)
+
+
+def write_exports(
+    notebook: nbformat.NotebookNode, html: Path, *, title: str, header: Mapping[str, str]
+) -> tuple[Path, Path]:
+    """Write the full export to ``html`` and the code-hidden one beside it (each atomic)."""
+    reader = reader_path(html)
+    write_text_atomic(html, export_html(notebook, title=title, header=header, code=True))
+    write_text_atomic(reader, export_html(notebook, title=title, header=header, code=False))
+    return html, reader
+
+
+@contextlib.contextmanager
+def export_for_tracking(
+    executed: list[ExecutedNotebook], header: Mapping[str, str], subject: str
+) -> Iterator[list[Path]]:
+    """Both exports of each executed notebook with ``header``, in a folder removed afterwards.
+
+    For the tracking store: its copies may name the run, commit and date, which the DVC
+    outputs cannot without changing on every run.
+    """
+    with tempfile.TemporaryDirectory(prefix="tabpipe-report-exports-") as folder:
+        written: list[Path] = []
+        for notebook in executed:
+            node = nbformat.read(notebook.executed, as_version=4)
+            title = report_title(node, notebook.source.stem, subject)
+            written += write_exports(
+                node, Path(folder) / notebook.html.name, title=title, header=header
+            )
+        yield written
+
+
 INJECTED_CELL_ID = "injected-parameters"
 _RUN_METADATA = ("start_time", "end_time", "duration", "input_path", "output_path")
 
@@ -140,6 +219,57 @@ def source_cell_index(source: Path, failed_source: str, fallback: int) -> int:
     return fallback
 
 
+PROGRESS_EVERY_S = 5.0
+
+
+def running_cell(partial: Path) -> tuple[int, int, str] | None:
+    """(position, cell count, first line) of the cell papermill marks running, if any.
+
+    papermill saves the notebook as each cell starts; a file caught mid-write is skipped.
+    """
+    try:
+        cells = json.loads(partial.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for index, cell in enumerate(cells):
+        if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            source = cell.get("source", "")
+            text = "".join(source) if isinstance(source, list) else str(source)
+            return index + 1, len(cells), _first_line(text)
+    return None
+
+
+@contextlib.contextmanager
+def progress_lines(
+    source: Path, partial: Path, every_s: float = PROGRESS_EVERY_S
+) -> Iterator[None]:
+    """Log the running cell every ``every_s`` seconds while a notebook executes."""
+    stop = threading.Event()
+    started = time.perf_counter()
+
+    def watch() -> None:
+        while not stop.wait(every_s):
+            found = running_cell(partial)
+            if found is not None:
+                position, total, first = found
+                logger.info(
+                    "notebook {}: cell {} of {} running ({}), {:.0f} s so far",
+                    source,
+                    position,
+                    total,
+                    first,
+                    time.perf_counter() - started,
+                )
+
+    watcher = threading.Thread(target=watch, name=f"progress-{source.stem}", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
 def _first_line(source: str) -> str:
     lines = [line.strip() for line in source.splitlines() if line.strip()]
     return lines[0] if lines else ""
@@ -155,10 +285,13 @@ def execute_notebook(
     cwd: Path,
     failed_dir: Path | None = None,
     scratch: Path | None = None,
+    header: Mapping[str, str] | None = None,
+    subject: str = "",
 ) -> ExecutedNotebook:
     """Run ``source`` with the parameters it declares; write the executed copy and HTML.
 
-    A failed run's partial copy goes to ``failed_dir`` (default ``out_dir``). The
+    A failed run's partial copy goes to ``failed_dir`` (default ``out_dir``). ``header``
+    (name to value) opens both HTML exports; ``subject`` follows the title. The
     kernel's files and the copy being run live in ``scratch`` (default: a folder of its
     own, removed when the notebook is done), never in an output folder.
     """
@@ -175,16 +308,17 @@ def execute_notebook(
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         try:
-            papermill.execute_notebook(
-                str(source),
-                str(partial),
-                parameters=injected,
-                kernel_name=kernel_name,
-                execution_timeout=cell_timeout_s,
-                cwd=str(cwd),
-                progress_bar=False,
-                kernel_manager_class=kernel_manager_in(folder),
-            )
+            with progress_lines(source, partial):
+                papermill.execute_notebook(
+                    str(source),
+                    str(partial),
+                    parameters=injected,
+                    kernel_name=kernel_name,
+                    execution_timeout=cell_timeout_s,
+                    cwd=str(cwd),
+                    progress_bar=False,
+                    kernel_manager_class=kernel_manager_in(folder),
+                )
         except PapermillExecutionError as exc:
             failed.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(partial, failed)
@@ -207,10 +341,8 @@ def execute_notebook(
             )
             raise NotebookError(msg) from exc
         notebook = reproducible(nbformat.read(partial, as_version=4), source)
-        body, _ = HTMLExporter().from_notebook_node(
-            notebook, resources={"metadata": {"name": source.stem}}
-        )
-        write_text_atomic(html, body)
+        title = report_title(notebook, source.stem, subject)
+        write_exports(notebook, html, title=title, header=header or {})
         write_text_atomic(executed, nbformat.writes(notebook) + "\n")
     finally:
         partial.unlink(missing_ok=True)
@@ -223,6 +355,7 @@ def execute_notebook(
         source=source,
         executed=executed,
         html=html,
+        reader_html=reader_path(html),
         parameters=tuple(sorted(injected)),
         seconds=round(seconds, 2),
     )
@@ -237,6 +370,8 @@ class NotebookRunOptions:
     max_parallel: int
     cwd: Path
     failed_dir: Path
+    header: Mapping[str, str] = field(default_factory=dict)  # opens each HTML export
+    subject: str = ""  # after the title, e.g. the dataset's name
 
 
 def run_notebooks(
@@ -256,6 +391,7 @@ def run_notebooks(
                 update={
                     "executed": out_dir / notebook.executed.name,
                     "html": out_dir / notebook.html.name,
+                    "reader_html": out_dir / notebook.reader_html.name,
                 }
             )
             for notebook in execute_all(sources, fresh, parameters, options)
@@ -285,6 +421,8 @@ def execute_all(
         "cwd": options.cwd,
         "failed_dir": options.failed_dir,
         "scratch": scratch,
+        "header": dict(options.header),
+        "subject": options.subject,
     }
     try:
         if workers <= 1:

@@ -6,11 +6,13 @@ Notebooks get their inputs only through papermill parameters built here from
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
+from tabpipe import __version__
 from tabpipe.errors import StaleOutputsError
 from tabpipe.records.dataset import DatasetSummary, SplitSummary
 from tabpipe.records.drift import DriftReport
@@ -24,7 +26,7 @@ from tabpipe.repositories.notebook_runner import NotebookRunOptions
 from tabpipe.repositories.reports import write_text
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
-from tabpipe.utils.project import project_root
+from tabpipe.utils.project import git_state, project_root
 
 
 def notebook_parameters(params: Params) -> dict[str, Any]:
@@ -72,6 +74,46 @@ def card_inputs(params: Params, root: Path) -> CardInputs:
     )
 
 
+def report_header(params: Params, inputs: CardInputs) -> dict[str, str]:
+    """What every HTML export opens with: the data and model it describes, by full digest.
+
+    Only values fixed by the data, params and code: the files are DVC outputs and must
+    not change from run to run. The copies logged to MLflow add the run, commit and
+    date (:func:`tracking_header`).
+    """
+    dataset, model = inputs.dataset, inputs.model
+    return {
+        "Dataset": f"`{dataset.name}`: `{dataset.source_path}` (sha256 `{dataset.source_sha256}`)",
+        "Validated data": f"{dataset.n_rows:,} rows, content sha256 `{dataset.content_sha256}`",
+        "Test split": f"content sha256 `{inputs.metrics.test_sha256}`",
+        "Model": f"`{model.model_kind}`, file sha256 `{model.model_sha256}`",
+        "Produced by": f"tabpipe {__version__}, DVC stage `report`",
+        "Run, commit, date": (
+            f"in this report's copy in MLflow (experiment `{params.mlflow.experiment_name}`, "
+            "run `report`, nested under the model's training run). This file is a DVC "
+            "output: the same data, params and code give the same bytes."
+        ),
+    }
+
+
+def tracking_header(
+    base: dict[str, str], *, run_id: str, training_run_id: str | None, git: dict[str, str]
+) -> dict[str, str]:
+    """The header of the MLflow copies: the run, the training run, the commit and the date."""
+    header = {name: value for name, value in base.items() if name != "Run, commit, date"}
+    header["MLflow run"] = f"`{run_id}` (report)" + (
+        f", training run `{training_run_id}`" if training_run_id else ""
+    )
+    commit = git.get("git.commit")
+    header["Commit"] = (
+        f"`{commit}`" + (" with uncommitted changes" if git.get("git.dirty") == "true" else "")
+        if commit
+        else "not a git repository"
+    )
+    header["Date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return header
+
+
 def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
     """Lint, execute every notebook, then write the model card; log all of it to MLflow.
 
@@ -91,20 +133,23 @@ def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
         )
         raise StaleOutputsError(msg)
     card = render_model_card(params, inputs)
+    header = report_header(params, inputs)
     executed = runner.run_notebooks(
         [root / source for source in params.report.notebooks],
         root / params.paths.notebooks_dir,
         notebook_parameters(params),
-        notebook_run_options(params, root),
+        notebook_run_options(params, root, header),
     )
     write_text(root / params.paths.model_card, card)
     logger.info("report: model card -> {}", params.paths.model_card)
-    _log_to_mlflow(executed, params, root, inputs.model.model_sha256)
+    _log_to_mlflow(executed, params, root, inputs.model.model_sha256, header)
     return executed
 
 
-def notebook_run_options(params: Params, root: Path) -> NotebookRunOptions:
-    """How the report stage runs its notebooks (kernel, timeout, parallelism, folders)."""
+def notebook_run_options(
+    params: Params, root: Path, header: dict[str, str] | None = None
+) -> NotebookRunOptions:
+    """How the report stage runs its notebooks (kernel, timeout, parallelism, folders, header)."""
     report = params.report
     return NotebookRunOptions(
         kernel_name=report.kernel_name,
@@ -112,6 +157,8 @@ def notebook_run_options(params: Params, root: Path) -> NotebookRunOptions:
         max_parallel=report.max_parallel,
         cwd=root,
         failed_dir=root / params.paths.notebooks_dir,
+        header=header or {},
+        subject=params.data.name,
     )
 
 
@@ -126,14 +173,27 @@ def execute_all(params: Params, root: Path, out_dir: Path) -> list[ExecutedNoteb
 
 
 def _log_to_mlflow(
-    executed: list[ExecutedNotebook], params: Params, root: Path, model_sha256: str
+    executed: list[ExecutedNotebook],
+    params: Params,
+    root: Path,
+    model_sha256: str,
+    header: dict[str, str],
 ) -> None:
-    tracking = store.tracking_store(project_root(root))
+    """The card and both HTML exports of each notebook, headed with this run's id and date."""
+    project = project_root(root)
+    tracking = store.tracking_store(project)
     with store.model_stage_run(
         tracking, params.mlflow.experiment_name, stage="report", model_sha256=model_sha256
     ) as run:
         store.log_artifact(root / params.paths.model_card)
-        for notebook in executed:
-            store.log_artifact(notebook.html, folder="notebooks")
+        headed = tracking_header(
+            header,
+            run_id=run.run_id,
+            training_run_id=None if run.training is None else run.training.run_id,
+            git=git_state(project),
+        )
+        with runner.export_for_tracking(executed, headed, params.data.name) as pages:
+            for page in pages:
+                store.log_artifact(page, folder="notebooks")
         store.log_metrics({"report_seconds": sum(n.seconds for n in executed)})
-    logger.info("report: card and {} HTML file(s) logged to run {}", len(executed), run.run_id)
+    logger.info("report: card and {} HTML file(s) logged to run {}", 2 * len(executed), run.run_id)
