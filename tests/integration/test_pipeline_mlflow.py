@@ -98,6 +98,21 @@ def test_the_readmes_commands_train_track_gate_promote_and_report(repo_copy: Pat
     _an_impossible_gate_stops_promotion(repo_copy)
 
 
+def _assert_report_copies_name_their_run(
+    client: MlflowClient, report: Run, tracked: Run, repo_copy: Path
+) -> None:
+    """The tracked copies name their run and commit; the DVC outputs only digests."""
+    logged = Path(client.download_artifacts(report.info.run_id, "notebooks", str(repo_copy.parent)))
+    headed = (logged / "02-model-report.reader.html").read_text()
+    for expected in (report.info.run_id, tracked.info.run_id, "Commit", " UTC"):
+        assert expected in headed
+    assert "<title>Model report: adult</title>" in headed
+    assert "hl-ipython3" not in headed, "the reader's copy hides the code"
+    on_disk = (repo_copy / "reports/notebooks/02-model-report.reader.html").read_text()
+    assert report.info.run_id not in on_disk
+    assert "sha256" in on_disk
+
+
 def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, float]) -> Run:
     """The champion's training run, its stage runs, the card and a servable model."""
     client = mlflow_client(repo_copy)
@@ -139,16 +154,7 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
         for stem in ("01-eda", "02-model-report")
         for kind in ("", ".reader")
     }
-    # The tracked copies name their run and commit; the DVC outputs only digests.
-    logged = Path(client.download_artifacts(report.info.run_id, "notebooks", str(repo_copy.parent)))
-    headed = (logged / "02-model-report.reader.html").read_text()
-    assert report.info.run_id in headed and tracked.info.run_id in headed
-    assert "Commit" in headed and " UTC" in headed
-    assert "<title>Model report: adult</title>" in headed
-    assert "hl-ipython3" not in headed, "the reader's copy hides the code"
-    on_disk = (repo_copy / "reports/notebooks/02-model-report.reader.html").read_text()
-    assert report.info.run_id not in on_disk
-    assert "sha256" in on_disk
+    _assert_report_copies_name_their_run(client, report, tracked, repo_copy)
     card = (repo_copy / "reports/model_card.md").read_text()
     assert f"| **roc_auc** | {test['roc_auc']:.4f} |" in card
     assert "model_card.md" in {a.path for a in client.list_artifacts(report.info.run_id)}

@@ -34,8 +34,8 @@ def test_the_reader_export_hides_code_and_both_open_with_the_header() -> None:
         assert "file sha256 <code>abc</code>" in page
         assert "42" in page  # outputs stay
         assert page.index("file sha256") < page.index("<p>Text.</p>")  # the header comes first
-    assert "print" in full
-    assert "print" not in reader
+    assert "# Print the answer" in full
+    assert "# Print the answer" not in reader
 
 
 def test_the_title_is_the_first_heading_else_the_file_name() -> None:
