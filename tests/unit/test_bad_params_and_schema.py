@@ -216,5 +216,5 @@ def test_switching_the_model_kind_names_the_keys_to_delete_and_the_new_kinds_key
     assert all(key in line for key in old_keys)
     assert "keys of kind hist_gradient_boosting" in line
     assert "not of 'random_forest'" in line
-    assert "('random_forest' takes: kind, max_depth, max_features, min_samples_leaf, n_est" in line
+    assert "('random_forest' takes: class_weight, kind, max_depth, max_features, min_sam" in line
     assert len([ln for ln in result.output.splitlines() if "train.model" in ln]) == 1

@@ -5,6 +5,7 @@ import pandera.pandas as pa
 import pytest
 
 from tabpipe.errors import ParamsError
+from tabpipe.records.evaluation import SliceMetrics
 from tabpipe.records.params import Params
 from tabpipe.services.curves import MAX_POINTS, curve_tables
 from tabpipe.services.evaluate import Evaluation, evaluate_model
@@ -56,10 +57,25 @@ def test_small_slices_are_reported_but_not_gapped(
 ) -> None:
     race = [s for s in evaluation.report.slices if s.column == "race"]
     assert any(s.n_rows < adult_params.evaluate.min_slice_size for s in race)
-    gap = next(g for g in evaluation.report.slice_gaps if g.column == "race")
-    small = {s.value for s in race if s.n_rows < adult_params.evaluate.min_slice_size}
-    assert gap.best not in small
-    assert gap.worst not in small
+    rules = adult_params.evaluate.min_slice_size, adult_params.evaluate.min_slice_class_size
+    small = {s.value for s in race if s.is_small(*rules)}
+    for gap in (g for g in evaluation.report.slice_gaps if g.column == "race"):
+        assert gap.best not in small
+        assert gap.worst not in small
+    for entry in race:  # binary: each slice counts its rarer class
+        assert entry.n_minority is not None
+        assert 0 <= entry.n_minority <= entry.n_rows // 2
+
+
+def test_a_large_slice_with_few_of_one_class_is_small() -> None:
+    many_rows = SliceMetrics(column="race", value="Other", n_rows=500, metrics={}, n_minority=3)
+    assert many_rows.is_small(min_rows=30, min_class_rows=10)
+    assert many_rows.smallness(30, 10) == "3 of one class"
+    assert not many_rows.is_small(min_rows=30, min_class_rows=3)
+    few_rows = SliceMetrics(column="race", value="Other", n_rows=12, metrics={}, n_minority=6)
+    assert few_rows.smallness(30, 10) == "12 rows"
+    regression = SliceMetrics(column="region", value="north", n_rows=40, metrics={})
+    assert not regression.is_small(min_rows=30, min_class_rows=10)
 
 
 def test_curve_tables_for_dvc_plots(evaluation: Evaluation) -> None:

@@ -74,7 +74,8 @@ def test_the_card_holds_declared_use_and_measured_results(
 ) -> None:
     card = render_model_card(adult_params, inputs)
 
-    assert card.startswith("# Model card: tabpipe-adult\n")
+    assert card.startswith("---\nlicense: MIT\nlibrary_name: sklearn\n")  # the Hub's metadata
+    assert "\n---\n\n# Model card: tabpipe-adult\n" in card
     assert adult_params.report.model_card.intended_use in card
     assert adult_params.report.model_card.out_of_scope in card
     for limitation in adult_params.report.model_card.limitations:

@@ -21,7 +21,10 @@ from tabpipe.repositories.notebook_runner import (
 def _executed() -> nbformat.NotebookNode:
     code = new_code_cell("# Print the answer\nprint(6 * 7)")
     code.outputs = [new_output("stream", name="stdout", text="42\n")]
-    return new_notebook(cells=[new_markdown_cell("# Model report\n\nText."), code])
+    notebook: nbformat.NotebookNode = new_notebook(
+        cells=[new_markdown_cell("# Model report\n\nText."), code]
+    )
+    return notebook
 
 
 def test_the_reader_export_hides_code_and_both_open_with_the_header() -> None:

@@ -575,6 +575,22 @@ class ModelCardParams(FrozenModel):
     limitations: StrTuple = Field(
         (), description="Known limits of the data or the method, one per item."
     )
+    intended_users: str | None = Field(
+        None, description="Who reads or acts on the predictions (a role, a team)."
+    )
+    owners: StrTuple = Field(
+        (), description="People or team answerable for the model, e.g. 'Risk team <risk@x.org>'."
+    )
+    contact: str | None = Field(None, description="Where questions and problems go.")
+    license: str | None = Field(None, description="Licence of the model (an SPDX id, e.g. MIT).")
+    data_license: str | None = Field(None, description="Licence of the training data.")
+    citation: str | None = Field(None, description="How to cite the model or its data.")
+    ethical_considerations: StrTuple = Field(
+        (), description="Risks and harms to weigh (sensitive features, affected people)."
+    )
+    recommendations: StrTuple = Field(
+        (), description="What users of the model should do or check, one per item."
+    )
 
 
 class ReportParams(FrozenModel):

@@ -11,7 +11,7 @@ import io
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -514,9 +514,17 @@ def registered_run_ids() -> set[str]:
 
 @_reaching_server
 def register_version(
-    *, model_uri: str, run_id: str, model_name: str, tags: Mapping[str, str], description: str
+    *,
+    model_uri: str,
+    run_id: str,
+    model_name: str,
+    tags: Mapping[str, str],
+    describe: Callable[[str], str],
 ) -> str:
-    """A new version of ``model_name`` from the model logged in ``run_id``."""
+    """A new version of ``model_name`` from the model logged in ``run_id``.
+
+    ``describe`` gives the version's description from its number ('' for none).
+    """
     printed = io.StringIO()  # MLflow prints its own lines to stderr: pass them to the log
     with contextlib.redirect_stderr(printed):
         registered = mlflow.register_model(
@@ -528,7 +536,7 @@ def register_version(
     client = MlflowClient()
     if not client.get_registered_model(model_name).description:
         client.update_registered_model(model_name, description=REGISTERED_MODEL_DESCRIPTION)
-    if description:
+    if description := describe(version):
         MlflowClient().update_model_version(model_name, version, description=description)
     logger.info("registered {} version {}", model_name, version)
     return version

@@ -1,14 +1,24 @@
 """The model card: what a model is for, what it was trained on, how well it does, where not.
 
-People write the intended use and the limitations they know (``report.model_card``);
-everything measured comes from the pipeline's own outputs, so the card cannot drift
-from the model it describes. Rendered as Markdown so it reads well in git, in the
-MLflow registry (as the version's description) and on a code host.
+Its sections follow Mitchell et al., "Model Cards for Model Reporting" (FAT* 2019), and
+the Hugging Face model card template: model details (owners, licence, citation, how to
+load it), intended use and users, inputs, training and evaluation data, quantitative
+analyses with intervals and slices, ethical considerations, caveats and
+recommendations, software; a YAML metadata header opens it as on the Hugging Face Hub.
+
+People write what only they know (``report.model_card``); everything measured comes
+from the pipeline's own outputs, so the card cannot drift from the model it describes.
+It holds no date, run id or registry version, which would change the committed file on
+every run: the promote stage puts those at the top of the registered version's copy
+(:func:`registry_description`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
 
 from tabpipe.records.dataset import DatasetSummary, SplitSummary
 from tabpipe.records.drift import DriftReport
@@ -28,6 +38,8 @@ class CardInputs:
     metrics: MetricsReport
     gates: GatesReport
     drift: DriftReport | None
+    schema: dict[str, dict[str, Any]] = field(default_factory=dict)  # the schema file's columns
+    software: dict[str, str] = field(default_factory=dict)  # package: version
 
 
 def _shown(value: float | None) -> str:
@@ -73,7 +85,8 @@ def _data_section(inputs: CardInputs) -> list[str]:
         "## Training data",
         "",
         f"- Dataset `{dataset.name}`: `{dataset.source_path}` "
-        f"(sha256 `{dataset.source_sha256[:16]}`), {dataset.n_rows:,} rows after validation, "
+        f"(sha256 `{dataset.source_sha256}`), {dataset.n_rows:,} rows after validation "
+        f"(content sha256 `{dataset.content_sha256}`), "
         f"{dataset.n_columns} columns, {dataset.duplicate_rows:,} duplicate rows "
         + ("dropped." if dataset.duplicates_dropped else "kept."),
         "- Split (seed {seed}{strat}): {parts}.".format(
@@ -99,7 +112,7 @@ def _data_section(inputs: CardInputs) -> list[str]:
 def _metrics_section(metrics: MetricsReport, min_slice_size: int, min_class: int) -> list[str]:
     primary = metrics.primary_metric
     lines = [
-        "## Evaluation (test split)",
+        "## Quantitative analyses (test split)",
         "",
         "| metric | test | baseline | train | validation |",
         "|---|---|---|---|---|",
@@ -214,6 +227,244 @@ def _leakage_section(leakage: LeakageCheck | None) -> list[str]:
     return lines
 
 
+NOT_DECLARED = "not declared (set `report.model_card.{key}` in params.yaml)"
+
+
+def _declared(value: str | tuple[str, ...] | None, key: str) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(value) if value else NOT_DECLARED.format(key=key)
+    return value if value else NOT_DECLARED.format(key=key)
+
+
+def metadata_header(params: Params, inputs: CardInputs) -> list[str]:
+    """The YAML block a model card opens with on the Hugging Face Hub (tools read it)."""
+    card, metrics = params.report.model_card, inputs.metrics
+    task = "tabular-regression" if params.data.task == "regression" else "tabular-classification"
+    meta: dict[str, Any] = {}
+    if card.license:
+        meta["license"] = card.license
+    meta |= {
+        "library_name": "sklearn",
+        "tags": [task, "scikit-learn", "tabpipe", params.train.model.kind],
+        "datasets": [params.data.name],
+        "metrics": list(metrics.test),
+        "model-index": [
+            {
+                "name": params.mlflow.registered_model_name,
+                "results": [
+                    {
+                        "task": {"type": task},
+                        "dataset": {"name": params.data.name, "type": params.data.name,
+                                    "split": "test"},
+                        "metrics": [
+                            {"type": name, "value": round(value, 4), "name": f"test {name}"}
+                            for name, value in metrics.test.items()
+                        ],
+                    }
+                ],
+            }
+        ],
+    }  # fmt: skip
+    body = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100).strip()
+    return ["---", body, "---", ""]
+
+
+def _details_section(params: Params, inputs: CardInputs) -> list[str]:
+    """Owners, licence, where questions go, and what the card does not hold (dates)."""
+    card = params.report.model_card
+    registry = params.mlflow
+    return [
+        f"- Owners: {_declared(card.owners, 'owners')}; contact: "
+        f"{_declared(card.contact, 'contact')}.",
+        f"- Licence of the model: {_declared(card.license, 'license')}; of the training "
+        f"data: {_declared(card.data_license, 'data_license')}.",
+        f"- Version and date: the registry's (`{registry.registered_model_name}`, the version "
+        f"that `{registry.champion_alias}` names). The promote stage puts the version number, "
+        "its registration date, training run and commit at the top of that version's copy "
+        "of this card; this file holds only what the data, params and code determine.",
+        f"- Built with tabpipe {inputs.software.get('tabpipe', 'n/a')} (software versions below).",
+    ]
+
+
+def _loading_section(params: Params, model: ModelSummary) -> list[str]:
+    """How to load and call the model, from the registry or the DVC output."""
+    name = params.mlflow.registered_model_name
+    alias = params.mlflow.champion_alias
+    proba = "predict_proba" if params.data.task == "classification" else "predict"
+    return [
+        "## How to load the model",
+        "",
+        "```python",
+        "import mlflow",
+        "",
+        f'model = mlflow.pyfunc.load_model("models:/{name}@{alias}")  # MLFLOW_TRACKING_URI',
+        f"labels = model.predict(frame)  # frame: a pandas DataFrame of the {len(model.features)}"
+        " input columns below",
+        "",
+        f'pipeline = mlflow.sklearn.load_model("models:/{name}@{alias}")  # scikit-learn',
+        f"scores = pipeline.{proba}(frame)",
+        "```",
+        "",
+        f"From the command line: `tabpipe predict BATCH.csv -o predictions.parquet` "
+        f"(validates the batch against the schema, then scores it with `{alias}`); "
+        "`make serve` starts MLflow's scoring server. The DVC output "
+        f"`{params.paths.model}` is a skops file: load it with "
+        "`tabpipe.repositories.model_file.load_model`, which trusts only the types tabpipe's "
+        "pipelines use.",
+        "",
+    ]
+
+
+SHOWN_VALUES = 6  # accepted values listed per column; the schema file has them all
+
+
+def _accepted(spec: dict[str, Any]) -> str:
+    """A schema column's checks, in words."""
+    parts = []
+    if "isin" in spec:
+        values = [str(v) for v in spec["isin"]]
+        shown = ", ".join(values[:SHOWN_VALUES])
+        if len(values) > SHOWN_VALUES:
+            shown += f", ... ({len(values)} in all)"
+        parts.append(f"one of {shown}")
+    low = spec.get("greater_than_or_equal_to", spec.get("greater_than"))
+    high = spec.get("less_than_or_equal_to", spec.get("less_than"))
+    if low is not None or high is not None:
+        parts.append(f"{_plain_number(low) if low is not None else '...'} to "
+                     f"{_plain_number(high) if high is not None else '...'}")  # fmt: skip
+    known = {"dtype", "nullable", "isin", "greater_than_or_equal_to", "greater_than",
+             "less_than_or_equal_to", "less_than", "coerce", "required", "title",
+             "description", "unique"}  # fmt: skip
+    parts += [f"`{key}`" for key in spec if key not in known]
+    return "; ".join(parts) or "any"
+
+
+def _plain_number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _inputs_section(params: Params, inputs: CardInputs) -> list[str]:
+    """Every column the model reads: its type, accepted values and missing values."""
+    columns = {c.name: c for c in inputs.dataset.columns}
+    lines = [
+        "## Inputs",
+        "",
+        f"A batch is validated against `{params.data.schema_path}` (pandera) before the "
+        f"model sees it; the model reads these {len(inputs.model.features)} columns (missing: "
+        "in the validated training data).",
+        "",
+        "| column | type | accepted values | may be missing | missing | distinct |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in inputs.model.features:
+        spec = inputs.schema.get(name, {})
+        summary = columns.get(name)
+        lines.append(
+            f"| {name} | {spec.get('dtype', summary.dtype if summary else 'n/a')} | "
+            f"{_accepted(spec)} | {'yes' if spec.get('nullable') else 'no'} | "
+            f"{f'{summary.n_missing:,}' if summary else 'n/a'} | "
+            f"{f'{summary.n_unique:,}' if summary else 'n/a'} |"
+        )
+    ignored = [
+        n for n in inputs.schema if n not in inputs.model.features and n != params.data.target
+    ]
+    if ignored:
+        lines.append(f"\nIn the schema but not used by the model: {', '.join(ignored)}.")
+    return [*lines, ""]
+
+
+def _evaluation_data_section(inputs: CardInputs) -> list[str]:
+    test = next((p for p in inputs.split.parts if p.name == "test"), None)
+    rows = f"{test.n_rows:,} rows" if test else "the test split"
+    return [
+        "## Evaluation data",
+        "",
+        f"The test split: {rows} held out by the split stage (seed {inputs.split.seed}), never "
+        f"seen by training, early stopping or the threshold choice; content sha256 "
+        f"`{inputs.metrics.test_sha256}`.",
+        "",
+    ]
+
+
+def _errors_section(metrics: MetricsReport) -> list[str]:
+    """Where the loss concentrates, by decile of the model's score (no rows: they are data)."""
+    errors = metrics.errors
+    if errors is None or not errors.deciles:
+        return []
+    lines = [
+        "### By decile of the score",
+        "",
+        f"Test rows ranked by {errors.score}, in ten groups of equal size; actual: "
+        + (
+            "share of the positive class."
+            if errors.score.startswith("P(")
+            else ("accuracy." if "confidence" in errors.score else "mean of the target.")
+        )
+        + " The worst single predictions are in the model report.",
+        "",
+        f"| decile | rows | score from | to | mean score | actual | mean {errors.loss} |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {d.decile} | {d.n_rows:,} | {d.score_low:.4g} | {d.score_high:.4g} | "
+            f"{d.mean_score:.4f} | {d.actual:.4f} | {d.mean_loss:.4f} |"
+            for d in errors.deciles
+        ),
+    ]
+    return [*lines, ""]
+
+
+def _ethics_section(params: Params) -> list[str]:
+    card = params.report.model_card
+    lines = ["## Ethical considerations", ""]
+    lines += [f"- {item}" for item in card.ethical_considerations] or [
+        f"- {NOT_DECLARED.format(key='ethical_considerations')}."
+    ]
+    sliced = ", ".join(f"`{c}`" for c in params.evaluate.slice_columns)
+    if sliced:
+        lines.append(
+            f"- Measured: metrics and error rates by {sliced} are in the slice table above; "
+            "gaps between groups are bounded only where `gates.slice_gaps` declares a gate."
+        )
+    return [*lines, ""]
+
+
+def _software_section(software: dict[str, str]) -> list[str]:
+    if not software:
+        return []
+    shown = ", ".join(f"{name} {version}" for name, version in software.items())
+    return ["## Software", "", f"{shown} (exact versions of everything: `uv.lock`).", ""]
+
+
+def _citation_section(params: Params) -> list[str]:
+    citation = params.report.model_card.citation
+    if not citation:
+        return ["## Citation", "", NOT_DECLARED.format(key="citation") + ".", ""]
+    return ["## Citation", "", "```text", citation.strip(), "```", ""]
+
+
+def registry_description(
+    card: str, *, version: str, registered_at: str, run_id: str, git: dict[str, str]
+) -> str:
+    """The card as a registered version's description: what the committed card cannot hold.
+
+    The metadata header is left out (it is for tools reading the file), and the version,
+    its registration date, training run and commit come first.
+    """
+    body = card
+    if body.startswith("---\n"):
+        end = body.find("\n---\n", 4)
+        body = body[end + 5 :].lstrip("\n") if end >= 0 else body
+    commit = git.get("git.commit")
+    identity = (
+        f"**Version {version}**, registered {registered_at} from training run `{run_id}`"
+        + (f", commit `{commit}`" if commit else "")
+        + (" with uncommitted changes" if git.get("git.dirty") == "true" else "")
+        + "."
+    )
+    title, _, rest = body.partition("\n")
+    return f"{title}\n\n{identity}\n{rest}"
+
+
 def render_model_card(params: Params, inputs: CardInputs) -> str:
     """The model card as Markdown, from declared intent and the pipeline's own outputs."""
     card = params.report.model_card
@@ -221,13 +472,14 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
     verdict = "passed" if gates.passed else "FAILED" + ("" if gates.enforced else " (not enforced)")
     hyper = ", ".join(f"{k}={v}" for k, v in params.train.model.model_dump().items() if k != "kind")
     lines = [
+        *metadata_header(params, inputs),
         f"# Model card: {params.mlflow.registered_model_name}",
         "",
         "Written by the report stage from the pipeline's outputs; edit `report.model_card` in "
         "params.yaml, not this file. It holds nothing that depends on one machine's MLflow "
         "store, so the same data, params and code give the same card.",
         "",
-        "## Model",
+        "## Model details",
         "",
         f"- {_task_line(params)}",
         f"- scikit-learn `{model.model_kind}` in a Pipeline with schema-driven "
@@ -244,17 +496,24 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         f"MLflow experiment `{params.mlflow.experiment_name}`.",
         f"- {_registry_line(params)}",
         *_threshold_line(params, model),
+        *_details_section(params, inputs),
         "",
+        *_loading_section(params, model),
         "## Intended use",
         "",
         card.intended_use,
         "",
+        f"**Intended users:** {_declared(card.intended_users, 'intended_users')}",
+        "",
         "**Out of scope:** " + card.out_of_scope,
         "",
+        *_inputs_section(params, inputs),
         *_data_section(inputs),
+        *_evaluation_data_section(inputs),
         *_metrics_section(
             inputs.metrics, params.evaluate.min_slice_size, params.evaluate.min_slice_class_size
         ),
+        *_errors_section(inputs.metrics),
         *_importance_section(inputs.metrics),
         f"## Quality gates: {verdict}",
         "",
@@ -270,8 +529,13 @@ def render_model_card(params: Params, inputs: CardInputs) -> str:
         if drift
         else "No drift report for this run.",
         "",
-        "## Limitations",
+        *_ethics_section(params),
+        "## Caveats and recommendations",
         "",
         *_limitations(params, inputs),
+        *(f"- Recommendation: {item}" for item in card.recommendations),
+        "",
+        *_software_section(inputs.software),
+        *_citation_section(params),
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).rstrip("\n") + "\n"

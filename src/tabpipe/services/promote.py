@@ -48,6 +48,7 @@ from tabpipe.repositories.dvc_state import uncommitted_inputs
 from tabpipe.repositories.model_file import model_digest
 from tabpipe.repositories.reports import read_text
 from tabpipe.services.gates import ChampionScore, PromotedScore, champion_gates, evaluate_gates
+from tabpipe.services.model_card import registry_description
 from tabpipe.services.registry_view import numbered_version
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
@@ -372,18 +373,29 @@ def _registered_version(
         if existing.model_sha256 == metrics.model_sha256:
             return existing.version
     card = read_text(root / params.paths.model_card) or ""
+    git = git_state(project_root(root))
     tags = {
         store.MODEL_SHA_TAG: metrics.model_sha256,
         TEST_SHA_TAG: metrics.test_sha256,
         **{f"{TEST_METRIC_TAG}{metric}": repr(value) for metric, value in metrics.test.items()},
-        **git_state(project_root(root)),
+        **git,
     }
+    registered_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def describe(version: str) -> str:
+        """This version's card (when it describes this model) headed by what it is."""
+        if metrics.model_sha256 not in card:
+            return ""
+        return registry_description(
+            card, version=version, registered_at=registered_at, run_id=training.run_id, git=git
+        )
+
     return store.register_version(
         model_uri=training.model_uri,
         run_id=training.run_id,
         model_name=name,
         tags=tags,
-        description=card if metrics.model_sha256[:16] in card else "",
+        describe=describe,
     )
 
 

@@ -24,8 +24,10 @@ from tabpipe.repositories import notebook_runner as runner
 from tabpipe.repositories.datasets import read_record
 from tabpipe.repositories.notebook_runner import NotebookRunOptions
 from tabpipe.repositories.reports import write_text
+from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
+from tabpipe.utils.environment import package_versions
 from tabpipe.utils.project import git_state, project_root
 
 
@@ -60,6 +62,9 @@ def notebook_parameters(params: Params) -> dict[str, Any]:
     }
 
 
+CARD_PACKAGES = ("scikit-learn", "pandas", "numpy", "pandera", "mlflow", "skops")
+
+
 def card_inputs(params: Params, root: Path) -> CardInputs:
     """The records the model card is rendered from (drift when the drift stage ran)."""
     paths = params.paths
@@ -71,6 +76,14 @@ def card_inputs(params: Params, root: Path) -> CardInputs:
         metrics=read_record(root / paths.metrics, MetricsReport),
         gates=read_record(root / paths.gates, GatesReport),
         drift=read_record(drift_file, DriftReport) if drift_file.is_file() else None,
+        schema=schema_columns(root / params.data.schema_path),
+        software=package_versions(
+            [
+                "tabpipe",
+                *CARD_PACKAGES,
+                *(["xgboost"] if params.train.model.kind == "xgboost" else []),
+            ]
+        ),
     )
 
 
