@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+import yaml
 
 from tabpipe.records.dataset import DatasetSummary, SplitSummary
 from tabpipe.records.drift import DriftReport
@@ -22,7 +25,7 @@ from tabpipe.services.drift import measure_drift
 from tabpipe.services.evaluate import evaluate_model
 from tabpipe.services.features import feature_columns
 from tabpipe.services.gates import evaluate_gates
-from tabpipe.services.model_card import CardInputs, render_model_card
+from tabpipe.services.model_card import CardInputs, registry_description, render_model_card
 from tabpipe.services.split import summarise_split
 from tabpipe.services.train import fit_model
 from tests.helpers import REPO_ROOT, with_overrides
@@ -186,3 +189,65 @@ def test_a_regression_card_calls_a_higher_test_error_worse(
     regression = CardInputs(**{**inputs.__dict__, "metrics": _regression_metrics(40.0, 55.0)})
     card = render_model_card(adult_params, regression)
     assert "Test rmse is 15.0000 worse than on the training split" in card
+
+
+def test_the_card_covers_the_model_card_sections_and_its_header_parses(
+    adult_params: Params, inputs: CardInputs
+) -> None:
+    schema = {"age": {"dtype": "int64", "greater_than_or_equal_to": 17.0}}
+    card = render_model_card(
+        adult_params,
+        dataclasses.replace(inputs, schema=schema, software={"python": "3.11", "numpy": "2.0"}),
+    )
+    header = yaml.safe_load(card.split("---\n")[1])
+    assert header["license"] == "MIT"
+    assert header["datasets"] == ["adult"]
+    (result,) = header["model-index"][0]["results"]
+    reported = {m["type"]: m["value"] for m in result["metrics"]}
+    assert reported["roc_auc"] == round(inputs.metrics.test["roc_auc"], 4)
+    sections = [line for line in card.splitlines() if line.startswith("## ")]
+    for expected in (
+        "## Model details", "## How to load the model", "## Intended use", "## Inputs",
+        "## Training data", "## Evaluation data", "## Quantitative analyses (test split)",
+        "## Ethical considerations", "## Caveats and recommendations", "## Software",
+        "## Citation",
+    ):  # fmt: skip
+        assert expected in sections
+    assert 'mlflow.pyfunc.load_model("models:/tabpipe-adult@champion")' in card
+    assert "| age | int64 | 17 to ... | no |" in card
+    assert "python 3.11, numpy 2.0" in card
+    assert inputs.dataset.source_sha256 in card  # full digests, not prefixes
+    assert inputs.metrics.test_sha256 in card
+    assert "10.24432/C5XW20" in card
+
+
+def test_undeclared_owners_and_licence_say_where_to_declare_them(
+    adult_params: Params, inputs: CardInputs
+) -> None:
+    bare = with_overrides(
+        adult_params,
+        report={"model_card": {"intended_use": "x", "out_of_scope": "y"}},
+    )
+    card = render_model_card(bare, inputs)
+    assert "Owners: not declared (set `report.model_card.owners` in params.yaml)" in card
+    assert "license:" not in card.split("---\n")[1]
+    assert "## Citation\n\nnot declared (set `report.model_card.citation`" in card
+
+
+def test_the_registered_copy_names_version_date_run_and_commit_without_the_metadata(
+    adult_params: Params, inputs: CardInputs
+) -> None:
+    card = render_model_card(adult_params, inputs)
+    described = registry_description(
+        card,
+        version="7",
+        registered_at="2026-11-28 10:00 UTC",
+        run_id="abc123",
+        git={"git.commit": "f00d", "git.dirty": "true"},
+    )
+    assert described.startswith("# Model card: tabpipe-adult\n\n**Version 7**, registered ")
+    assert "2026-11-28 10:00 UTC from training run `abc123`, commit `f00d` with uncommitted" in (
+        described
+    )
+    assert "model-index" not in described
+    assert described.endswith(card.split("# Model card: tabpipe-adult\n", 1)[1])
