@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
 from tabpipe.records.params import DriftParams
-from tabpipe.services.drift import Scorer, measure_drift, sample
+from tabpipe.repositories.drift_report import headed_copy
+from tabpipe.services.drift import (
+    Scorer,
+    measure_drift,
+    page_header,
+    page_title,
+    sample,
+    write_drift_outputs,
+)
 
 
 def _frame(n_rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -89,3 +99,27 @@ def test_predictions_are_added_after_sampling_and_compared_too() -> None:
     assert scorer.seen == [500, 400]
     assert "prediction" in {column.column for column in report.columns}
     assert report.n_columns == 4
+
+
+def test_the_page_names_what_it_compares_and_lists_every_column(tmp_path: Path) -> None:
+    wide = pd.concat(
+        [_frame(600, 0), pd.DataFrame({f"z{i}": np.arange(600) % (i + 2) for i in range(12)})],
+        axis=1,
+    )  # 15 columns: more than Evidently's 10 rows per page
+    result = measure_drift(wide, wide, DriftParams(), reference_name="ref.csv", current_name="b")
+    header = page_header(result.report, "toy") | {"Date": "2026-11-28 10:00:00 UTC"}
+    html, _ = write_drift_outputs(
+        result, tmp_path, title=page_title(result.report, "toy"), header=header
+    )
+    page = html.read_text()
+    assert "<title>Drift of toy: b against ref.csv</title>" in page
+    assert re.findall(r'"params": \{"rowsPerPage": (\d+)', page) == ["15"]
+    assert "<td>2026-11-28 10:00:00 UTC</td>" in page
+    assert "15, every one listed in the table below" in page
+    assert '<body>\n<div class="tabpipe-header"' in page  # the page opens with it
+    with headed_copy(html, "Another", {"MLflow run": "abc <1>"}) as copy:
+        headed = copy.read_text()
+    assert headed.count('class="tabpipe-header"') == 1  # replaced, not added
+    assert "<td>abc &lt;1&gt;</td>" in headed
+    assert "2026-11-28" not in headed
+    assert headed.count("<title>") == page.count("<title>")

@@ -10,6 +10,7 @@ on both sides so that prediction drift is measured with the features and the tar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from tabpipe.records.drift import ColumnDrift, DriftReport
 from tabpipe.records.params import DRIFT_PAGE, DRIFT_SUMMARY, DriftParams, Params, Task
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_split, split_path, write_record
-from tabpipe.repositories.drift_report import write_report_html
+from tabpipe.repositories.drift_report import headed_copy, write_report_html
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.features import feature_columns
@@ -196,24 +197,76 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
         scorer=scorer,
         model_sha256=digest,
     )
-    html, summary = write_drift_outputs(result, root / paths.drift_dir)
+    header = page_header(result.report, params.data.name)
+    title = page_title(result.report, params.data.name)
+    html, summary = write_drift_outputs(
+        result,
+        root / paths.drift_dir,
+        title=title,
+        header=header
+        | {
+            "Run and date": "in this page's copy in MLflow (stage run drift, nested under "
+            "the model's training run). This file is a DVC output: the same data, params and "
+            "code give the same bytes."
+        },
+    )
     tracking = store.tracking_store(project_root(root))
     with store.model_stage_run(
         tracking, params.mlflow.experiment_name, stage="drift", model_sha256=digest
-    ):
+    ) as run:
         store.log_metrics({"drift_share": result.report.drifted_share})
-        store.log_artifact(html, folder="drift")
+        tracked = header | {
+            "MLflow run": f"{run.run_id} (drift)"
+            + (f", training run {run.training.run_id}" if run.training else ""),
+            "Date": now_utc(),
+        }
+        with headed_copy(html, title, tracked) as copy:
+            store.log_artifact(copy, folder="drift")
         store.log_artifact(summary, folder="drift")
         raise_on_drift(result.report, enforce=params.drift.enforce)
     return result.report
 
 
-def write_drift_outputs(result: DriftResult, folder: Path) -> tuple[Path, Path]:
-    """Write Evidently's page and the drift record into ``folder``; return both paths."""
+def write_drift_outputs(
+    result: DriftResult, folder: Path, *, title: str, header: dict[str, str]
+) -> tuple[Path, Path]:
+    """Write Evidently's page and the drift record into ``folder``; return both paths.
+
+    The page opens with ``header`` and lists every compared column on one page.
+    """
     html, summary = folder / DRIFT_PAGE, folder / DRIFT_SUMMARY
-    write_report_html(result.snapshot, html)
+    write_report_html(
+        result.snapshot, html, title=title, header=header, rows=result.report.n_columns
+    )
     write_record(result.report, summary)
     return html, summary
+
+
+def page_title(report: DriftReport, dataset: str) -> str:
+    """The drift page's title: what was compared with what."""
+    return f"Drift of {dataset}: {report.current} against {report.reference}"
+
+
+def page_header(report: DriftReport, dataset: str) -> dict[str, str]:
+    """What the drift page compared, with which model, and the verdict (no clock, no run)."""
+    sampled = " (a seeded sample: drift.max_rows)" if report.sampled else ""
+    return {
+        "Dataset": dataset,
+        "Model": (
+            f"file sha256 {report.model_sha256} (its predictions: the prediction column)"
+            if report.model_sha256
+            else "none: no prediction column"
+        ),
+        "Reference": f"{report.reference}, {report.reference_rows:,} rows{sampled}",
+        "Current": f"{report.current}, {report.current_rows:,} rows{sampled}",
+        "Columns": f"{report.n_columns}, every one listed in the table below",
+        "Verdict": report.verdict(),
+    }
+
+
+def now_utc() -> str:
+    """The time of a run as pages show it (UTC, to the second)."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def raise_on_drift(report: DriftReport, *, enforce: bool) -> None:

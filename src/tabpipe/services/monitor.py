@@ -21,7 +21,13 @@ from tabpipe.records.params import GateRule, GatesParams, Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import write_record
 from tabpipe.services.dask_batches import ScannedBatch, scan_batch
-from tabpipe.services.drift import measure_drift, scorer_for, write_drift_outputs
+from tabpipe.services.drift import (
+    measure_drift,
+    page_header,
+    page_title,
+    scorer_for,
+    write_drift_outputs,
+)
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.ingest import load_batch
 from tabpipe.services.metrics import compute_metrics, predict
@@ -142,11 +148,10 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
         gates_passed=gates_passed,
         verdict=line,
     )
-    stamp = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    started = datetime.now(tz=UTC)
+    stamp = started.strftime("%Y-%m-%dT%H%M%SZ")
     folder = root / params.paths.monitoring_dir / f"{stamp}-{batch_path.stem}"
-    html, _ = write_drift_outputs(result, folder)
-    write_record(summary, folder / "summary.json")
-    store.start_monitoring_run(
+    run_id = store.start_monitoring_run(
         f"{registry.experiment_name}-monitoring",
         tracking,
         {
@@ -158,6 +163,19 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
         },
     )
     try:
+        html, _ = write_drift_outputs(
+            result,
+            folder,
+            title=page_title(result.report, params.data.name),
+            header=page_header(result.report, params.data.name)
+            | {
+                "Champion": f"{registry.registered_model_name} v{champion.version} "
+                f"(training run {champion.run_id})",
+                "MLflow run": f"{run_id} (experiment {registry.experiment_name}-monitoring)",
+                "Date": started.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            },
+        )
+        write_record(summary, folder / "summary.json")
         store.log_metrics({"drift_share": result.report.drifted_share, "n_rows": float(n_rows)})
         store.log_metrics(metrics, prefix="batch_")
         store.log_artifact(html, folder="monitoring")
