@@ -25,8 +25,10 @@ help: ## Show this list of tasks
 $(VENV_STAMP): pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| { echo "installing uv with pip"; python3 -m pip install --quiet uv; }
+	@echo "install: syncing .venv with uv.lock ($$(grep -c '^\[\[package\]\]' uv.lock) locked packages; a first install downloads them, a few minutes)"
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
+	@echo "install: done; .venv/bin holds tabpipe, dvc, mlflow, pytest (tabpipe --version: $$(.venv/bin/tabpipe --version))"
 
 install: $(VENV_STAMP) ## Install the locked environment into .venv (bootstraps uv if missing)
 
