@@ -20,6 +20,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 
 from tabpipe.records.params import GREATER_IS_BETTER, Task
 from tabpipe.services.thresholds import model_threshold
+from tabpipe.utils.progress import with_progress
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -227,7 +228,11 @@ def bootstrap_interval(
     n_rows = len(predictions.y_true)
     # Drawn lazily, in the same order: all resamples at once would hold
     # n_resamples x n_rows indices in memory (600 MB for 500 x 150,000).
-    draws = (rng.integers(0, n_rows, size=n_rows) for _ in range(n_resamples))
+    draws = with_progress(
+        (rng.integers(0, n_rows, size=n_rows) for _ in range(n_resamples)),
+        total=n_resamples,
+        label=f"bootstrap of {metric}, resample",
+    )
     if metric == "roc_auc" and predictions.positive_class is not None:
         is_positive = predictions.y_true.to_numpy() == predictions.positive_class
         values = list(

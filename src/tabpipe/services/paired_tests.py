@@ -15,14 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from loguru import logger
 from scipy import stats
 
 from tabpipe.records.params import GREATER_IS_BETTER, Task
 from tabpipe.services.metrics import Predictions, compute_metrics, resampled_roc_auc
+from tabpipe.utils.progress import with_progress
 
 FloatArray = npt.NDArray[np.float64]
-PROGRESS_EVERY = 250
 
 
 @dataclass(frozen=True)
@@ -64,10 +63,11 @@ def _draws(
     n_rows: int, n_resamples: int, seed: int, *, progress: bool = False
 ) -> Iterator[npt.NDArray[np.int64]]:
     rng = np.random.default_rng(seed)
-    for index in range(n_resamples):
-        if progress and index and index % PROGRESS_EVERY == 0:
-            logger.info("compare: bootstrap resample {}/{}", index, n_resamples)
-        yield rng.integers(0, n_rows, size=n_rows)
+    draws = (rng.integers(0, n_rows, size=n_rows) for _ in range(n_resamples))
+    if not progress:
+        yield from draws
+        return
+    yield from with_progress(draws, total=n_resamples, label="compare: bootstrap resample")
 
 
 def improvement(metric: str, champion: float, challenger: float) -> float:

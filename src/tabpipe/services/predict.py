@@ -31,6 +31,7 @@ from tabpipe.services.metrics import predicted_labels
 from tabpipe.services.registry_view import numbered_version
 from tabpipe.services.thresholds import model_threshold
 from tabpipe.utils.hashing import frame_sha256
+from tabpipe.utils.progress import with_progress
 from tabpipe.utils.project import project_root
 
 CHUNK_ROWS = 100_000
@@ -94,10 +95,13 @@ def run_predict(
             registry.registered_model_name,
             chosen.version,
         )
+        starts = range(0, len(batch), CHUNK_ROWS)
         scored = pd.concat(
             [
                 _score(model, batch.iloc[start : start + CHUNK_ROWS], params)
-                for start in range(0, len(batch), CHUNK_ROWS)
+                for start in with_progress(
+                    starts, total=len(starts), label=f"predict: chunk of {CHUNK_ROWS:,} rows"
+                )
             ]
             or [_score(model, batch, params)],
             ignore_index=True,
