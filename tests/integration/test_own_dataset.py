@@ -107,6 +107,18 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
     model_report = (project / "reports/notebooks/02-model-report.html").read_text()
     assert f"{metrics['test'][primary]:.4f}" in model_report
     assert "data:image/png;base64" in (project / "reports/notebooks/01-eda.html").read_text()
+    # Error analysis in the task's own terms, and a card without another task's leftovers.
+    errors = metrics["errors"]
+    assert (len(errors["deciles"]), len(errors["worst"])) == (10, 10)
+    assert errors["score"] == (
+        "predicted value" if task == "regression" else "confidence (highest class probability)"
+    )
+    card = (project / "reports/model_card.md").read_text()
+    assert "Decision threshold" not in card  # binary only
+    assert "selection_rate" not in card  # binary fairness rates only
+    assert ("mean of the target." in card) == (task == "regression")
+    reader = (project / "reports/notebooks/02-model-report.reader.html").read_text()
+    assert f"<title>Model report: {case}</title>" in reader
 
 
 def test_a_yes_no_target_survives_dvc_exp_run_set_param(repo_copy: Path) -> None:
