@@ -158,7 +158,7 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     card = (repo_copy / "reports/model_card.md").read_text()
     assert f"| **roc_auc** | {test['roc_auc']:.4f} |" in card
     assert "model_card.md" in {a.path for a in client.list_artifacts(report.info.run_id)}
-    described = client.get_model_version("tabpipe-adult", "1").description
+    described = client.get_model_version("tabpipe-adult", "1").description or ""
     assert described.startswith("# Model card: tabpipe-adult\n\n**Version 1**, registered ")
     assert f"from training run `{tracked.info.run_id}`" in described
     assert described.endswith(card.split("# Model card: tabpipe-adult\n", 1)[1])

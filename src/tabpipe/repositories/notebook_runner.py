@@ -350,7 +350,7 @@ def execute_notebook(
             shutil.rmtree(folder, ignore_errors=True)
     failed.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
-    logger.info("notebook {}: done in {:.1f} s -> {}", source, seconds, html)
+    logger.info("notebook {}: done in {:.1f} s", source, seconds)
     return ExecutedNotebook(
         source=source,
         executed=executed,
