@@ -19,7 +19,11 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tabpipe.errors import ExitCode, NotebookError
 from tabpipe.records.params import Params
-from tabpipe.repositories.notebook_runner import execute_notebook
+from tabpipe.repositories.notebook_runner import (
+    NotebookRunOptions,
+    execute_notebook,
+    run_notebooks,
+)
 from tabpipe.services.report import execute_all
 from tests.helpers import with_overrides
 
@@ -113,6 +117,25 @@ def test_a_cell_that_raises_fails_the_run_naming_the_cell_and_keeps_the_last_goo
     _run(source, out_dir, value=5)
     assert not (out_dir / "report.failed.ipynb").exists()
     assert (out_dir / "report.html").read_text() != "last good"
+
+
+def test_a_failure_names_the_files_that_stay_not_the_scratch_folder(tmp_path: Path) -> None:
+    source = tmp_path / "report.ipynb"
+    nbformat.write(_notebook("# Fails on purpose\nraise ValueError('boom')"), source)
+    out_dir = tmp_path / "reports" / "notebooks"
+    options = NotebookRunOptions(
+        kernel_name="python3",
+        cell_timeout_s=120,
+        max_parallel=1,
+        cwd=tmp_path,
+        failed_dir=out_dir,
+    )
+    with pytest.raises(NotebookError) as raised:
+        run_notebooks([source], out_dir, {"value": 1}, options)
+    message = str(raised.value)
+    assert f"the last good HTML ({out_dir / 'report.html'}) is unchanged" in message
+    assert ".tmp" not in message
+    assert (out_dir / "report.failed.ipynb").is_file()
 
 
 def test_notebooks_run_side_by_side_and_every_failure_is_reported(

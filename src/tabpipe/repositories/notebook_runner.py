@@ -296,7 +296,8 @@ def execute_notebook(
     own, removed when the notebook is done), never in an output folder.
     """
     executed, html, _ = output_paths(source, out_dir)
-    failed = output_paths(source, failed_dir or out_dir)[2]
+    # Messages name the final folder's files: out_dir may be a fresh folder that replaces it.
+    _, last_good, failed = output_paths(source, failed_dir or out_dir)
     declared = declared_parameters(source)
     injected = {name: value for name, value in parameters.items() if name in declared}
     started = time.perf_counter()
@@ -326,7 +327,7 @@ def execute_notebook(
             msg = (
                 f"notebook {source}: cell {index} ({_first_line(exc.source)!r}) raised "
                 f"{exc.ename}: {exc.evalue}\n"
-                f"The partial run is in {failed}; the last good HTML ({html}) is unchanged."
+                f"The partial run is in {failed}; the last good HTML ({last_good}) is unchanged."
             )
             raise NotebookError(msg) from None
         except Exception as exc:
@@ -337,7 +338,7 @@ def execute_notebook(
             msg = (
                 f"notebook {source} could not run: {type(exc).__name__}: {exc}\n"
                 f"Check report.kernel_name ('{kernel_name}') and report.cell_timeout_s "
-                f"({cell_timeout_s}); the last good HTML ({html}) is unchanged."
+                f"({cell_timeout_s}); the last good HTML ({last_good}) is unchanged."
             )
             raise NotebookError(msg) from exc
         notebook = reproducible(nbformat.read(partial, as_version=4), source)
