@@ -147,6 +147,7 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     assert contexts == {"training", "validation", "testing"}
     artifacts = {a.path for a in client.list_artifacts(evaluation.info.run_id, "plots")}
     assert "plots/roc_curve.png" in artifacts
+    assert "plots/score_deciles.png" in artifacts
     report = _child_run(client, tracked, "report")
     notebooks = {a.path for a in client.list_artifacts(report.info.run_id, "notebooks")}
     assert notebooks == {

@@ -28,7 +28,7 @@ from tabpipe.records.evaluation import (
     SliceGap,
     SliceMetrics,
 )
-from tabpipe.records.params import GREATER_IS_BETTER, Params
+from tabpipe.records.params import GREATER_IS_BETTER, Params, Task
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import (
     SPLIT_NAMES,
@@ -47,6 +47,7 @@ from tabpipe.services.error_analysis import error_analysis
 from tabpipe.services.explanations import partial_dependences, permutation_importances
 from tabpipe.services.figures import (
     close,
+    error_figure,
     evaluation_figures,
     explanation_figures,
     threshold_figure,
@@ -352,22 +353,9 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             )
         store.log_metrics({f"slice_gap_{g.column}_{g.metric}": g.gap for g in report.slice_gaps})
         store.log_metrics({"gates_passed": float(gates.passed)})
-        for name, figure in evaluation_figures(
-            evaluation.test_predictions, task=params.data.task
-        ).items():
-            store.log_figure(figure, f"plots/{name}")
-            close(figure)
-        if "threshold" in tables:
-            figure = threshold_figure(tables["threshold"], report.decision_threshold)
-            store.log_figure(figure, "plots/threshold_curve.png")
-            close(figure)
+        _log_figures(evaluation, tables, task=params.data.task)
         if report.decision_threshold is not None:
             store.log_metrics({"decision_threshold": report.decision_threshold})
-        for name, figure in explanation_figures(
-            report.importance, evaluation.partial_dependence, metric=report.primary_metric
-        ).items():
-            store.log_figure(figure, f"explanations/{name}")
-            close(figure)
         store.log_metrics(
             {
                 "importance_" + re.sub(r"[^A-Za-z0-9_.\- /]", "_", i.feature): i.mean
@@ -381,6 +369,28 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             store.add_metrics_to_finished_run(training.run_id, split_metrics)
         _raise_on_failed_gates(gates)
     return report, gates
+
+
+def _log_figures(evaluation: Evaluation, tables: dict[str, Any], *, task: Task) -> None:
+    """The evaluation's figures on the active run: curves, threshold, explanations, errors."""
+    for name, figure in evaluation_figures(evaluation.test_predictions, task=task).items():
+        store.log_figure(figure, f"plots/{name}")
+        close(figure)
+    if "threshold" in tables:
+        figure = threshold_figure(tables["threshold"], evaluation.report.decision_threshold)
+        store.log_figure(figure, "plots/threshold_curve.png")
+        close(figure)
+    if evaluation.report.errors is not None and evaluation.report.errors.deciles:
+        figure = error_figure(evaluation.report.errors)
+        store.log_figure(figure, "plots/score_deciles.png")
+        close(figure)
+    for name, figure in explanation_figures(
+        evaluation.report.importance,
+        evaluation.partial_dependence,
+        metric=evaluation.report.primary_metric,
+    ).items():
+        store.log_figure(figure, f"explanations/{name}")
+        close(figure)
 
 
 def headline_scores(report: MetricsReport, gates: GatesReport) -> dict[str, float | bool]:

@@ -18,7 +18,7 @@ from sklearn.metrics import (
     RocCurveDisplay,
 )
 
-from tabpipe.records.evaluation import FeatureImportance
+from tabpipe.records.evaluation import ErrorAnalysis, FeatureImportance
 from tabpipe.records.params import Task
 from tabpipe.services.metrics import Predictions
 
@@ -121,6 +121,23 @@ def threshold_figure(rows: list[dict[str, float]], chosen: float | None) -> Any:
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize="small")
     ax.set_title("Precision, recall and F1 by threshold (test split)")
+    figure.tight_layout()
+    return figure
+
+
+def error_figure(errors: ErrorAnalysis) -> Any:
+    """Score against outcome, and mean loss, by decile of the model's score (test split)."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    deciles = [d.decile for d in errors.deciles]
+    left.plot(deciles, [d.mean_score for d in errors.deciles], marker="o", label="mean score")
+    left.plot(deciles, [d.actual for d in errors.deciles], marker="s", label="actual")
+    left.set_xlabel(f"decile of {errors.score}")
+    left.legend(fontsize="small")
+    left.set_title("Score against outcome")
+    right.bar(deciles, [d.mean_loss for d in errors.deciles], color="tab:orange")
+    right.set_xlabel(f"decile of {errors.score}")
+    right.set_ylabel(f"mean {errors.loss}")
+    right.set_title("Where the loss concentrates")
     figure.tight_layout()
     return figure
 
