@@ -8,6 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 import typer
+from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
@@ -167,3 +168,16 @@ def test_params_get_prints_one_validated_value_and_names_an_unknown_key(
     assert "mlflow.champion: 'champion' is not a key of mlflow (keys: experiment_name" in (
         unknown.output
     )
+
+
+def test_status_reads_the_registry_without_creating_or_tagging_anything(
+    make_project: ProjectFactory,
+) -> None:
+    project = make_project()
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    client.create_experiment("someone-else")  # a store exists, without this project's experiment
+    status = runner.invoke(app, ["status"])
+    assert "registry (" in status.stdout
+    assert "champion         none" in status.stdout
+    assert client.get_experiment_by_name("tabpipe-adult") is None

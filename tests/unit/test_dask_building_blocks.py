@@ -21,6 +21,7 @@ from tabpipe.records.params import DaskParams, SplitParams, XGBoostSpec
 from tabpipe.records.validation import CheckFailure, ValidationReport
 from tabpipe.repositories.cluster import _cluster_error
 from tabpipe.repositories.model_file import load_model, save_model
+from tabpipe.repositories.partitioned import scratch_folder
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns
 from tabpipe.services.split import hash_parts, split_dataset
@@ -174,3 +175,14 @@ def test_a_worker_that_keeps_dying_is_an_out_of_memory_message_with_exit_10() ->
 def test_any_other_error_inside_a_stage_passes_through_unchanged() -> None:
     original = ValueError("a bug, not the cluster")
     assert _cluster_error(original, stage="train", settings=DaskParams(), remote=True) is original
+
+
+def test_a_scratch_folder_leaves_no_empty_folder_it_created(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), scratch_folder(tmp_path / "out" / "deep") as folder:
+        (folder / "part.0.parquet").write_text("x")
+        raise RuntimeError
+    assert not (tmp_path / "out").exists()
+    with scratch_folder(tmp_path / "kept" / "deep") as folder:
+        (folder.parent / "predictions.parquet").write_text("the output")
+    assert (tmp_path / "kept" / "deep" / "predictions.parquet").is_file()
+    assert [p.name for p in (tmp_path / "kept" / "deep").iterdir()] == ["predictions.parquet"]

@@ -152,23 +152,42 @@ REGISTERED_MODEL_DESCRIPTION = (
 
 def connect(tracking: TrackingStore, experiment_name: str) -> str:
     """Point MLflow at the store and return the experiment id (created when missing)."""
-    bound_http_retries()
-    mlflow.set_tracking_uri(tracking.uri)
-    try:
-        experiment = mlflow.get_experiment_by_name(experiment_name)
-        if experiment is None:
-            experiment_id = str(
+    found = open_store(tracking, experiment_name)
+    with _store_errors(tracking):
+        if found is None:
+            return str(
                 mlflow.create_experiment(
                     experiment_name,
                     artifact_location=tracking.artifact_location,
                     tags=EXPERIMENT_TAGS,
                 )
             )
-        else:
-            experiment_id = str(experiment.experiment_id)
-            missing = {k: v for k, v in EXPERIMENT_TAGS.items() if k not in experiment.tags}
-            for key, value in missing.items():  # stores made before; a user's own tags stay
-                MlflowClient().set_experiment_tag(experiment_id, key, value)
+        experiment_id, tags = found
+        missing = {k: v for k, v in EXPERIMENT_TAGS.items() if k not in tags}
+        for key, value in missing.items():  # stores made before; a user's own tags stay
+            MlflowClient().set_experiment_tag(experiment_id, key, value)
+    return experiment_id
+
+
+def open_store(tracking: TrackingStore, experiment_name: str) -> tuple[str, dict[str, str]] | None:
+    """Point MLflow at the store to read it: the experiment's id and tags, None when missing.
+
+    Creates, tags and changes nothing (``tabpipe status`` only looks).
+    """
+    bound_http_retries()
+    mlflow.set_tracking_uri(tracking.uri)
+    with _store_errors(tracking):
+        experiment = mlflow.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        return None
+    return str(experiment.experiment_id), dict(experiment.tags)
+
+
+@contextlib.contextmanager
+def _store_errors(tracking: TrackingStore) -> Iterator[None]:
+    """MLflow's errors on reaching the store as tabpipe's: unavailable server, unusable store."""
+    try:
+        yield
     except MlflowException as exc:
         if tracking.uri.startswith(("http://", "https://")):
             message = _unavailable_message(tracking.uri, exc.message)
@@ -176,7 +195,6 @@ def connect(tracking: TrackingStore, experiment_name: str) -> str:
             raise TrackingUnavailableError(message) from exc
         msg = f"MLflow tracking store {tracking.uri} is not usable: {exc.message}"
         raise TrackingError(msg) from exc
-    return experiment_id
 
 
 def _first_line(text: str) -> str:

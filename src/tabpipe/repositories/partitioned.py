@@ -58,13 +58,23 @@ def new_dataset(destination: Path, subfolders: tuple[str, ...] = ()) -> Iterator
 
 @contextmanager
 def scratch_folder(parent: Path) -> Iterator[Path]:
-    """A private folder under ``parent`` that workers write parts into, removed afterwards."""
+    """A private folder under ``parent`` that workers write parts into, removed afterwards.
+
+    Folders created on the way to ``parent`` are removed too when nothing else was
+    written into them (a failed run leaves no empty output folder behind).
+    """
+    created = [path for path in (parent, *parent.parents) if not path.exists()]
     parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=".scratch-", dir=parent))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        for path in created:  # the deepest first; stop at the first one still holding files
+            try:
+                path.rmdir()
+            except OSError:
+                break
 
 
 def lazy_frame(dataset: Path) -> Any:

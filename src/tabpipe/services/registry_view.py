@@ -31,7 +31,7 @@ def registry_summary(params: Params, root: Path, model_sha256: str | None) -> li
     if not store.store_exists(tracking):
         return [f"registry ({tracking.uri}): no MLflow store yet (run `dvc repro`)"]
     try:
-        store.connect(tracking, registry.experiment_name)
+        store.open_store(tracking, registry.experiment_name)  # reads only
         holders = {
             alias: store.version_by_alias(registry.registered_model_name, alias)
             for alias in (registry.champion_alias, registry.challenger_alias)
