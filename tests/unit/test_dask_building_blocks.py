@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loguru import logger
+from sklearn.utils.class_weight import compute_class_weight
 
 from tabpipe.errors import ClusterError, ExitCode
 from tabpipe.records.params import DaskParams, SplitParams, XGBoostSpec
@@ -22,6 +23,7 @@ from tabpipe.records.validation import CheckFailure, ValidationReport
 from tabpipe.repositories.cluster import _cluster_error
 from tabpipe.repositories.model_file import load_model, save_model
 from tabpipe.repositories.partitioned import scratch_folder
+from tabpipe.services.dask_train import balanced_weights, class_counts_by_value
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns
 from tabpipe.services.split import hash_parts, split_dataset
@@ -186,3 +188,28 @@ def test_a_scratch_folder_leaves_no_empty_folder_it_created(tmp_path: Path) -> N
         (folder.parent / "predictions.parquet").write_text("the output")
     assert (tmp_path / "kept" / "deep" / "predictions.parquet").is_file()
     assert [p.name for p in (tmp_path / "kept" / "deep").iterdir()] == ["predictions.parquet"]
+
+
+def test_class_counts_follow_value_order_not_category_order() -> None:
+    counts = pd.Series(
+        [5, 3, 0],
+        index=pd.CategoricalIndex(
+            [">50K", "<=50K", "never"], categories=[">50K", "<=50K", "never"]
+        ),
+    )
+    ordered = class_counts_by_value(counts)
+    assert list(ordered.index) == ["<=50K", ">50K"]  # LabelEncoder's codes 0 and 1
+    assert ordered.tolist() == [3, 5]
+    integers = class_counts_by_value(pd.Series([4, 9], index=[7, 2]))
+    assert integers.index.dtype.kind == "i"  # labels keep their own dtype
+    assert integers.tolist() == [9, 4]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 500), min_size=2, max_size=6))
+def test_balanced_weights_from_counts_equal_scikit_learns_from_labels(counts: list[int]) -> None:
+    labels = np.repeat(np.arange(len(counts)), counts)
+    expected = compute_class_weight("balanced", classes=np.arange(len(counts)), y=labels)
+    weights = balanced_weights(pd.Series(counts))
+    assert weights is not None
+    np.testing.assert_allclose(weights, expected)

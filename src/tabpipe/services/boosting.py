@@ -172,6 +172,21 @@ def _best_iteration(model: Any) -> int | None:
         return None
 
 
+def validation_curve(learner: Any) -> dict[str, tuple[float, ...]]:
+    """The validation loss per round an XGBoost learner recorded (its first metric).
+
+    Empty when it was fitted without an evaluation set (XGBoost raises XGBoostError, a
+    ValueError, then). Read from the learner itself: a saved model file does not keep it.
+    """
+    try:
+        recorded = learner.evals_result()
+    except ValueError:
+        return {}
+    for values in recorded.get("validation_0", {}).values():
+        return {"val_loss": tuple(round(float(value), 6) for value in values)}
+    return {}
+
+
 def is_boosting_wrapper(model: Any) -> bool:
     """Whether ``model`` is one of this module's wrappers (it reports ``best_iteration``)."""
     return isinstance(model, EncodedLabelClassifier | ValidatedRegressor)

@@ -27,7 +27,12 @@ from tabpipe.records.params import Params, XGBoostSpec
 from tabpipe.repositories.cluster import dask_client
 from tabpipe.repositories.datasets import split_path
 from tabpipe.repositories.partitioned import lazy_frame
-from tabpipe.services.boosting import EncodedLabelClassifier, ValidatedRegressor, xgboost_params
+from tabpipe.services.boosting import (
+    EncodedLabelClassifier,
+    ValidatedRegressor,
+    validation_curve,
+    xgboost_params,
+)
 from tabpipe.services.boosting_progress import RoundLogger
 from tabpipe.services.features import FeatureColumns, tree_preprocessor
 
@@ -64,7 +69,7 @@ def fit_on_dask(
         )
         # The classes as LabelEncoder orders them: by value, in the target's own dtype.
         # A categorical target counts every category (zeros too) in category order.
-        counts = _by_value(found[-1]) if classification else None
+        counts = class_counts_by_value(found[-1]) if classification else None
         classes = None if counts is None else counts.index.to_numpy()
         class_weights = balanced_weights(counts) if spec.class_weight == "balanced" else None
         found = found[: len(columns.categorical)]
@@ -110,7 +115,7 @@ def fit_on_dask(
         )
         sample_weight = encoded_train[weight] if class_weights is not None else None
         learner.fit(x_train, y_train, sample_weight=sample_weight, eval_set=eval_set, verbose=False)
-        curves = _validation_curve(learner) if eval_set is not None else {}
+        curves = validation_curve(learner)
         # The model predicts in one process (evaluate, serving): with train.n_threads
         # threads, not the workers' threads_per_worker.
         model = _local_model(learner, {**kwargs, "n_jobs": params.train.n_threads}, classes, spec)
@@ -119,8 +124,12 @@ def fit_on_dask(
     return pipeline, rounds, curves
 
 
-def _by_value(counts: pd.Series) -> pd.Series:
-    """Class counts of the classes present, ordered by value as LabelEncoder orders them."""
+def class_counts_by_value(counts: pd.Series) -> pd.Series:
+    """Class counts of the classes present, ordered by value as LabelEncoder orders them.
+
+    ``value_counts`` of a categorical target lists every category, absent ones with 0, in
+    category order; the label codes must follow the values' order instead.
+    """
     present = counts[counts > 0]
     labels = present.index.to_numpy()
     order = np.argsort(labels, kind="stable")
@@ -128,7 +137,12 @@ def _by_value(counts: pd.Series) -> pd.Series:
 
 
 def balanced_weights(counts: pd.Series | None) -> npt.NDArray[np.float64] | None:
-    """Per class (in ``counts``' order): n / (classes x count), scikit-learn's 'balanced'."""
+    """Per class (in ``counts``' order): n / (classes x count), scikit-learn's 'balanced'.
+
+    scikit-learn's ``compute_class_weight`` needs the labels themselves; on the cluster
+    only their counts are here, so its formula is applied to them (the unit test checks
+    both agree).
+    """
     if counts is None:
         return None
     values = counts.to_numpy(dtype="float64")
@@ -153,17 +167,6 @@ def _local_model(
     return EncodedLabelClassifier.from_fitted(
         local, classes, template=kind(**kwargs), class_weight=spec.class_weight
     )
-
-
-def _validation_curve(learner: Any) -> dict[str, tuple[float, ...]]:
-    """The validation loss per round XGBoost recorded on the cluster (its first metric).
-
-    The saved model file does not keep it, so it is read from the Dask learner itself.
-    """
-    recorded = learner.evals_result().get("validation_0", {})
-    for values in recorded.values():
-        return {"val_loss": tuple(round(float(value), 6) for value in values)}
-    return {}
 
 
 def _category_frame(columns: FeatureColumns, found: tuple[pd.Series, ...]) -> pd.DataFrame:

@@ -8,7 +8,6 @@ predictions need does not grow with the batch.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,18 +75,12 @@ def run_predict(
         raise ParamsError(msg)
     registry = params.mlflow
     if params.engine == "dask":
-        tracking = store.tracking_store(project_root(root))
-        experiment_id = store.connect(tracking, registry.experiment_name)
-        chosen = _version(registry.registered_model_name, alias or registry.champion_alias, version)
-        model = store.load_version_model(registry.registered_model_name, chosen.version)
+        experiment_id, chosen, model = _registered_model(params, root, alias, version)
         n_rows, digest = _predict_on_dask(batch_path, output, params, model, chosen, keys, root)
     else:
-        batch = load_batch(batch_path, params, root)
+        batch = load_batch(batch_path, params, root)  # bad data: exit 3 before the store
         _check_keys(keys, [str(c) for c in batch.columns], batch_path)
-        tracking = store.tracking_store(project_root(root))
-        experiment_id = store.connect(tracking, registry.experiment_name)
-        chosen = _version(registry.registered_model_name, alias or registry.champion_alias, version)
-        model = store.load_version_model(registry.registered_model_name, chosen.version)
+        experiment_id, chosen, model = _registered_model(params, root, alias, version)
         logger.info(
             "predict: {} rows from {} with {} v{}",
             len(batch),
@@ -134,6 +127,22 @@ def run_predict(
         model_name=registry.registered_model_name,
         version=chosen.version,
         run_id=chosen.run_id,
+    )
+
+
+def _registered_model(
+    params: Params, root: Path, alias: str | None, version: str | None
+) -> tuple[str, store.RegisteredVersion, Any]:
+    """The experiment id, the version chosen (``version``, else ``alias``) and its model."""
+    registry = params.mlflow
+    experiment_id = store.connect(
+        store.tracking_store(project_root(root)), registry.experiment_name
+    )
+    chosen = _version(registry.registered_model_name, alias or registry.champion_alias, version)
+    return (
+        experiment_id,
+        chosen,
+        store.load_version_model(registry.registered_model_name, chosen.version),
     )
 
 
@@ -187,7 +196,6 @@ def _predict_on_dask(
     with (
         dask_client(params.dask, stage="predict") as client,
         scratch_folder((root / output).parent) as folder,
-        contextlib.ExitStack() as stack,
     ):
         validated = validate_parts(client, batch_path, params, folder, stage="predict", root=root)
         _check_keys(keys, list(pq.read_schema(validated.parts[0]).names), batch_path)
@@ -197,27 +205,30 @@ def _predict_on_dask(
         )  # fmt: skip
         cluster: Any = client  # distributed's Client is not annotated
         shared = cluster.scatter(model, broadcast=True)  # sent once, not once per part
-        scored_folder = stack.enter_context(scratch_folder(folder))
-        futures = [
-            cluster.submit(
-                score_part_to_file, part, shared, params, tuple(keys), scored_folder, index,
-                pure=False,
-            )
-            for index, part in enumerate(validated.parts)
-        ]  # fmt: skip
-        counts = [int(future.result()) for future in futures]
-        scored = part_files(scored_folder)  # in part order, one per validated part
-
-        def pieces() -> Iterator[pd.DataFrame]:
-            offset = 0
-            for path, count in zip(scored, counts, strict=True):
-                piece = read_part(path)
-                piece.insert(0, ROW_COLUMN, np.arange(offset, offset + count))
-                offset += count
-                yield _with_provenance(piece, name, chosen)
-
-        write_table_pieces(pieces(), root / output)
+        with scratch_folder(folder) as scored_folder:  # beside the validated parts
+            futures = [
+                cluster.submit(
+                    score_part_to_file, part, shared, params, tuple(keys), scored_folder, index,
+                    pure=False,
+                )
+                for index, part in enumerate(validated.parts)
+            ]  # fmt: skip
+            counts = [int(future.result()) for future in futures]
+            scored = part_files(scored_folder)  # in part order, one per validated part
+            write_table_pieces(_numbered_pieces(scored, counts, name, chosen), root / output)
     return validated.n_rows, validated.sha256
+
+
+def _numbered_pieces(
+    scored: list[Path], counts: list[int], name: str, chosen: store.RegisteredVersion
+) -> Iterator[pd.DataFrame]:
+    """The scored parts in order, rows numbered across parts, with the model's provenance."""
+    offset = 0
+    for path, count in zip(scored, counts, strict=True):
+        piece = read_part(path)
+        piece.insert(0, ROW_COLUMN, np.arange(offset, offset + count))
+        offset += count
+        yield _with_provenance(piece, name, chosen)
 
 
 def served_model_uri(params: Params, root: Path = Path(), alias: str | None = None) -> str:

@@ -35,6 +35,7 @@ from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_record, read_split, split_path, write_record
 from tabpipe.repositories.model_file import model_digest, save_model
 from tabpipe.repositories.schema_file import load_schema, schema_columns
+from tabpipe.services.boosting import validation_curve
 from tabpipe.services.dask_train import fit_on_dask
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns, feature_columns
@@ -250,13 +251,7 @@ def learning_curve(pipeline: Any) -> dict[str, tuple[float, ...]]:
             curves[name] = tuple(round(-float(value), 6) for value in scores)
     inner: Any = getattr(step, "estimator_", None)
     if not curves and inner is not None and hasattr(inner, "evals_result"):
-        try:
-            recorded = inner.evals_result()
-        except Exception:  # noqa: BLE001 - XGBoost raises when no eval_set was given
-            recorded = {}
-        for values in recorded.get("validation_0", {}).values():
-            curves["val_loss"] = tuple(round(float(value), 6) for value in values)
-            break
+        return validation_curve(inner)
     return curves
 
 
