@@ -16,6 +16,7 @@ from tabpipe.repositories.notebook_runner import (
     report_title,
     running_cell,
 )
+from tabpipe.services.page_headers import RUN_KEY, dvc_output_note, tracked_header
 
 
 def _executed() -> nbformat.NotebookNode:
@@ -68,3 +69,27 @@ def test_a_half_written_notebook_is_skipped_not_an_error(tmp_path: Path) -> None
     partial.write_text(json.dumps({"cells": []})[:-3])
     assert running_cell(partial) is None
     assert running_cell(tmp_path / "missing.ipynb") is None
+
+
+def test_a_header_value_with_a_pipe_stays_in_its_cell() -> None:
+    page = export_html(_executed(), title="t", header={"Dataset": "a|b"}, code=False)
+    assert "<td>a|b</td>" in page
+
+
+def test_a_tracked_copy_replaces_the_dvc_note_with_run_commit_and_date() -> None:
+    base = {"Model": "m"} | dvc_output_note("exp", "report")
+    assert "DVC output" in base[RUN_KEY]
+    header = tracked_header(
+        base,
+        run_id="r1",
+        stage="report",
+        training_run_id="t1",
+        git={"git.commit": "abc", "git.dirty": "true"},
+    )
+    assert RUN_KEY not in header
+    assert header["MLflow run"] == "r1 (report), training run t1"
+    assert header["Commit"] == "abc with uncommitted changes"
+    assert header["Date"].endswith(" UTC")
+    assert tracked_header(base, run_id="r", stage="s", training_run_id=None, git={})["Commit"] == (
+        "not a git repository"
+    )

@@ -98,6 +98,18 @@ class Interval(FrozenModel):
     n_resamples: int
 
 
+def is_small_slice(
+    n_rows: int, n_minority: int | None, min_rows: int, min_class_rows: int = 0
+) -> bool:
+    """Whether a slice is too small to judge its metrics by.
+
+    Under ``min_rows`` rows, or (binary: ``n_minority`` counts its rarer class) under
+    ``min_class_rows`` rows of one class.
+    """
+    few_of_a_class = n_minority is not None and n_minority < min_class_rows
+    return n_rows < min_rows or few_of_a_class
+
+
 class SliceMetrics(FrozenModel):
     """The metrics of the rows where ``column`` equals ``value``."""
 
@@ -111,8 +123,7 @@ class SliceMetrics(FrozenModel):
 
     def is_small(self, min_rows: int, min_class_rows: int = 0) -> bool:
         """Too few rows, or (binary) too few of one class, for its metrics to mean much."""
-        few_of_a_class = self.n_minority is not None and self.n_minority < min_class_rows
-        return self.n_rows < min_rows or few_of_a_class
+        return is_small_slice(self.n_rows, self.n_minority, min_rows, min_class_rows)
 
     def smallness(self, min_rows: int, min_class_rows: int = 0) -> str:
         """Why the slice is small ('' when it is not), for readers."""

@@ -555,7 +555,7 @@ def register_version(
     if not client.get_registered_model(model_name).description:
         client.update_registered_model(model_name, description=REGISTERED_MODEL_DESCRIPTION)
     if description := describe(version):
-        MlflowClient().update_model_version(model_name, version, description=description)
+        client.update_model_version(model_name, version, description=description)
     logger.info("registered {} version {}", model_name, version)
     return version
 

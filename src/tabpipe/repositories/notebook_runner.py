@@ -45,6 +45,7 @@ from tabpipe.errors import NotebookError
 from tabpipe.records.notebooks import ExecutedNotebook
 from tabpipe.utils.atomic import atomic_dir, write_text_atomic
 from tabpipe.utils.processes import alive, die_with_parent
+from tabpipe.utils.progress import PROGRESS_EVERY_S
 
 
 class LocalKernelManager(AsyncKernelManager):
@@ -134,7 +135,9 @@ def export_html(
     """One HTML page of an executed notebook: the header first, code shown or hidden."""
     copy = nbformat.from_dict(notebook)
     if header:
-        rows = "\n".join(f"| {name} | {value} |" for name, value in header.items())
+        rows = "\n".join(
+            f"| {name} | {value.replace('|', '&#124;')} |" for name, value in header.items()
+        )
         cell = nbformat.v4.new_markdown_cell(f"| Report | {title} |\n|---|---|\n{rows}")
         cell["id"] = HEADER_CELL_ID
         copy.cells.insert(0, cell)
@@ -217,9 +220,6 @@ def source_cell_index(source: Path, failed_source: str, fallback: int) -> int:
         if cell.cell_type == "code" and cell.source == failed_source:
             return index
     return fallback
-
-
-PROGRESS_EVERY_S = 5.0
 
 
 def running_cell(partial: Path) -> tuple[int, int, str] | None:

@@ -33,7 +33,7 @@ from tabpipe.records.comparison import (
     SliceDifference,
     Verdict,
 )
-from tabpipe.records.evaluation import GateResult, MetricsReport
+from tabpipe.records.evaluation import GateResult, MetricsReport, is_small_slice
 from tabpipe.records.params import GREATER_IS_BETTER, Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import write_record
@@ -303,9 +303,11 @@ def slice_differences(
         values = batch[column].astype("string").fillna("<missing>").to_numpy()
         for value in sorted(set(values)):
             rows = np.flatnonzero(values == value)
-            minority = minority_count(champion.take(rows))
-            if len(rows) < params.evaluate.min_slice_size or (
-                minority is not None and minority < params.evaluate.min_slice_class_size
+            if is_small_slice(
+                len(rows),
+                minority_count(champion.take(rows)),
+                params.evaluate.min_slice_size,
+                params.evaluate.min_slice_class_size,
             ):
                 continue
             a = compute_metrics(champion.take(rows), task=task, names=[metric]).get(metric)

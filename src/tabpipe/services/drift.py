@@ -10,7 +10,6 @@ on both sides so that prediction drift is measured with the features and the tar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,9 @@ from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.schema_file import load_schema, schema_columns
 from tabpipe.services.features import feature_columns
 from tabpipe.services.ingest import load_batch
+from tabpipe.services.page_headers import dvc_output_note, tracked_header
 from tabpipe.services.params_checks import drift_problems, raise_on
-from tabpipe.utils.project import project_root
+from tabpipe.utils.project import git_state, project_root
 
 PREDICTION = "prediction"
 
@@ -203,23 +203,20 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
         result,
         root / paths.drift_dir,
         title=title,
-        header=header
-        | {
-            "Run and date": "in this page's copy in MLflow (stage run drift, nested under "
-            "the model's training run). This file is a DVC output: the same data, params and "
-            "code give the same bytes."
-        },
+        header=header | dvc_output_note(params.mlflow.experiment_name, "drift"),
     )
     tracking = store.tracking_store(project_root(root))
     with store.model_stage_run(
         tracking, params.mlflow.experiment_name, stage="drift", model_sha256=digest
     ) as run:
         store.log_metrics({"drift_share": result.report.drifted_share})
-        tracked = header | {
-            "MLflow run": f"{run.run_id} (drift)"
-            + (f", training run {run.training.run_id}" if run.training else ""),
-            "Date": now_utc(),
-        }
+        tracked = tracked_header(
+            header,
+            run_id=run.run_id,
+            stage="drift",
+            training_run_id=None if run.training is None else run.training.run_id,
+            git=git_state(project_root(root)),
+        )
         with headed_copy(html, title, tracked) as copy:
             store.log_artifact(copy, folder="drift")
         store.log_artifact(summary, folder="drift")
@@ -262,11 +259,6 @@ def page_header(report: DriftReport, dataset: str) -> dict[str, str]:
         "Columns": f"{report.n_columns}, every one listed in the table below",
         "Verdict": report.verdict(),
     }
-
-
-def now_utc() -> str:
-    """The time of a run as pages show it (UTC, to the second)."""
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def raise_on_drift(report: DriftReport, *, enforce: bool) -> None:

@@ -31,8 +31,9 @@ from tabpipe.services.drift import (
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.ingest import load_batch
 from tabpipe.services.metrics import compute_metrics, predict
+from tabpipe.services.page_headers import tracked_header
 from tabpipe.utils.hashing import frame_sha256
-from tabpipe.utils.project import project_root
+from tabpipe.utils.project import git_state, project_root
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
         gates_passed=gates_passed,
         verdict=line,
     )
-    started = datetime.now(tz=UTC)
-    stamp = started.strftime("%Y-%m-%dT%H%M%SZ")
+    stamp = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H%M%SZ")
     folder = root / params.paths.monitoring_dir / f"{stamp}-{batch_path.stem}"
     run_id = store.start_monitoring_run(
         f"{registry.experiment_name}-monitoring",
@@ -167,13 +167,14 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
             result,
             folder,
             title=page_title(result.report, params.data.name),
-            header=page_header(result.report, params.data.name)
-            | {
-                "Champion": f"{registry.registered_model_name} v{champion.version} "
-                f"(training run {champion.run_id})",
-                "MLflow run": f"{run_id} (experiment {registry.experiment_name}-monitoring)",
-                "Date": started.strftime("%Y-%m-%d %H:%M:%S UTC"),
-            },
+            header=tracked_header(
+                page_header(result.report, params.data.name)
+                | {"Champion": f"{registry.registered_model_name} v{champion.version}"},
+                run_id=run_id,
+                stage=f"monitor, experiment {registry.experiment_name}-monitoring",
+                training_run_id=champion.run_id,
+                git=git_state(project_root(root)),
+            ),
         )
         write_record(summary, folder / "summary.json")
         store.log_metrics({"drift_share": result.report.drifted_share, "n_rows": float(n_rows)})

@@ -52,6 +52,7 @@ from tabpipe.services.model_card import registry_description
 from tabpipe.services.registry_view import numbered_version
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
+from tabpipe.utils.text import utc_now_text
 
 CHAMPION_SINCE_TAG = "tabpipe.champion_since"
 TEST_SHA_TAG = "tabpipe.test_sha256"
@@ -380,7 +381,7 @@ def _registered_version(
         **{f"{TEST_METRIC_TAG}{metric}": repr(value) for metric, value in metrics.test.items()},
         **git,
     }
-    registered_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    registered_at = utc_now_text()
 
     def describe(version: str) -> str:
         """This version's card (when it describes this model) headed by what it is."""

@@ -6,7 +6,6 @@ Notebooks get their inputs only through papermill parameters built here from
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from tabpipe.repositories.reports import write_text
 from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
+from tabpipe.services.page_headers import dvc_output_note, tracked_header
 from tabpipe.utils.environment import package_versions
 from tabpipe.utils.project import git_state, project_root
 
@@ -90,9 +90,8 @@ def card_inputs(params: Params, root: Path) -> CardInputs:
 def report_header(params: Params, inputs: CardInputs) -> dict[str, str]:
     """What every HTML export opens with: the data and model it describes, by full digest.
 
-    Only values fixed by the data, params and code: the files are DVC outputs and must
-    not change from run to run. The copies logged to MLflow add the run, commit and
-    date (:func:`tracking_header`).
+    Only values fixed by the data, params and code: the files are DVC outputs. The copies
+    logged to MLflow add the run, commit and date (``page_headers.tracked_header``).
     """
     dataset, model = inputs.dataset, inputs.model
     return {
@@ -101,30 +100,7 @@ def report_header(params: Params, inputs: CardInputs) -> dict[str, str]:
         "Test split": f"content sha256 `{inputs.metrics.test_sha256}`",
         "Model": f"`{model.model_kind}`, file sha256 `{model.model_sha256}`",
         "Produced by": f"tabpipe {__version__}, DVC stage `report`",
-        "Run, commit, date": (
-            f"in this report's copy in MLflow (experiment `{params.mlflow.experiment_name}`, "
-            "run `report`, nested under the model's training run). This file is a DVC "
-            "output: the same data, params and code give the same bytes."
-        ),
-    }
-
-
-def tracking_header(
-    base: dict[str, str], *, run_id: str, training_run_id: str | None, git: dict[str, str]
-) -> dict[str, str]:
-    """The header of the MLflow copies: the run, the training run, the commit and the date."""
-    header = {name: value for name, value in base.items() if name != "Run, commit, date"}
-    header["MLflow run"] = f"`{run_id}` (report)" + (
-        f", training run `{training_run_id}`" if training_run_id else ""
-    )
-    commit = git.get("git.commit")
-    header["Commit"] = (
-        f"`{commit}`" + (" with uncommitted changes" if git.get("git.dirty") == "true" else "")
-        if commit
-        else "not a git repository"
-    )
-    header["Date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return header
+    } | dvc_output_note(params.mlflow.experiment_name, "report")
 
 
 def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
@@ -199,9 +175,10 @@ def _log_to_mlflow(
         tracking, params.mlflow.experiment_name, stage="report", model_sha256=model_sha256
     ) as run:
         store.log_artifact(root / params.paths.model_card)
-        headed = tracking_header(
+        headed = tracked_header(
             header,
             run_id=run.run_id,
+            stage="report",
             training_run_id=None if run.training is None else run.training.run_id,
             git=git_state(project),
         )
