@@ -298,15 +298,16 @@ def _loading_section(params: Params, model: ModelSummary) -> list[str]:
         "import mlflow",
         "",
         f'model = mlflow.pyfunc.load_model("models:/{name}@{alias}")  # MLFLOW_TRACKING_URI',
-        f"labels = model.predict(frame)  # frame: a pandas DataFrame of the {len(model.features)}"
+        f"predictions = model.predict(frame)  # a DataFrame of the {len(model.features)}"
         " input columns below",
         "",
         f'pipeline = mlflow.sklearn.load_model("models:/{name}@{alias}")  # scikit-learn',
         f"scores = pipeline.{proba}(frame)",
         "```",
         "",
-        f"From the command line: `tabpipe predict BATCH.csv -o predictions.parquet` "
-        f"(validates the batch against the schema, then scores it with `{alias}`); "
+        "MLflow's flavours build the types the version's MLmodel file lists; "
+        f"`tabpipe predict BATCH.csv -o predictions.parquet` validates the batch against the "
+        f"schema and loads `{alias}` trusting only tabpipe's own list of types; "
         "`make serve` starts MLflow's scoring server. The DVC output "
         f"`{params.paths.model}` is a skops file: load it with "
         "`tabpipe.repositories.model_file.load_model`, which trusts only the types tabpipe's "
@@ -350,8 +351,8 @@ def _inputs_section(params: Params, inputs: CardInputs) -> list[str]:
         "## Inputs",
         "",
         f"A batch is validated against `{params.data.schema_path}` (pandera) before the "
-        f"model sees it; the model reads these {len(inputs.model.features)} columns (missing: "
-        "in the validated training data).",
+        f"model sees it; the model reads these {len(inputs.model.features)} columns (missing "
+        "and distinct values: counted in all validated rows).",
         "",
         "| column | type | accepted values | may be missing | missing | distinct |",
         "|---|---|---|---|---|---|",
