@@ -17,15 +17,18 @@ from hypothesis import strategies as st
 from loguru import logger
 from sklearn.utils.class_weight import compute_class_weight
 
-from tabpipe.errors import ClusterError, ExitCode
-from tabpipe.records.params import DaskParams, SplitParams, XGBoostSpec
+from tabpipe.errors import ClusterError, ExitCode, ParamsError
+from tabpipe.records.params import DaskParams, Params, SplitParams, XGBoostSpec
 from tabpipe.records.validation import CheckFailure, ValidationReport
 from tabpipe.repositories.cluster import _cluster_error
 from tabpipe.repositories.model_file import load_model, save_model
+from tabpipe.repositories.params_file import parse_params
 from tabpipe.repositories.partitioned import scratch_folder
+from tabpipe.services.dask_batches import batch_columns
 from tabpipe.services.dask_train import balanced_weights, class_counts_by_value
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns
+from tabpipe.services.predict import run_predict
 from tabpipe.services.split import hash_parts, split_dataset
 from tabpipe.services.summaries import Moments
 from tabpipe.services.validation import merge_reports
@@ -213,3 +216,17 @@ def test_balanced_weights_from_counts_equal_scikit_learns_from_labels(counts: li
     weights = balanced_weights(pd.Series(counts))
     assert weights is not None
     np.testing.assert_allclose(weights, expected)
+
+
+def test_a_wrong_key_on_dask_is_refused_from_the_header_before_any_cluster_or_store(
+    adult_params: Params, tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch.csv"
+    batch.write_text("Unnamed: 0, age ,workclass\n0,39,Private\n")
+    raw = adult_params.model_dump(mode="json")
+    raw["train"]["model"] = {"kind": "xgboost"}
+    params = parse_params(raw | {"engine": "dask"})
+    assert batch_columns(batch, params) == ["age", "workclass"]  # stripped, index dropped
+    with pytest.raises(ParamsError, match=r"--key: customer_id not a column of .*batch\.csv"):
+        run_predict(batch, tmp_path / "out.parquet", params, keys=["customer_id"], root=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv"]  # no store, no output

@@ -63,6 +63,20 @@ class ValidatedParts:
     labelled: bool
 
 
+def batch_columns(batch_path: Path, params: Params) -> list[str]:
+    """A batch's column names as ingest will see them (stripped, dropped columns left out).
+
+    Read from the file's header alone, so a wrong column name is reported before any
+    block is validated on the cluster.
+    """
+    data = params.data
+    file_format: FileFormat = "parquet" if batch_path.is_dir() else format_of(batch_path)
+    names = raw_columns(
+        batch_path, file_format=file_format, delimiter=data.delimiter, encoding=data.encoding
+    )
+    return [name.strip() for name in names if name.strip() not in data.drop_columns]
+
+
 def validate_parts(
     client: Any, batch_path: Path, params: Params, folder: Path, *, stage: str, root: Path = Path()
 ) -> ValidatedParts:

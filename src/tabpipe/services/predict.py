@@ -24,7 +24,7 @@ from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.cluster import dask_client
 from tabpipe.repositories.datasets import table_format, write_table, write_table_pieces
 from tabpipe.repositories.partitioned import part_files, read_part, scratch_folder, write_part
-from tabpipe.services.dask_batches import validate_parts
+from tabpipe.services.dask_batches import batch_columns, validate_parts
 from tabpipe.services.ingest import load_batch
 from tabpipe.services.metrics import predicted_labels
 from tabpipe.services.registry_view import numbered_version
@@ -75,6 +75,7 @@ def run_predict(
         raise ParamsError(msg)
     registry = params.mlflow
     if params.engine == "dask":
+        _check_keys(keys, batch_columns(batch_path, params), batch_path)  # before the cluster
         experiment_id, chosen, model = _registered_model(params, root, alias, version)
         n_rows, digest = _predict_on_dask(batch_path, output, params, model, chosen, keys, root)
     else:
