@@ -133,3 +133,78 @@ def test_the_gate_fails_only_when_enforced(
 def test_the_threshold_is_bounded(adult_params: Params, threshold: float) -> None:
     with pytest.raises(ParamsError, match=r"train\.leakage\.max_single_feature_score"):
         with_overrides(adult_params, train={"leakage": {"max_single_feature_score": threshold}})
+
+
+# Every task and target dtype a user may bring, crossed with every column kind: the check
+# scores each column without raising, flags a copy of the target and passes noise.
+_TARGETS = {
+    "binary_text": lambda rng, n: rng.choice(["no", "yes"], n),
+    "binary_yes_no": lambda rng, n: rng.choice(["No", "Yes"], n, p=[0.97, 0.03]),
+    "binary_int_coded": lambda rng, n: rng.integers(0, 2, n),
+    "binary_bool": lambda rng, n: rng.integers(0, 2, n).astype(bool),
+    "multiclass_text": lambda rng, n: rng.choice(["a", "b", "c", "d"], n),
+    "multiclass_int_coded": lambda rng, n: rng.integers(1, 6, n),
+    "regression_int": lambda rng, n: rng.integers(0, 1000, n),
+    "regression_decimal": lambda rng, n: np.round(rng.normal(6.5, 1.2, n), 2),
+}
+
+
+def _leaking(kind: str, y: pd.Series) -> pd.Series:
+    """A column of ``kind`` that is a function of the target (so a leak)."""
+    codes = y.astype(str).astype("category").cat.codes
+    if kind == "categorical" and (pd.api.types.is_float_dtype(y) or y.nunique() > 100):  # noqa: PLR2004
+        # A continuous target as 50 bands: each category's mean nearly is the target.
+        return "band_" + pd.qcut(y, 50, labels=False, duplicates="drop").astype(str)
+    if kind == "categorical":
+        return "level_" + y.astype(str)
+    if kind == "boolean":
+        return codes == codes.max()
+    return y.astype(float) * 3.0 + 1.0 if pd.api.types.is_numeric_dtype(y) else codes * 2.0
+
+
+def _noise(kind: str, rng: np.random.Generator, n: int) -> pd.Series:
+    if kind == "categorical":
+        return pd.Series(rng.choice(["red", "green", "blue"], n))
+    if kind == "boolean":
+        return pd.Series(rng.integers(0, 2, n).astype(bool))
+    return pd.Series(rng.normal(size=n))
+
+
+@pytest.mark.parametrize("kind", ["numeric", "categorical", "boolean"])
+@pytest.mark.parametrize("target_kind", list(_TARGETS))
+def test_every_task_and_column_kind_is_scored_and_a_copy_of_the_target_is_found(
+    target_kind: str, kind: str
+) -> None:
+    rng = np.random.default_rng(7)
+    n = 1200
+    y = pd.Series(_TARGETS[target_kind](rng, n))
+    classification = not target_kind.startswith("regression")
+    frame = pd.DataFrame(
+        {
+            "noise": _noise(kind, rng, n),
+            "copy": _leaking(kind, y),
+            "constant": "same",
+            "identifier": [f"id{i}" for i in range(n)],
+            "target": y,
+        }
+    )
+    if kind == "boolean" and not classification:
+        frame = frame.drop(columns="copy")  # a yes/no column cannot carry a continuous target
+    result = _check(frame, "target", classification=classification)
+    scored = {item.feature for item in result.top_features}
+    assert "noise" in scored
+    assert "noise" not in result.suspects
+    assert "identifier" not in result.suspects
+    if "copy" in frame.columns and not (kind == "boolean" and target_kind.startswith("multi")):
+        assert "copy" in result.suspects, result.describe()
+    assert result.metric == ("roc_auc" if classification else "r2")
+
+
+def test_the_encoder_target_type_follows_the_task_not_the_values() -> None:
+    from tabpipe.services.leakage import encoder_target_type
+
+    decimals = pd.Series([6.03, 6.67, 5.1, 7.2])
+    assert encoder_target_type(decimals, classification=False) == "continuous"
+    assert encoder_target_type(pd.Series([0, 1, 1, 0]), classification=False) == "continuous"
+    assert encoder_target_type(pd.Series(["1", "2", "3"]), classification=True) == "multiclass"
+    assert encoder_target_type(pd.Series(["No", "Yes"]), classification=True) == "binary"

@@ -103,14 +103,14 @@ def _single_feature_score(
     seed: int,
 ) -> float | None:
     """The validation score of a model that sees this one column (None: not computable)."""
-    if x_train.notna().sum() == 0:
+    if x_train.notna().sum() == 0 or (classification and y_train.nunique() < 2):  # noqa: PLR2004
         return None
     if categorical:
         encoder = TargetEncoder(
-            target_type="multiclass" if y_train.nunique() > 2 else "auto",  # noqa: PLR2004
+            target_type=encoder_target_type(y_train, classification=classification),
             random_state=seed,
         )
-        encoder.fit(_as_text(x_train), y_train)
+        encoder.fit(_as_text(x_train), y_train if classification else y_train.astype(float))
         encoded = encoder.transform(_as_text(x_val))
         if classification:
             classes = [str(c) for c in encoder.classes_]
@@ -139,6 +139,18 @@ def _single_feature_score(
     ]
     known = [score for score in scores if score is not None]
     return max(known) if known else None
+
+
+def encoder_target_type(y_train: pd.Series, *, classification: bool) -> str:
+    """The ``TargetEncoder`` target type the task decides, never guessed from the values.
+
+    Regression is ``continuous`` whatever the target's dtype (an integer count, a decimal
+    price); classification is ``binary`` for up to two classes (labels as text, so
+    integer-coded and boolean classes alike), ``multiclass`` above.
+    """
+    if not classification:
+        return "continuous"
+    return "multiclass" if y_train.nunique() > 2 else "binary"  # noqa: PLR2004
 
 
 def _monotone_r2(
