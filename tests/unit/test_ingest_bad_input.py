@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from tabpipe.cli.app import app
@@ -194,3 +196,83 @@ def test_an_output_folder_that_refuses_writes_exits_9_naming_the_output(
     assert "unexpected error" not in result.output
     assert (project / OUTPUTS[0]).read_bytes() == before
     assert not list((project / OUTPUTS[0].parent).glob(".*.tmp"))
+
+
+def _without_income(sample: pd.DataFrame, project: Path, rows: int = 7) -> None:
+    """The raw file with ``rows`` targets blanked, and the schema declaring the target nullable."""
+    blanked = sample.copy()
+    blanked.loc[: rows - 1, "income"] = None
+    _write(blanked, project / RAW)
+    schema = project / "schemas/adult.yaml"
+    text = schema.read_text()
+    schema.write_text(
+        text.replace(
+            "  income:\n    dtype: category\n",
+            "  income:\n    dtype: category\n    nullable: true\n",
+        )
+    )
+
+
+def test_rows_without_a_target_are_dropped_counted_and_reported_by_default(
+    sample: pd.DataFrame, make_project: ProjectFactory
+) -> None:
+    project = make_project(sample)
+    _without_income(sample, project)
+    result = CliRunner().invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "7 of 400 rows have no 'income' (the target) and are left out" in result.output
+    summary = json.loads((project / "reports/ingest/dataset.json").read_text())
+    assert (summary["n_rows"], summary["rows_without_target"]) == (393, 7)
+    report = json.loads((project / "reports/ingest/validation.json").read_text())
+    assert report["rows_without_target"] == 7
+    validated = pd.read_parquet(project / "data/interim/validated.parquet")
+    assert validated["income"].notna().all()
+
+
+def test_missing_target_fail_names_the_column_the_count_and_the_way_forward(
+    sample: pd.DataFrame, make_project: ProjectFactory
+) -> None:
+    project = make_project(sample)
+    first = CliRunner().invoke(app, ["ingest"])
+    assert first.exit_code == ExitCode.OK, first.output
+    before = {path: (project / path).read_bytes() for path in OUTPUTS}
+    _without_income(sample, project)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ingest"]["missing_target"] = "fail"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    result = CliRunner().invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.DATA_INVALID, result.output
+    assert "column 'income' (data.target) has no value in 7 of 400 rows" in result.output
+    assert "ingest.missing_target: drop" in result.output
+    assert "Traceback" not in result.output
+    assert {path: (project / path).read_bytes() for path in OUTPUTS} == before
+
+
+def test_a_target_the_schema_declares_non_nullable_says_how_to_accept_missing_ones(
+    sample: pd.DataFrame, make_project: ProjectFactory
+) -> None:
+    project = make_project(sample)
+    blanked = sample.copy()
+    blanked.loc[:2, "income"] = None
+    _write(blanked, project / RAW)
+    result = CliRunner().invoke(app, ["ingest"])
+    assert result.exit_code == ExitCode.DATA_INVALID, result.output
+    assert "declares it non-nullable" in result.output
+    assert "set `nullable: true` for 'income'" in result.output
+    assert "ingest.missing_target (now 'drop')" in result.output
+
+
+def test_a_batch_may_hold_rows_without_a_target(
+    sample: pd.DataFrame, make_project: ProjectFactory
+) -> None:
+    from tabpipe.repositories.params_file import load_params
+    from tabpipe.services.ingest import labelled_rows, load_batch
+
+    project = make_project(sample)
+    blanked = sample.copy()
+    blanked.loc[:4, "income"] = None
+    _write(blanked, project / "batch.csv")
+    batch = load_batch(project / "batch.csv", load_params(project / "params.yaml"), project)
+    assert len(batch) == 400
+    assert batch["income"].isna().sum() == 5
+    assert len(labelled_rows(batch, "income")) == 395

@@ -152,7 +152,7 @@ _TARGETS = {
 def _leaking(kind: str, y: pd.Series) -> pd.Series:
     """A column of ``kind`` that is a function of the target (so a leak)."""
     codes = y.astype(str).astype("category").cat.codes
-    if kind == "categorical" and (pd.api.types.is_float_dtype(y) or y.nunique() > 100):  # noqa: PLR2004
+    if kind == "categorical" and (pd.api.types.is_float_dtype(y) or y.nunique() > 100):
         # A continuous target as 50 bands: each category's mean nearly is the target.
         return "band_" + pd.qcut(y, 50, labels=False, duplicates="drop").astype(str)
     if kind == "categorical":

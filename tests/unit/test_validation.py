@@ -80,14 +80,21 @@ def test_a_target_with_one_class_fails_for_classification_only() -> None:
     assert validated is not None
 
 
-def test_the_target_may_not_be_missing_even_if_the_schema_allows_it() -> None:
-    nullable_target = BASE.update_column("label", nullable=True)
-    schema = build_schema(nullable_target, target="label", task="classification")
+def test_the_target_keeps_the_nullability_the_schema_declares() -> None:
+    """Missing targets of a nullable target are ingest.missing_target's to decide
+    (tests/unit/test_ingest_bad_input.py); a non-nullable one fails validation."""
     frame = pd.DataFrame(
         {"age": [30, 31, 32], "job": ["a", "b", "a"], "label": ["no", None, "yes"]}
     )
-    _, report = validate_frame(frame, schema, source="x.csv")
+    strict = build_schema(BASE, target="label", task="classification")
+    _, report = validate_frame(frame, strict, source="x.csv")
     assert any("not_nullable" in failure.check for failure in report.failures)
+    nullable_target = BASE.update_column("label", nullable=True)
+    schema = build_schema(nullable_target, target="label", task="classification")
+    validated, _ = validate_frame(frame, schema, source="x.csv")
+    assert validated is not None
+    batch = build_schema(BASE, target="label", task="classification", batch=True)
+    assert batch.columns["label"].nullable  # labels of a batch may arrive later
 
 
 def test_a_target_absent_from_the_schema_is_a_params_error() -> None:

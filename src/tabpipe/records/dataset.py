@@ -42,6 +42,9 @@ class DatasetSummary(FrozenModel):
     duplicate_rows: int = Field(ge=0, description="Rows equal to an earlier row.")
     duplicates_dropped: bool
     content_sha256: str = Field(description="Digest of the validated values (frame_sha256).")
+    rows_without_target: int = Field(
+        0, ge=0, description="Raw rows left out because their target is missing."
+    )
 
 
 class SplitPart(FrozenModel):

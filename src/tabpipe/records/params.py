@@ -53,6 +53,14 @@ class IngestParams(FrozenModel):
     max_failure_examples: int = Field(
         5, ge=1, le=100, description="Failure cases shown per check in the console message."
     )
+    missing_target: Literal["drop", "fail"] = Field(
+        "drop",
+        description="Rows without a target value, when the schema declares the target "
+        "nullable: 'drop' leaves them out (counted in the dataset summary and the "
+        "validation report, never trained or evaluated on), 'fail' stops ingest naming "
+        "them. A target the schema declares non-nullable fails validation either way. "
+        "Batches (predict, monitor, compare) may always hold rows without a target.",
+    )
     min_rows: int | None = Field(
         None,
         ge=1,

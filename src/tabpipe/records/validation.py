@@ -23,6 +23,9 @@ class ValidationReport(FrozenModel):
     passed: bool
     n_rows: int = Field(ge=0)
     failures: tuple[CheckFailure, ...] = ()
+    rows_without_target: int = Field(
+        0, ge=0, description="Rows left out before validation: no target (ingest.missing_target)."
+    )
 
     def describe(self, max_examples: int = 5) -> str:
         """One line per failed check, short enough for a terminal."""

@@ -40,7 +40,7 @@ from tabpipe.repositories.datasets import write_record
 from tabpipe.services.behaviour import behaviour_gates
 from tabpipe.services.evaluate import slice_report
 from tabpipe.services.gates import evaluate_gates
-from tabpipe.services.ingest import load_batch
+from tabpipe.services.ingest import labelled_rows, load_batch
 from tabpipe.services.metrics import Predictions, compute_metrics, minority_count, predict
 from tabpipe.services.paired_tests import delong_test, improvement, paired_bootstrap
 from tabpipe.services.promote import move_champion
@@ -79,13 +79,21 @@ def run_compare(
         msg = f"--output {output}: name the comparison file .json"
         raise ParamsError(msg)
     data, registry = params.data, params.mlflow
-    batch = load_batch(batch_path, params, root)
-    if data.target not in batch.columns:
+    loaded = load_batch(batch_path, params, root)
+    batch = labelled_rows(loaded, data.target)
+    if batch.empty:
         msg = (
-            f"{batch_path}: no '{data.target}' column. compare scores both models against "
-            "the true labels: give it a labelled batch (predict scores unlabelled ones)."
+            f"{batch_path}: no row has a '{data.target}' value. compare scores both models "
+            "against the true labels: give it a labelled batch (predict scores unlabelled ones)."
         )
         raise DataValidationError(msg)
+    if len(batch) < len(loaded):
+        logger.warning(
+            "compare: {} of {} rows have no '{}' and are not compared",
+            len(loaded) - len(batch),
+            len(loaded),
+            data.target,
+        )
     tracking = store.tracking_store(project_root(root))
     experiment_id = store.connect(tracking, registry.experiment_name)
     champion_ref = _registered(params, registry.champion_alias, None)

@@ -32,6 +32,7 @@ from tabpipe.repositories.partitioned import (
 from tabpipe.repositories.raw_data import format_of
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.dask_ingest import merge_outcomes, rows_sha256, run_blocks
+from tabpipe.services.ingest import labelled_rows
 from tabpipe.services.metrics import Predictions, predict
 from tabpipe.services.validation import build_schema, whole_column_failures
 
@@ -48,9 +49,15 @@ class ScannedBatch:
 
 def score_part(
     part: Path, model: Any, *, target: str, task: str, positive: str | None
-) -> Predictions:
-    """One task on a worker: the champion's predictions for one validated part."""
-    return predict(model, read_part(part), target, task=task, positive_class=positive)  # type: ignore[arg-type]
+) -> Predictions | None:
+    """One task on a worker: the champion's predictions for one part's labelled rows.
+
+    Rows whose label has not arrived are not scored (None: the part has none labelled).
+    """
+    labelled = labelled_rows(read_part(part), target)
+    if labelled.empty:
+        return None
+    return predict(model, labelled, target, task=task, positive_class=positive)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -108,9 +115,7 @@ def validate_parts(
         blocksize=params.dask.blocksize,
         rows_per_partition=params.dask.rows_per_partition,
     )
-    outcomes = run_blocks(
-        client, blocks, schema, batch_params, folder, (), stage=stage, require_drop_columns=False
-    )
+    outcomes = run_blocks(client, blocks, schema, batch_params, folder, (), stage=stage, batch=True)
     total, report = merge_outcomes(outcomes, batch_params)
     extra = whole_column_failures(total.n_rows, total.n_missing, None, target=data.target)
     if not report.passed or extra:
@@ -146,7 +151,8 @@ def scan_batch(batch_path: Path, model: Any, params: Params, root: Path = Path()
                 )
                 for part in validated.parts
             ]  # fmt: skip
-            predictions = _concatenated([future.result() for future in futures])
+            scored = [piece for piece in (future.result() for future in futures) if piece is not None]
+            predictions = _concatenated(scored) if scored else None
         sample = read_sample(folder, params.drift.max_rows, params.drift.seed)
     return ScannedBatch(
         sample=sample, n_rows=validated.n_rows, sha256=validated.sha256, predictions=predictions

@@ -115,12 +115,13 @@ def ingest_block(
     ingest: IngestParams,
     folder: Path,
     unique_columns: tuple[str, ...],
-    require_drop_columns: bool = True,
+    batch: bool = False,
 ) -> BlockOutcome:
     """One task on a worker: read, normalise, validate, write the part, count.
 
-    ``require_drop_columns=False`` for a new batch, which may come without the columns
-    ``data.drop_columns`` removes (as the pandas engine's ``load_batch``).
+    ``batch=True`` for a new batch, which may come without the columns
+    ``data.drop_columns`` removes and with rows (or no column) of unknown target, as the
+    pandas engine's ``load_batch``.
     """
     try:
         raw = read_block(block, data_bytes, delimiter=data.delimiter, encoding=data.encoding)
@@ -135,9 +136,7 @@ def ingest_block(
         msg = f"{block.describe()}: cannot be read ({first}). Check data.delimiter and quoting."
         return BlockOutcome(block.index, error=DataReadError(msg))
     try:
-        frame, report = ingest_frame(
-            raw, schema, data=data, ingest=ingest, require_drop_columns=require_drop_columns
-        )
+        frame, report = ingest_frame(raw, schema, data=data, ingest=ingest, batch=batch)
     except DataValidationError as exc:
         if exc.report is None:
             return BlockOutcome(block.index, error=DataReadError(str(exc)))
@@ -212,7 +211,12 @@ def run_ingest_dask(params: Params, root: Path = Path()) -> tuple[DatasetSummary
             DatasetCounts(total.n_rows, total.n_missing, total.class_counts), params
         )
         write_record(report, report_path)
-        summary = _summary(total, params, source_sha256=path_sha256(raw_path))
+        summary = _summary(
+            total,
+            params,
+            source_sha256=path_sha256(raw_path),
+            rows_without_target=report.rows_without_target,
+        )
     duplicates = summary.duplicate_rows
     if duplicates:
         logger.warning("ingest: {} duplicate rows kept (ingest.duplicates)", duplicates)
@@ -236,7 +240,7 @@ def run_blocks(
     unique_columns: tuple[str, ...],
     *,
     stage: str = "ingest",
-    require_drop_columns: bool = True,
+    batch: bool = False,
 ) -> list[BlockOutcome]:
     """Every block validated and written as a part on the cluster, outcomes in block order."""
     from dask.delayed import delayed  # noqa: PLC0415
@@ -253,7 +257,7 @@ def run_blocks(
                 ingest=params.ingest,
                 folder=folder,
                 unique_columns=unique_columns,
-                require_drop_columns=require_drop_columns,
+                batch=batch,
             )
             for block, data_bytes in blocks
         ]
@@ -306,6 +310,7 @@ def merge_outcomes(
                 passed=False,
                 n_rows=n_rows,
                 failures=tuple(extra),
+                rows_without_target=report.rows_without_target,
             )
     return total, report
 
@@ -325,7 +330,9 @@ def _repeated_values(total: BlockCounts) -> list[CheckFailure]:
     return failures
 
 
-def _summary(total: BlockCounts, params: Params, *, source_sha256: str) -> DatasetSummary:
+def _summary(
+    total: BlockCounts, params: Params, *, source_sha256: str, rows_without_target: int
+) -> DatasetSummary:
     data = params.data
     hashes = np.concatenate(total.row_hashes)
     if total.class_counts is not None:
@@ -354,6 +361,7 @@ def _summary(total: BlockCounts, params: Params, *, source_sha256: str) -> Datas
         duplicate_rows=int(len(hashes) - len(np.unique(hashes))),
         duplicates_dropped=False,
         content_sha256=rows_sha256(total),
+        rows_without_target=rows_without_target,
     )
 
 

@@ -80,6 +80,7 @@ def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
         source_sha256=path_sha256(raw_path),
         duplicate_rows=duplicates,
         duplicates_dropped=params.ingest.duplicates == "drop",
+        rows_without_target=report.rows_without_target,
     )
     write_frame(frame, root / params.paths.validated)
     write_record(summary, root / params.paths.dataset_summary)
@@ -98,32 +99,86 @@ def ingest_frame(
     *,
     data: DataParams,
     ingest: IngestParams,
-    require_drop_columns: bool = True,
+    batch: bool = False,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """The pure part of ingest: valid data, or DataValidationError naming every failure.
 
-    ``data.raw_path`` names the file in messages. A new batch (monitoring) may come
-    without the columns ``data.drop_columns`` removes: ``require_drop_columns=False``.
+    ``data.raw_path`` names the file in messages. Training data follows
+    ``ingest.missing_target`` for rows without a target (:func:`drop_rows_without_target`).
+    A new ``batch`` (predict, monitoring) may come without the columns
+    ``data.drop_columns`` removes, and keeps its rows without a target.
     """
     frame = normalise_frame(raw, missing_values=data.missing_values, drop_columns=data.drop_columns)
     _check_delimiter(frame, schema, data)
     present = {str(name).strip() for name in raw.columns}
     absent = [name for name in data.drop_columns if name not in present]
-    if absent and require_drop_columns:
+    if absent and not batch:
         msg = (
             f"data.drop_columns: {', '.join(repr(n) for n in absent)} not in {data.raw_path} "
             f"(its columns: {', '.join(sorted(present))}); remove them from data.drop_columns"
         )
         raise ParamsError(msg)
+    without_target = 0
+    if not batch:
+        frame, without_target = drop_rows_without_target(frame, schema, data=data, ingest=ingest)
     validated, report = validate_frame(frame, schema, source=str(data.raw_path))
+    report = report.model_copy(update={"rows_without_target": without_target})
     if validated is None:
         message = (
             f"{data.raw_path}: {len(report.failures)} check(s) failed on {len(frame)} rows "
             f"(schema {data.schema_path}):\n{report.describe(ingest.max_failure_examples)}\n"
-            "Fix the data, or review the schema file if the data is right."
+            + _target_hint(report, data, ingest)
+            + "Fix the data, or review the schema file if the data is right."
         )
         raise DataValidationError(message, report=report)
     return validated, report
+
+
+def drop_rows_without_target(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, *, data: DataParams, ingest: IngestParams
+) -> tuple[pd.DataFrame, int]:
+    """Training rows without a target value, by ``ingest.missing_target``; how many left out.
+
+    Only where the schema declares the target nullable: a non-nullable target with
+    missing values is the schema's failure to report (with :func:`_target_hint`).
+    'drop' removes those rows (they can neither be learnt from nor scored), 'fail'
+    raises DataValidationError naming the column, the count and both ways forward.
+    """
+    target = data.target
+    if target not in frame.columns or target not in schema.columns:
+        return frame, 0
+    missing = frame[target].isna()
+    count = int(missing.sum())
+    if count == 0 or not schema.columns[target].nullable:
+        return frame, 0
+    if ingest.missing_target == "fail":
+        msg = (
+            f"{data.raw_path}: column '{target}' (data.target) has no value in {count} of "
+            f"{len(frame)} rows, and ingest.missing_target is 'fail'. Fill them in the raw "
+            "file, or set ingest.missing_target: drop to leave those rows out of training "
+            "and evaluation (they are counted in the dataset summary)."
+        )
+        raise DataValidationError(msg)
+    logger.warning(
+        "ingest: {} of {} rows have no '{}' (the target) and are left out "
+        "(ingest.missing_target: drop)",
+        count,
+        len(frame),
+        target,
+    )
+    return frame.loc[~missing].reset_index(drop=True), count
+
+
+def _target_hint(report: ValidationReport, data: DataParams, ingest: IngestParams) -> str:
+    """What to do when the target, declared non-nullable, has missing values."""
+    if not any(f.column == data.target and "not_nullable" in f.check for f in report.failures):
+        return ""
+    return (
+        f"'{data.target}' is the target (data.target) and {data.schema_path} declares it "
+        f"non-nullable. If rows without a target are expected, set `nullable: true` for "
+        f"'{data.target}' there: ingest.missing_target (now '{ingest.missing_target}') then "
+        "decides, 'drop' leaves them out and counts them, 'fail' stops ingest.\n"
+    )
 
 
 MIN_ROWS_PER_PART = 10
@@ -224,6 +279,7 @@ def summarise_dataset(
     source_sha256: str,
     duplicate_rows: int,
     duplicates_dropped: bool,
+    rows_without_target: int = 0,
 ) -> DatasetSummary:
     """The dataset summary of a validated frame: shape, columns, target, digests, duplicates."""
     columns = tuple(
@@ -247,14 +303,24 @@ def summarise_dataset(
         duplicate_rows=duplicate_rows,
         duplicates_dropped=duplicates_dropped,
         content_sha256=frame_sha256(frame),
+        rows_without_target=rows_without_target,
     )
+
+
+def labelled_rows(batch: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The rows of a batch whose target is known: the only ones a metric can score."""
+    if target not in batch.columns:
+        return batch.iloc[0:0]
+    known = batch[target].notna()
+    return batch if bool(known.all()) else batch.loc[known].reset_index(drop=True)
 
 
 def load_batch(path: Path, params: Params, root: Path = Path()) -> pd.DataFrame:
     """A new batch (monitoring, drift) read and validated like the training data.
 
     Labels are optional: monitoring data often has none yet, so a batch without the
-    target column is validated against the schema without it.
+    target column is validated against the schema without it, and a labelled batch may
+    hold rows whose label has not arrived (metrics use :func:`labelled_rows`).
     """
     data = params.data
     base = load_schema(root / data.schema_path)
@@ -270,6 +336,6 @@ def load_batch(path: Path, params: Params, root: Path = Path()) -> pd.DataFrame:
         schema,
         data=data.model_copy(update={"raw_path": path}),
         ingest=params.ingest,
-        require_drop_columns=False,
+        batch=True,
     )
     return validated

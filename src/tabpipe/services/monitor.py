@@ -29,7 +29,7 @@ from tabpipe.services.drift import (
     write_drift_outputs,
 )
 from tabpipe.services.gates import evaluate_gates
-from tabpipe.services.ingest import load_batch
+from tabpipe.services.ingest import labelled_rows, load_batch
 from tabpipe.services.metrics import compute_metrics, predict
 from tabpipe.services.page_headers import tracked_header
 from tabpipe.utils.hashing import frame_sha256
@@ -84,13 +84,13 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
     if batch is None:
         scanned = scan_batch(batch_path, model, params, root)
     else:
-        labelled = data.target in batch.columns
+        known = labelled_rows(batch, data.target)
         scanned = ScannedBatch(
             sample=batch,
             n_rows=len(batch),
             sha256=frame_sha256(batch),
-            predictions=predict(model, batch, data.target, task=task, positive_class=positive)
-            if labelled
+            predictions=predict(model, known, data.target, task=task, positive_class=positive)
+            if len(known)
             else None,
         )
     labelled = scanned.predictions is not None

@@ -36,7 +36,10 @@ def build_schema(
     """The schema file plus the rules that depend on the params, not on the dataset.
 
     A training dataset needs two classes; a ``batch`` (monitoring) may hold one, as a
-    day of real traffic often does. ``whole_columns=False`` leaves out the checks that
+    day of real traffic often does, and rows without a target (labels arrive late). In
+    training data the target keeps the nullability the schema file declares: ingest
+    applies ``ingest.missing_target`` to a nullable one before validating.
+    ``whole_columns=False`` leaves out the checks that
     only hold for a whole column (not all missing, two classes), for a schema that
     validates one partition: the Dask engine checks those on the merged counts.
     """
@@ -54,8 +57,8 @@ def build_schema(
         if name == target and task == "classification" and not batch and whole_columns:
             checks.append(pa.Check(_has_two_classes, name=AT_LEAST_TWO_CLASSES))
         updates[name] = {"checks": checks}
-        if name == target:
-            updates[name]["nullable"] = False
+        if name == target and batch:
+            updates[name]["nullable"] = True
     return base.update_columns(updates)
 
 
@@ -183,7 +186,11 @@ def merge_reports(reports: list[ValidationReport], *, source: str, n_rows: int) 
             )
     failures = tuple(merged.values())
     return ValidationReport(
-        source_path=source, passed=not failures, n_rows=n_rows, failures=failures
+        source_path=source,
+        passed=not failures,
+        n_rows=n_rows,
+        failures=failures,
+        rows_without_target=sum(report.rows_without_target for report in reports),
     )
 
 
