@@ -8,7 +8,8 @@ a result silently stale.
   ``tabpipe`` command imports, minus the CLI package itself (it parses options and
   prints; it writes no output) and package ``__init__`` files that hold only a docstring.
 - **Params**: every ``params.yaml`` key read on the call graph that starts at the
-  command. Reads are followed through attribute chains (``params.data.target``),
+  command, except inside the checks of ``CHECK_ONLY`` (they decide no output). Reads
+  are followed through attribute chains (``params.data.target``),
   local names bound to a section (``paths = params.paths``), parameters annotated
   with a section's model (``gates: GatesParams``) and calls of tabpipe functions that
   receive params or a section. A section used as a whole (passed to a function that is
@@ -364,6 +365,13 @@ class _FunctionReads(ast.NodeVisitor):
         return None
 
 
+# Functions that check params without deciding any output: their reads are not followed.
+# ``check_against_schema`` checks every column-naming key in every stage, so that a wrong
+# name stops the first stage that runs; each such key is a dependency of the stage whose
+# output it decides, so a change to it re-runs a stage that checks it (params_checks.py).
+CHECK_ONLY = {"tabpipe.services.params_checks.check_against_schema"}
+
+
 class ParamsAnalyser:
     """Follows a command's call graph and collects every params key it reads."""
 
@@ -384,6 +392,8 @@ class ParamsAnalyser:
             annotation = "" if arg.annotation is None else ast.unparse(arg.annotation)
             if arg.arg not in bound and annotation in self.types:
                 bound[arg.arg] = self.types[annotation]
+        if f"{module}.{function.name}" in CHECK_ONLY:
+            return
         key = (f"{module}.{function.name}", repr(sorted(bound.items())))
         if key in self.reads.visited:
             return

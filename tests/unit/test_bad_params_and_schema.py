@@ -171,6 +171,21 @@ def test_params_check_cross_checks_every_column_name_at_once(
         assert fragment in result.output
 
 
+@pytest.mark.parametrize("stage", ["ingest", "split", "train", "evaluate", "drift"])
+def test_every_stage_checks_every_column_name_before_any_work(
+    stage: str, make_project: ProjectFactory
+) -> None:
+    """Under plain `dvc repro` the first stage that runs stops on a later stage's key."""
+    project = make_project()
+    _edit_params(project, "evaluate", slice_columns=["sex"])
+    result = CliRunner().invoke(app, [stage])
+    assert result.exit_code == ExitCode.BAD_PARAMS, result.output
+    assert "evaluate.slice_columns.0: 'sex' is not a column of the schema" in result.output
+    assert "Traceback" not in result.output
+    assert not (project / "data/interim/validated.parquet").exists()
+    assert not (project / "data/processed").exists()
+
+
 def test_params_read_with_yaml_1_2_rules_as_dvc_writes_them(make_project: ProjectFactory) -> None:
     """`dvc exp run -S` rewrites params.yaml with YAML 1.2 rules: unquoted Yes is a string,
     1e-3 a number (PyYAML's YAML 1.1 reads them as True and as the string '1e-3')."""

@@ -151,7 +151,9 @@ def scan_batch(batch_path: Path, model: Any, params: Params, root: Path = Path()
                 )
                 for part in validated.parts
             ]  # fmt: skip
-            scored = [piece for piece in (future.result() for future in futures) if piece is not None]
+            scored = [
+                piece for piece in (future.result() for future in futures) if piece is not None
+            ]
             predictions = _concatenated(scored) if scored else None
         sample = read_sample(folder, params.drift.max_rows, params.drift.seed)
     return ScannedBatch(

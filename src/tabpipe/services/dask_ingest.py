@@ -40,9 +40,8 @@ from tabpipe.repositories.partitioned import (
     read_block,
     write_part,
 )
-from tabpipe.repositories.schema_file import load_schema, schema_columns
+from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.ingest import DatasetCounts, check_dataset_counts, ingest_frame
-from tabpipe.services.params_checks import drop_column_problems, raise_on, target_problems
 from tabpipe.services.summaries import Moments, target_from_moments
 from tabpipe.services.validation import build_schema, merge_reports, whole_column_failures
 from tabpipe.utils.hashing import path_sha256
@@ -181,8 +180,6 @@ def run_ingest_dask(params: Params, root: Path = Path()) -> tuple[DatasetSummary
     """The ingest stage on a Dask cluster; the same outputs and errors as the pandas engine."""
     data = params.data
     raw_path = root / data.raw_path
-    columns = schema_columns(root / data.schema_path)
-    raise_on([*target_problems(data, columns), *drop_column_problems(data, columns)], "params.yaml")
     base = load_schema(root / data.schema_path)
     schema = build_schema(base, target=data.target, task=data.task, whole_columns=False)
     unique_columns = tuple(str(name) for name, column in base.columns.items() if column.unique)

@@ -25,11 +25,11 @@ from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_split, split_path, write_record
 from tabpipe.repositories.drift_report import headed_copy, write_report_html
 from tabpipe.repositories.model_file import load_model, model_digest
-from tabpipe.repositories.schema_file import load_schema, schema_columns
+from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.features import feature_columns
 from tabpipe.services.ingest import load_batch
 from tabpipe.services.page_headers import dvc_output_note, tracked_header
-from tabpipe.services.params_checks import drift_problems, raise_on
+from tabpipe.services.params_checks import check_against_schema
 from tabpipe.utils.project import git_state, project_root
 
 PREDICTION = "prediction"
@@ -171,9 +171,8 @@ def _column_results(payload: dict[str, Any]) -> list[ColumnDrift]:
 
 def run_drift(params: Params, root: Path = Path()) -> DriftReport:
     """The drift stage: training split vs test split (or drift.current_path), gated."""
+    check_against_schema(params, root)
     paths = params.paths
-    declared = schema_columns(root / params.data.schema_path)
-    raise_on(drift_problems(params.drift, params.data, declared), "params.yaml")
     digest = model_digest(root / paths.model)
     scorer = scorer_for(load_model(root / paths.model), params, root)
     # On Dask each side is sampled while read (drift.max_rows); the pandas engine samples

@@ -40,7 +40,6 @@ from tabpipe.repositories.datasets import (
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
 from tabpipe.repositories.reports import write_text
-from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.behaviour import behaviour_gates
 from tabpipe.services.curves import curve_tables, explanation_tables
 from tabpipe.services.error_analysis import error_analysis
@@ -62,7 +61,7 @@ from tabpipe.services.metrics import (
     minority_count,
     predict,
 )
-from tabpipe.services.params_checks import behaviour_problems, raise_on, slice_problems
+from tabpipe.services.params_checks import check_against_schema
 from tabpipe.services.thresholds import model_threshold, threshold_table
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
@@ -277,15 +276,8 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     split metrics onto the (finished) training run, so that runs compare side by side
     in the MLflow UI; later evaluations (a changed gate, say) never touch it again.
     """
+    check_against_schema(params, root)
     paths = params.paths
-    declared = schema_columns(root / params.data.schema_path)
-    raise_on(
-        [
-            *slice_problems(params.evaluate, params.gates, params.data, declared),
-            *behaviour_problems(params.gates, params.data, declared),
-        ],
-        "params.yaml",
-    )
     digest = model_digest(root / paths.model)
     model = load_model(root / paths.model)
     # Train metrics use a sample (evaluate.max_train_rows); on Dask it is drawn while

@@ -20,9 +20,9 @@ from tabpipe.records.params import DataParams, IngestParams, Params
 from tabpipe.records.validation import ValidationReport
 from tabpipe.repositories.datasets import write_frame, write_record
 from tabpipe.repositories.raw_data import format_of, read_raw
-from tabpipe.repositories.schema_file import load_schema, schema_columns
+from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.normalise import normalise_frame
-from tabpipe.services.params_checks import drop_column_problems, raise_on, target_problems
+from tabpipe.services.params_checks import check_against_schema
 from tabpipe.services.summaries import summarise_target
 from tabpipe.services.validation import build_schema, validate_frame
 from tabpipe.utils.hashing import frame_sha256, path_sha256
@@ -41,17 +41,13 @@ def run_ingest(params: Params, root: Path = Path()) -> IngestResult:
 
     On ``engine: dask`` the work runs on a Dask cluster (services/dask_ingest.py).
     """
+    check_against_schema(params, root)
     if params.engine == "dask":
         from tabpipe.services.dask_ingest import run_ingest_dask  # noqa: PLC0415
 
         return IngestResult(*run_ingest_dask(params, root))
     data = params.data
     raw_path = root / data.raw_path
-    columns = schema_columns(root / data.schema_path)
-    raise_on(
-        [*target_problems(data, columns), *drop_column_problems(data, columns)],
-        "params.yaml",
-    )
     schema = build_schema(load_schema(root / data.schema_path), target=data.target, task=data.task)
     logger.info("ingest: reading {}", raw_path)
     raw = read_raw(

@@ -3,9 +3,14 @@
 pydantic checks each key on its own; these checks need the schema: every column a
 parameter names must be a column the data has, and the positive class one of the
 target's declared values. ``tabpipe params --check`` (and so ``make train``, before DVC
-starts) runs all of them; each stage runs the ones about the keys it reads, first, so a
-wrong name fails at once (exit 2) instead of as a KeyError deep in a stage, and a stage
-depends on no more params than it reads.
+starts) and every stage, before any work, run all of them
+(:func:`check_against_schema`): a wrong name stops the first stage that runs (exit 2),
+under plain ``dvc repro`` too, instead of a later stage after the earlier ones ran.
+
+The check decides no output, so a stage does not list the keys only the check reads
+(``scripts/stage_deps.py`` does not follow it): every key it checks is a dependency of
+the stage whose output it decides, so changing that key re-runs at least that stage,
+whose check then fails on a wrong name.
 """
 
 from __future__ import annotations
@@ -148,6 +153,12 @@ def raise_on(problems: list[str], source: str) -> None:
 def check_all(path: Path, root: Path = Path()) -> Params:
     """params.yaml, validated on its own and every column name against its schema file."""
     params = load_params(path)
+    check_against_schema(params, root, source=str(path))
+    return params
+
+
+def check_against_schema(params: Params, root: Path = Path(), source: str = "params.yaml") -> None:
+    """Every column a key names, and the positive class, against the schema; ParamsError."""
     data = params.data
     columns = schema_columns(root / data.schema_path)
     raise_on(
@@ -161,6 +172,5 @@ def check_all(path: Path, root: Path = Path()) -> Params:
             *behaviour_problems(params.gates, data, columns),
             *drift_problems(params.drift, data, columns),
         ],
-        str(path),
+        source,
     )
-    return params

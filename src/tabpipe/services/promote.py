@@ -49,6 +49,7 @@ from tabpipe.repositories.model_file import model_digest
 from tabpipe.repositories.reports import read_text
 from tabpipe.services.gates import ChampionScore, PromotedScore, champion_gates, evaluate_gates
 from tabpipe.services.model_card import registry_description
+from tabpipe.services.params_checks import check_against_schema
 from tabpipe.services.registry_view import numbered_version
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
@@ -140,6 +141,7 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
     GateFailedError when the comparison fails and StaleOutputsError when the records do
     not describe the model file.
     """
+    check_against_schema(params, root)
     if version is not None:
         return promote_version(params, version, root)
     paths, registry = params.paths, params.mlflow

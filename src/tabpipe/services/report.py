@@ -27,6 +27,7 @@ from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.model_card import CardInputs, render_model_card
 from tabpipe.services.notebook_rules import raise_on_violations
 from tabpipe.services.page_headers import dvc_output_note, tracked_header
+from tabpipe.services.params_checks import check_against_schema
 from tabpipe.utils.environment import package_versions
 from tabpipe.utils.project import git_state, project_root
 
@@ -110,6 +111,7 @@ def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
     every notebook ran; the card is written after them, so a failed notebook leaves
     the last good card and HTML as they were.
     """
+    check_against_schema(params, root)
     raise_on_violations([root / path for path in params.report.notebooks], params.report.rules)
     inputs = card_inputs(params, root)
     outputs = [inputs.model.model_sha256, inputs.metrics.model_sha256, inputs.gates.model_sha256]

@@ -27,6 +27,7 @@ from tabpipe.errors import DataValidationError, ParamsError
 from tabpipe.records.dataset import SplitPart, SplitSummary
 from tabpipe.records.params import Params, SplitParams, Task
 from tabpipe.repositories.datasets import SPLIT_NAMES, read_frame, write_record, write_splits
+from tabpipe.services.params_checks import check_against_schema
 from tabpipe.services.summaries import summarise_target
 from tabpipe.utils.hashing import frame_sha256
 
@@ -154,6 +155,7 @@ def run_split(params: Params, root: Path = Path()) -> SplitSummary:
     folder (``paths.split_dir``) and the summary (``paths.split_summary``). On
     ``engine: dask`` the parts are split on the cluster (services/dask_split.py).
     """
+    check_against_schema(params, root)
     if params.engine == "dask":
         from tabpipe.services.dask_split import run_split_dask  # noqa: PLC0415
 

@@ -34,19 +34,14 @@ from tabpipe.records.params import (
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_record, read_split, split_path, write_record
 from tabpipe.repositories.model_file import model_digest, save_model
-from tabpipe.repositories.schema_file import load_schema, schema_columns
+from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.boosting import validation_curve
 from tabpipe.services.dask_train import fit_on_dask
 from tabpipe.services.estimators import build_pipeline
 from tabpipe.services.features import FeatureColumns, feature_columns
 from tabpipe.services.leakage import check_leakage
 from tabpipe.services.metrics import oriented_scorer, resolve_positive_class
-from tabpipe.services.params_checks import (
-    feature_problems,
-    positive_class_problems,
-    raise_on,
-    target_problems,
-)
+from tabpipe.services.params_checks import check_against_schema
 from tabpipe.services.thresholds import ThresholdChoice, choose_threshold, with_threshold
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
@@ -288,16 +283,8 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     logs params, dataset lineage, the model (with its signature) and the training
     reference to a new MLflow run.
     """
+    check_against_schema(params, root)
     paths = params.paths
-    declared = schema_columns(root / params.data.schema_path)
-    raise_on(
-        [
-            *target_problems(params.data, declared),
-            *positive_class_problems(params.data, declared),
-            *feature_problems(params.train.exclude_columns, params.data, declared),
-        ],
-        "params.yaml",
-    )
     schema = load_schema(root / params.data.schema_path)
     columns = feature_columns(
         schema, target=params.data.target, exclude=params.train.exclude_columns
