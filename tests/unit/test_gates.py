@@ -133,7 +133,7 @@ def test_slice_gap_gate_and_markdown_summary() -> None:
     assert [gate.name for gate in report.failed] == ["roc_auc >= 0.99"]
     text = gates_markdown(report)
     assert text.startswith("# Quality gates: FAILED")
-    assert "| roc_auc >= 0.99 | 0.9100 | 0.9900 |  | **FAIL** |" in text
+    assert "| roc_auc >= 0.99 | 0.9100 | - | 0.9900 | point |  | **FAIL** |" in text
 
 
 def test_a_metric_that_could_not_be_computed_fails_its_gate() -> None:
@@ -142,3 +142,100 @@ def test_a_metric_that_could_not_be_computed_fails_its_gate() -> None:
     )
     assert report.gates[0].passed is False
     assert "could not be computed" in report.gates[0].note
+
+
+def _uncertain_report() -> MetricsReport:
+    """ROC AUC 0.91 in [0.89, 0.93]; log loss 0.30 in [0.27, 0.33]; uplift over 0.5 in
+    [0.385, 0.425]; a gender gap of 0.04 in [0.01, 0.07]."""
+    from tabpipe.records.evaluation import Interval
+
+    report = _report(roc_auc=0.91, log_loss=0.30)
+    gap = report.slice_gaps[0].model_copy(update={"low": 0.01, "high": 0.07})
+    return report.model_copy(
+        update={
+            "intervals": (
+                Interval(metric="roc_auc", low=0.89, high=0.93, n_resamples=500),
+                Interval(metric="log_loss", low=0.27, high=0.33, n_resamples=500),
+            ),
+            "uplift_intervals": (
+                Interval(metric="roc_auc", low=0.385, high=0.425, n_resamples=500),
+            ),
+            "slice_gaps": (gap,),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        # bound inside the interval: the estimate decides under point; the worse end under
+        # pass_when_evidence; the better end under fail_when_evidence.
+        ("point", [True, False, True, False, True, False]),
+        ("pass_when_evidence", [False, False, False, False, False, False]),
+        ("fail_when_evidence", [True, True, True, True, True, True]),
+    ],
+)
+def test_the_policy_decides_how_the_interval_counts(policy: str, expected: list[bool]) -> None:
+    params = GatesParams.model_validate(
+        {
+            "policy": policy,
+            "rules": [
+                {"metric": "roc_auc", "min": 0.90},  # estimate above, interval straddles
+                {"metric": "roc_auc", "min": 0.92},  # estimate below, interval straddles
+                {"metric": "log_loss", "max": 0.31},  # estimate below, interval straddles
+                {"metric": "roc_auc", "min_uplift": 0.42},  # uplift 0.41 in [0.385, 0.425]
+            ],
+            "slice_gaps": [
+                {"column": "gender", "metric": "roc_auc", "max_gap": 0.05},  # 0.04 in [.01, .07]
+                {"column": "gender", "metric": "roc_auc", "max_gap": 0.03},
+            ],
+        },
+        strict=False,
+    )
+    report = evaluate_gates(params, _uncertain_report())
+    assert [gate.passed for gate in report.gates] == expected
+    assert {gate.policy for gate in report.gates} == {policy}
+    assert all(gate.interval_text for gate in report.gates)
+    table = gates_markdown(report)
+    assert "| interval |" in table
+    assert f"| {policy} |" in table
+
+
+def test_a_rule_s_own_policy_overrides_the_default_and_clear_evidence_always_decides() -> None:
+    params = GatesParams.model_validate(
+        {
+            "policy": "fail_when_evidence",
+            "rules": [
+                {"metric": "roc_auc", "min": 0.95},  # the whole interval is below: fails anyway
+                {"metric": "roc_auc", "min": 0.90, "policy": "pass_when_evidence"},
+                {"metric": "roc_auc", "min": 0.85, "policy": "pass_when_evidence"},  # all above
+            ],
+        },
+        strict=False,
+    )
+    gates = evaluate_gates(params, _uncertain_report()).gates
+    assert [gate.passed for gate in gates] == [False, False, True]
+    assert [gate.policy for gate in gates] == [
+        "fail_when_evidence", "pass_when_evidence", "pass_when_evidence",
+    ]  # fmt: skip
+
+
+def test_an_evidence_policy_without_an_interval_is_judged_on_the_estimate_and_says_so() -> None:
+    params = GatesParams.model_validate(
+        {"policy": "pass_when_evidence", "rules": [{"metric": "roc_auc", "min": 0.90}]},
+        strict=False,
+    )
+    (gate,) = evaluate_gates(params, _report(roc_auc=0.91, log_loss=0.30)).gates
+    assert gate.passed is True
+    assert "no interval on these rows: judged on the estimate" in gate.note
+
+
+def test_an_evidence_policy_needs_the_bootstrap(raw_params_dict: dict[str, object]) -> None:
+    from tabpipe.errors import ParamsError
+    from tabpipe.repositories.params_file import parse_params
+
+    raw = dict(raw_params_dict)
+    raw["evaluate"] = {**raw["evaluate"], "bootstrap_samples": 0}  # type: ignore[dict-item]
+    with pytest.raises(ParamsError, match=r"gates\.policy: 'pass_when_evidence' judges") as info:
+        parse_params(raw)
+    assert "gates.slice_gaps.0.policy: 'fail_when_evidence'" in str(info.value)

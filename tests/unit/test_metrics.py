@@ -7,10 +7,10 @@ from sklearn import metrics as skm
 
 from tabpipe.services.metrics import (
     Predictions,
-    bootstrap_interval,
     compute_metrics,
     resolve_positive_class,
 )
+from tabpipe.services.uncertainty import bootstrap_interval
 
 
 def _binary(n_rows: int = 400, seed: int = 0) -> Predictions:

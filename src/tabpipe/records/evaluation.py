@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from tabpipe.records.base import FrozenModel
-from tabpipe.records.params import GREATER_IS_BETTER
+from tabpipe.records.params import GREATER_IS_BETTER, GatePolicy
 
 
 class FeatureScore(FrozenModel):
@@ -142,6 +142,8 @@ class SliceGap(FrozenModel):
     best: str = Field(description="Slice value with the best metric.")
     worst: str
     gap: float
+    low: float | None = Field(None, description="Bootstrap interval of the gap: lower end.")
+    high: float | None = Field(None, description="Bootstrap interval of the gap: upper end.")
 
 
 class FeatureImportance(FrozenModel):
@@ -211,6 +213,14 @@ class MetricsReport(FrozenModel):
     train: dict[str, float]
     val: dict[str, float]
     interval: Interval | None = None
+    intervals: tuple[Interval, ...] = Field(
+        (), description="Bootstrap intervals of the gated metrics on the test split."
+    )
+    uplift_intervals: tuple[Interval, ...] = Field(
+        (),
+        description="Bootstrap intervals of test minus baseline (the same resampled rows "
+        "for both), per metric with a min_uplift gate.",
+    )
     slices: tuple[SliceMetrics, ...] = ()
     slice_gaps: tuple[SliceGap, ...] = ()
     decision_threshold: float | None = Field(
@@ -268,14 +278,29 @@ class GateResult(FrozenModel):
     )
     passed: bool | None = Field(description="None when skipped (e.g. no champion yet).")
     note: str = ""
+    policy: GatePolicy = Field(
+        "point", description="What decided: the estimate, or the interval (gates.policy)."
+    )
+    low: float | None = Field(None, description="Bootstrap interval of the value: lower end.")
+    high: float | None = Field(None, description="Bootstrap interval of the value: upper end.")
+
+    @property
+    def interval_text(self) -> str:
+        """``[low, high]`` of the value, or empty when it has no interval."""
+        if self.low is None or self.high is None:
+            return ""
+        return f"[{self.low:.4f}, {self.high:.4f}]"
 
     def describe(self) -> str:
-        """One line for logs and messages: name, verdict, value, bound and note."""
+        """One line for logs and messages: name, verdict, value, interval, bound, policy, note."""
         verdict = {True: "passed", False: "FAILED", None: "skipped"}[self.passed]
         value = "n/a" if self.value is None else f"{self.value:.4f}"
-        bound = "" if self.bound is None else f" (bound {self.bound:.4f})"
+        interval = f" {self.interval_text}" if self.interval_text else ""
+        bound = "" if self.bound is None else f" (bound {self.bound:.4f}"
+        if bound:
+            bound += ")" if self.policy == "point" else f", {self.policy})"
         note = f" - {self.note}" if self.note else ""
-        return f"{self.name}: {verdict}: {value}{bound}{note}"
+        return f"{self.name}: {verdict}: {value}{interval}{bound}{note}"
 
 
 class GatesReport(FrozenModel):

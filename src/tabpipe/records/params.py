@@ -354,7 +354,16 @@ class EvaluateParams(FrozenModel):
         description="Metric for the interval, slices and search "
         "(default: roc_auc for classification, rmse for regression).",
     )
-    bootstrap_samples: int = Field(500, ge=0, le=10_000, description="0 disables the interval.")
+    bootstrap_samples: int = Field(
+        500,
+        ge=0,
+        le=10_000,
+        description="Resamples of the test split for the intervals of the primary metric, "
+        "every gated metric and slice gap; 0 disables them (then every gate is 'point').",
+    )
+    confidence: float = Field(
+        0.95, ge=0.5, le=0.999, description="Two-sided level of every bootstrap interval."
+    )
     slice_columns: StrTuple = Field((), description="Columns to report metrics per value of.")
     min_slice_size: int = Field(30, ge=1, description="Smaller slices are listed but not gated.")
     min_slice_class_size: int = Field(
@@ -386,6 +395,16 @@ class EvaluateParams(FrozenModel):
     )
 
 
+GatePolicy = Literal["point", "fail_when_evidence", "pass_when_evidence"]
+_POLICY_HELP = (
+    "How the gate weighs the test split's chance: 'point' judges the estimate alone; "
+    "'fail_when_evidence' fails only when the whole bootstrap interval is beyond the bound "
+    "(a guard against clear harm that tolerates noise); 'pass_when_evidence' passes only "
+    "when the whole interval is within it (the model must prove it). Default: "
+    "gates.policy."
+)
+
+
 class GateRule(FrozenModel):
     """Bounds on one metric. Every bound set here becomes one gate in reports/gates.json."""
 
@@ -401,6 +420,9 @@ class GateRule(FrozenModel):
         description="Checked at promotion: may be worse by at most this much than the current "
         "champion, re-scored on this test split, and than the best version ever promoted "
         "on this test split (so small drops cannot add up release after release).",
+    )
+    policy: GatePolicy | None = Field(
+        None, description=_POLICY_HELP + " Applies to min, max and min_uplift."
     )
 
     @model_validator(mode="after")
@@ -423,6 +445,7 @@ class SliceGapRule(FrozenModel):
     column: str
     metric: MetricName
     max_gap: float = Field(ge=0, description="Largest allowed best-minus-worst slice value.")
+    policy: GatePolicy | None = Field(None, description=_POLICY_HELP)
 
 
 class BehaviourCheck(FrozenModel):
@@ -465,6 +488,13 @@ class GatesParams(FrozenModel):
     enforce: bool = Field(
         True, description="false: failed gates warn instead of stopping (exit 4)."
     )
+    policy: GatePolicy = Field(
+        "point",
+        description="Every rule's and slice gap's policy unless it sets its own: point, "
+        "fail_when_evidence or pass_when_evidence (see gates.rules.policy). The interval is "
+        "the test split's percentile bootstrap (evaluate.bootstrap_samples, "
+        "evaluate.confidence).",
+    )
     rules: Annotated[tuple[GateRule, ...], Strict(False)] = ()
     slice_gaps: Annotated[tuple[SliceGapRule, ...], Strict(False)] = ()
     behaviour: Annotated[tuple[BehaviourCheck, ...], Strict(False)] = Field(
@@ -475,6 +505,10 @@ class GatesParams(FrozenModel):
         description="true: a leakage suspect of the train stage (train.leakage) fails the "
         "gates (exit 4 with gates.enforce); false: a warning only.",
     )
+
+    def policy_of(self, rule: GateRule | SliceGapRule) -> GatePolicy:
+        """The policy a rule or slice gap is judged by: its own, else ``gates.policy``."""
+        return rule.policy or self.policy
 
 
 class DriftParams(FrozenModel):
@@ -749,6 +783,19 @@ class Params(FrozenModel):
                 "evaluate.threshold: a decision threshold applies to binary classification, "
                 "not regression (remove it)"
             )
+        if self.evaluate.bootstrap_samples == 0:
+            gates = self.gates
+            keyed: list[tuple[str, GatePolicy | None]] = [("gates.policy", gates.policy)]
+            keyed += [(f"gates.rules.{i}.policy", r.policy) for i, r in enumerate(gates.rules)]
+            keyed += [
+                (f"gates.slice_gaps.{i}.policy", r.policy) for i, r in enumerate(gates.slice_gaps)
+            ]
+            problems += [
+                f"{key}: '{policy}' judges the bootstrap interval, and "
+                "evaluate.bootstrap_samples is 0 (set it, e.g. 500, or use policy point)"
+                for key, policy in keyed
+                if policy not in {None, "point"}
+            ]
         allowed = ", ".join(sorted(TASK_METRICS[task]))
         problems += [
             f"{key}: '{metric}' is not a {task} metric (allowed: {allowed})"

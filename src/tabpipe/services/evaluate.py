@@ -21,7 +21,6 @@ from tabpipe.errors import GateFailedError, ParamsError, StaleOutputsError
 from tabpipe.records.evaluation import (
     GateResult,
     GatesReport,
-    Interval,
     LeakageCheck,
     MetricsReport,
     ModelSummary,
@@ -55,7 +54,6 @@ from tabpipe.services.gate_tables import gates_markdown
 from tabpipe.services.gates import evaluate_gates
 from tabpipe.services.metrics import (
     Predictions,
-    bootstrap_interval,
     compute_metrics,
     group_rates,
     minority_count,
@@ -63,6 +61,7 @@ from tabpipe.services.metrics import (
 )
 from tabpipe.services.params_checks import check_against_schema
 from tabpipe.services.thresholds import model_threshold, threshold_table
+from tabpipe.services.uncertainty import gate_intervals, slice_gap_interval
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
@@ -101,39 +100,23 @@ def evaluate_model(
     )
     train = splits["train"]
     baseline_model.fit(train.drop(columns=[target]), train[target])
-    baseline = compute_metrics(
-        predict(baseline_model, splits["test"], target, task=task, positive_class=positive),
-        task=task,
+    baseline_test = predict(
+        baseline_model, splits["test"], target, task=task, positive_class=positive
     )
+    baseline = compute_metrics(baseline_test, task=task)
     primary = params.primary_metric
     test = predictions["test"]
-    interval = None
-    if params.evaluate.bootstrap_samples:
-        logger.info(
-            "evaluate: {} interval, {} bootstrap resamples of {} test rows",
-            primary,
-            params.evaluate.bootstrap_samples,
-            len(test.y_true),
-        )
-        bounds = bootstrap_interval(
-            test,
-            primary,
-            task=task,
-            n_resamples=params.evaluate.bootstrap_samples,
-            seed=params.train.seed,
-        )
-        if bounds is not None:
-            interval = Interval(
-                metric=primary,
-                low=bounds[0],
-                high=bounds[1],
-                n_resamples=params.evaluate.bootstrap_samples,
-            )
+    intervals = gate_intervals(test, baseline_test, params)
     gap_metrics: set[str] = {primary, *(rule.metric for rule in params.gates.slice_gaps)}
     if params.evaluate.slice_columns:
         logger.info("evaluate: slices by {}", ", ".join(params.evaluate.slice_columns))
     slices, gaps = slice_report(
-        splits["test"], test, params.evaluate.slice_columns, gap_metrics, params=params
+        splits["test"],
+        test,
+        params.evaluate.slice_columns,
+        gap_metrics,
+        params=params,
+        gated={(rule.column, rule.metric) for rule in params.gates.slice_gaps},
     )
     importance = permutation_importances(model, splits["test"], params)
     chosen = model_threshold(model) if test.positive_class is not None else None
@@ -151,7 +134,9 @@ def evaluate_model(
         },
         train=metrics["train"],
         val=metrics["val"],
-        interval=interval,
+        interval=next((i for i in intervals.metrics if i.metric == primary), None),
+        intervals=intervals.metrics,
+        uplift_intervals=intervals.uplifts,
         slices=slices,
         slice_gaps=gaps,
         importance=importance,
@@ -183,12 +168,14 @@ def slice_report(
     gap_metrics: set[str],
     *,
     params: Params,
+    gated: set[tuple[str, str]] | None = None,
 ) -> tuple[tuple[SliceMetrics, ...], tuple[SliceGap, ...]]:
     """Metrics per value of each slice column, and the best-minus-worst gap per metric.
 
     Slices smaller than ``evaluate.min_slice_size``, or (binary) with fewer than
     ``evaluate.min_slice_class_size`` rows of one class, are reported but left out of
-    gaps: their metrics are mostly noise.
+    gaps: their metrics are mostly noise. The gaps named in ``gated`` (column, metric)
+    get a bootstrap interval (``evaluate.bootstrap_samples``).
     """
     slices: list[SliceMetrics] = []
     gaps: list[SliceGap] = []
@@ -198,9 +185,11 @@ def slice_report(
             raise ParamsError(msg)
         values = frame[column].astype("string").fillna("<missing>").to_numpy()
         column_slices = []
+        parts: dict[str, Predictions] = {}
         for value in sorted(set(values)):
             rows = np.flatnonzero(values == value)
             part = predictions.take(rows)
+            parts[str(value)] = part
             metrics = compute_metrics(part, task=params.data.task) | group_rates(part)
             entry = SliceMetrics(
                 column=column,
@@ -222,6 +211,16 @@ def slice_report(
                 scored, key=lambda s: s.metrics[metric], reverse=GREATER_IS_BETTER[metric]
             )
             best, worst = ranked[0], ranked[-1]
+            bounds = None
+            if (column, metric) in (gated or set()) and params.evaluate.bootstrap_samples:
+                bounds = slice_gap_interval(
+                    [parts[s.value] for s in scored],
+                    metric,
+                    task=params.data.task,
+                    n_resamples=params.evaluate.bootstrap_samples,
+                    seed=params.train.seed,
+                    confidence=params.evaluate.confidence,
+                )
             gaps.append(
                 SliceGap(
                     column=column,
@@ -229,6 +228,8 @@ def slice_report(
                     best=best.value,
                     worst=worst.value,
                     gap=abs(best.metrics[metric] - worst.metrics[metric]),
+                    low=None if bounds is None else bounds[0],
+                    high=None if bounds is None else bounds[1],
                 )
             )
     return tuple(slices), tuple(gaps)

@@ -8,6 +8,14 @@ gets its own verdict in reports/gates.json:
 - ``min_uplift``: MLflow's ``min_absolute_change`` against the dummy baseline;
 - slice gaps: a threshold on the best-minus-worst slice value.
 
+Each of these is judged by its policy (``gates.policy``, or the rule's own): ``point``
+compares the estimate with the bound; ``pass_when_evidence`` compares the interval's
+pessimistic end (the whole interval must be within the bound); ``fail_when_evidence``
+its optimistic end (only an interval wholly beyond the bound fails). The interval is the
+test split's bootstrap (services/uncertainty.py); MLflow's rule still does the comparing.
+A policy that needs an interval where none could be computed (too few rows, bootstrap
+off) is judged on the estimate, and the gate's note says so.
+
 These depend only on data, params and code, so reports/gates.json is the same on
 every machine. ``max_drop_vs_champion`` depends on the registry, so it is checked
 by the promote stage at promotion time (:func:`champion_gates`): a threshold at the
@@ -27,10 +35,11 @@ from tabpipe.records.evaluation import (
     GateKind,
     GateResult,
     GatesReport,
+    Interval,
     LeakageCheck,
     MetricsReport,
 )
-from tabpipe.records.params import GREATER_IS_BETTER, GatesParams
+from tabpipe.records.params import GREATER_IS_BETTER, GatePolicy, GatesParams
 from tabpipe.repositories.mlflow_store import Threshold, meets_threshold
 
 
@@ -63,10 +72,14 @@ def evaluate_gates(
     ``services/behaviour.py``).
     """
     results: list[GateResult] = []
+    intervals = {interval.metric: interval for interval in report.intervals}
+    uplifts = {interval.metric: interval for interval in report.uplift_intervals}
     for rule in gates.rules:
         metric = rule.metric
         better_up = GREATER_IS_BETTER[metric]
         value = report.test.get(metric)
+        policy = gates.policy_of(rule)
+        spread = _ends(intervals.get(metric))
         if rule.min is not None:
             results.append(
                 _check(
@@ -76,6 +89,7 @@ def evaluate_gates(
                     value,
                     Threshold(threshold=rule.min, greater_is_better=True),
                     rule.min,
+                    judged=Judged(policy, *spread),
                 )
             )
         if rule.max is not None:
@@ -87,6 +101,7 @@ def evaluate_gates(
                     value,
                     Threshold(threshold=rule.max, greater_is_better=False),
                     rule.max,
+                    judged=Judged(policy, *spread),
                 )
             )
         if rule.min_uplift is not None:
@@ -95,6 +110,13 @@ def evaluate_gates(
                 None
                 if baseline is None
                 else baseline + (rule.min_uplift if better_up else -rule.min_uplift)
+            )
+            # The paired difference's interval, on the metric's scale: baseline + uplift.
+            uplift = _ends(uplifts.get(metric))
+            shifted = (
+                (None, None)
+                if baseline is None or uplift[0] is None or uplift[1] is None
+                else (baseline + uplift[0], baseline + uplift[1])
             )
             results.append(
                 _check(
@@ -105,6 +127,7 @@ def evaluate_gates(
                     Threshold(min_absolute_change=rule.min_uplift, greater_is_better=better_up),
                     bound,
                     reference=baseline,
+                    judged=Judged(policy, *shifted),
                 )
             )
     for gap_rule in gates.slice_gaps:
@@ -125,6 +148,11 @@ def evaluate_gates(
                 Threshold(threshold=gap_rule.max_gap, greater_is_better=False),
                 gap_rule.max_gap,
                 note="" if gap is None else f"best {gap.best}, worst {gap.worst}",
+                judged=Judged(
+                    gates.policy_of(gap_rule),
+                    None if gap is None else gap.low,
+                    None if gap is None else gap.high,
+                ),
             )
         )
     if gates.fail_on_leakage and leakage is not None:
@@ -241,6 +269,35 @@ def _tolerance_gate(
     )
 
 
+@dataclass(frozen=True)
+class Judged:
+    """How a gate is decided: its policy and the interval of its value (if any)."""
+
+    policy: GatePolicy = "point"
+    low: float | None = None
+    high: float | None = None
+
+    def value_to_judge(self, value: float, *, greater_is_better: bool) -> tuple[float, str]:
+        """The value the policy compares with the bound, and a note when it is not the estimate.
+
+        ``pass_when_evidence`` takes the interval's pessimistic end, ``fail_when_evidence``
+        its optimistic end; without an interval both fall back to the estimate.
+        """
+        if self.policy == "point":
+            return value, ""
+        if self.low is None or self.high is None:
+            return value, "no interval on these rows: judged on the estimate"
+        pessimistic = self.low if greater_is_better else self.high
+        optimistic = self.high if greater_is_better else self.low
+        if self.policy == "pass_when_evidence":
+            return pessimistic, "judged on the interval's worse end"
+        return optimistic, "judged on the interval's better end"
+
+
+def _ends(interval: Interval | None) -> tuple[float | None, float | None]:
+    return (None, None) if interval is None else (interval.low, interval.high)
+
+
 def _check(
     name: str,
     kind: GateKind,
@@ -251,14 +308,19 @@ def _check(
     *,
     reference: float | None = None,
     note: str = "",
+    judged: Judged | None = None,
 ) -> GateResult:
+    judged = judged or Judged()
     if value is None:
         return GateResult(
             name=name, kind=kind, metric=metric, value=None, bound=bound, reference=reference,
             passed=False, note=f"{metric} could not be computed on the test split",
+            policy=judged.policy, low=judged.low, high=judged.high,
         )  # fmt: skip
-    passed = meets_threshold(metric, value, threshold, reference=reference)
+    compared, how = judged.value_to_judge(value, greater_is_better=threshold.greater_is_better)
+    passed = meets_threshold(metric, compared, threshold, reference=reference)
     return GateResult(
         name=name, kind=kind, metric=metric, value=value, bound=bound, reference=reference,
-        passed=passed, note=note,
+        passed=passed, note="; ".join(part for part in (note, how) if part),
+        policy=judged.policy, low=judged.low, high=judged.high,
     )  # fmt: skip

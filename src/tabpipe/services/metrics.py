@@ -20,7 +20,6 @@ from sklearn.exceptions import UndefinedMetricWarning
 
 from tabpipe.records.params import GREATER_IS_BETTER, Task
 from tabpipe.services.thresholds import model_threshold
-from tabpipe.utils.progress import with_progress
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -214,41 +213,33 @@ def group_rates(predictions: Predictions) -> dict[str, float]:
     return rates
 
 
-def bootstrap_interval(
-    predictions: Predictions,
-    metric: str,
-    *,
-    task: Task,
-    n_resamples: int,
-    seed: int,
-    confidence: float = 0.95,
-) -> tuple[float, float] | None:
-    """Percentile bootstrap over the rows; resamples where the metric is undefined are skipped."""
-    rng = np.random.default_rng(seed)
-    n_rows = len(predictions.y_true)
-    # Drawn lazily, in the same order: all resamples at once would hold
-    # n_resamples x n_rows indices in memory (600 MB for 500 x 150,000).
-    draws = with_progress(
-        (rng.integers(0, n_rows, size=n_rows) for _ in range(n_resamples)),
-        total=n_resamples,
-        label=f"bootstrap of {metric}, resample",
-    )
-    if metric == "roc_auc" and predictions.positive_class is not None:
-        is_positive = predictions.y_true.to_numpy() == predictions.positive_class
-        values = list(
-            filter(np.isfinite, resampled_roc_auc(is_positive, predictions.positive_scores, draws))
-        )
-    else:
-        values = []
-        for rows in draws:
-            value = compute_metrics(predictions.take(rows), task=task, names=[metric]).get(metric)
-            if value is not None:
-                values.append(value)
-    if not values:
-        return None
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(values, [alpha, 1 - alpha])
-    return float(low), float(high)
+def auc_resampler(
+    is_positive: npt.NDArray[np.bool_], scores: FloatArray
+) -> Callable[[npt.NDArray[np.int64]], float]:
+    """Binary ROC AUC of a resample (row positions drawn with replacement), ranking once.
+
+    Equal to scikit-learn's ``roc_auc_score`` on the resample (ties count one half): the
+    scores are sorted into distinct levels once; a resample is then just how many times
+    it drew each row, so its AUC is a weighted Mann-Whitney U over the levels, O(rows)
+    with no sorting. scikit-learn has no weighted-resample form, and calling it once per
+    resample costs seconds for a bootstrap of a few thousand rows. NaN where a resample
+    holds one class only.
+    """
+    levels, level_of_row = np.unique(scores, return_inverse=True)
+    n_rows, n_levels = len(scores), len(levels)
+    positive = is_positive.astype(np.float64)
+
+    def auc(rows: npt.NDArray[np.int64]) -> float:
+        counts = np.bincount(rows, minlength=n_rows).astype(np.float64)
+        pos = np.bincount(level_of_row, weights=counts * positive, minlength=n_levels)
+        neg = np.bincount(level_of_row, weights=counts * (1.0 - positive), minlength=n_levels)
+        below = np.cumsum(neg) - neg  # negatives at strictly lower scores, per level
+        n_pos, n_neg = pos.sum(), neg.sum()
+        if n_pos == 0 or n_neg == 0:
+            return float("nan")
+        return float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg))
+
+    return auc
 
 
 def resampled_roc_auc(
@@ -256,30 +247,9 @@ def resampled_roc_auc(
     scores: FloatArray,
     draws: Iterable[npt.NDArray[np.int64]],
 ) -> list[float]:
-    """Binary ROC AUC of many resamples (rows drawn with replacement), ranking only once.
-
-    Equal to scikit-learn's ``roc_auc_score`` on each resample (ties count one half):
-    the scores are sorted into distinct levels once; a resample is then just how many
-    times it drew each row, so its AUC is a weighted Mann-Whitney U over the levels,
-    O(rows) per resample with no sorting. scikit-learn has no weighted-resample form,
-    and calling it once per resample costs seconds for a bootstrap of a few thousand
-    rows. NaN where a resample holds one class only.
-    """
-    levels, level_of_row = np.unique(scores, return_inverse=True)
-    n_rows, n_levels = len(scores), len(levels)
-    positive = is_positive.astype(np.float64)
-    results: list[float] = []
-    for rows in draws:
-        counts = np.bincount(rows, minlength=n_rows).astype(np.float64)
-        pos = np.bincount(level_of_row, weights=counts * positive, minlength=n_levels)
-        neg = np.bincount(level_of_row, weights=counts * (1.0 - positive), minlength=n_levels)
-        below = np.cumsum(neg) - neg  # negatives at strictly lower scores, per level
-        n_pos, n_neg = pos.sum(), neg.sum()
-        if n_pos == 0 or n_neg == 0:
-            results.append(float("nan"))
-            continue
-        results.append(float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg)))
-    return results
+    """Binary ROC AUC of many resamples (:func:`auc_resampler`); NaN for one-class ones."""
+    auc = auc_resampler(is_positive, scores)
+    return [auc(rows) for rows in draws]
 
 
 Scorer = Callable[[Any, pd.DataFrame, pd.Series], float]

@@ -159,6 +159,7 @@ def _report_lines(status: Status, params: Params, root: Path, digest: str | None
             f"  quality gates    {paths.gates_summary}  ({verdict})"
             + about(paths.gates, gates.model_sha256)
         )
+        lines += [f"    - {gate.describe()}" for gate in gates.gates]
     drift = _load(root / paths.drift_summary, DriftReport, status)
     if drift is not None:
         lines.append(
