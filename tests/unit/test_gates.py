@@ -239,3 +239,17 @@ def test_an_evidence_policy_needs_the_bootstrap(raw_params_dict: dict[str, objec
     with pytest.raises(ParamsError, match=r"gates\.policy: 'pass_when_evidence' judges") as info:
         parse_params(raw)
     assert "gates.slice_gaps.0.policy: 'fail_when_evidence'" in str(info.value)
+
+
+def test_a_value_that_cannot_be_computed_fails_unless_the_policy_fails_only_on_evidence() -> None:
+    report = _report(roc_auc=0.91, log_loss=0.30).model_copy(update={"slice_gaps": ()})
+    rule = {"column": "gender", "metric": "roc_auc", "max_gap": 0.05}
+    verdicts = {
+        policy: evaluate_gates(
+            GatesParams.model_validate({"policy": policy, "slice_gaps": [rule]}, strict=False),
+            report,
+        ).gates[0]
+        for policy in ("point", "pass_when_evidence", "fail_when_evidence")
+    }
+    assert [gate.passed for gate in verdicts.values()] == [False, False, None]
+    assert "no evidence against it" in verdicts["fail_when_evidence"].note

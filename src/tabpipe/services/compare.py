@@ -45,6 +45,7 @@ from tabpipe.services.metrics import Predictions, compute_metrics, minority_coun
 from tabpipe.services.paired_tests import delong_test, improvement, paired_bootstrap
 from tabpipe.services.promote import move_champion
 from tabpipe.services.registry_view import numbered_version
+from tabpipe.services.uncertainty import gate_intervals
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
@@ -343,17 +344,21 @@ def batch_gates(params: Params, model: Any, batch: pd.DataFrame) -> tuple[GateRe
     metrics = compute_metrics(predictions, task=task)
     dummy = DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor()
     dummy.fit(batch.drop(columns=[target]), batch[target])
-    baseline = compute_metrics(
-        predict(dummy, batch, target, task=task, positive_class=data.positive_class), task=task
-    )
+    prior = predict(dummy, batch, target, task=task, positive_class=data.positive_class)
+    baseline = compute_metrics(prior, task=task)
+    intervals = gate_intervals(predictions, prior, params)
     gap_metrics: set[str] = {params.primary_metric, *(r.metric for r in params.gates.slice_gaps)}
     columns = tuple(c for c in params.evaluate.slice_columns if c in batch.columns)
-    slices, gaps = slice_report(batch, predictions, columns, gap_metrics, params=params)
+    slices, gaps = slice_report(
+        batch, predictions, columns, gap_metrics, params=params,
+        gated={(rule.column, rule.metric) for rule in params.gates.slice_gaps},
+    )  # fmt: skip
     report = MetricsReport(
         model_sha256="batch", test_sha256=frame_sha256(batch), task=task,
         primary_metric=params.primary_metric, test=metrics, baseline=baseline,
         uplift={k: metrics[k] - baseline[k] for k in metrics if k in baseline},
-        train={}, val={}, slices=slices, slice_gaps=gaps,
+        train={}, val={}, intervals=intervals.metrics, uplift_intervals=intervals.uplifts,
+        slices=slices, slice_gaps=gaps,
     )  # fmt: skip
     behaviour = behaviour_gates(
         model,

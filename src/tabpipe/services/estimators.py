@@ -25,6 +25,7 @@ from tabpipe.records.params import (
 )
 from tabpipe.services.boosting import build_xgboost
 from tabpipe.services.features import (
+    HGB_MAX_CATEGORIES,
     FeatureColumns,
     categorical_mask,
     linear_preprocessor,
@@ -72,7 +73,12 @@ def build_pipeline(
     preprocessor = (
         linear_preprocessor(columns)
         if isinstance(spec, LogisticRegressionSpec | RidgeSpec)
-        else tree_preprocessor(columns)
+        else tree_preprocessor(
+            columns,
+            max_categories=HGB_MAX_CATEGORIES
+            if isinstance(spec, HistGradientBoostingSpec)
+            else None,
+        )
     )
     estimator: BaseEstimator = build_estimator(
         spec, task=task, columns=columns, seed=seed, n_threads=n_threads

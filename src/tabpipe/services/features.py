@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -47,12 +48,24 @@ def feature_columns(
     return FeatureColumns(categorical=tuple(categorical), numeric=tuple(numeric))
 
 
-def tree_preprocessor(columns: FeatureColumns) -> ColumnTransformer:
-    """Categories as integer codes (missing/unknown -> NaN); numbers untouched."""
+# HistGradientBoosting takes at most this many categories per feature (its max_bins).
+HGB_MAX_CATEGORIES = 255
+
+
+def tree_preprocessor(
+    columns: FeatureColumns, *, max_categories: int | None = None
+) -> ColumnTransformer:
+    """Categories as integer codes (missing/unknown -> NaN); numbers untouched.
+
+    ``max_categories``: a column with more values keeps its most frequent ones and
+    codes the rest as one infrequent category (scikit-learn's own grouping), as
+    HistGradientBoosting needs (:data:`HGB_MAX_CATEGORIES`).
+    """
     encoder = OrdinalEncoder(
         handle_unknown="use_encoded_value",
         unknown_value=np.nan,
         encoded_missing_value=np.nan,
+        max_categories=max_categories,
         dtype=np.float64,
     )
     return ColumnTransformer(
@@ -65,10 +78,12 @@ def tree_preprocessor(columns: FeatureColumns) -> ColumnTransformer:
 
 
 def linear_preprocessor(columns: FeatureColumns) -> ColumnTransformer:
-    """One-hot categories (rare ones grouped), imputed and standardised numbers."""
-    categorical = make_pipeline(
-        SimpleImputer(strategy="most_frequent"),
-        OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=10, sparse_output=False),
+    """One-hot categories (rare ones grouped, missing as its own), imputed and scaled numbers."""
+    # Missing is a category of its own (one column), as OneHotEncoder treats NaN; an
+    # imputer in front would need every column in one dtype, which text, category and
+    # bool columns together are not.
+    categorical = OneHotEncoder(
+        handle_unknown="infrequent_if_exist", min_frequency=10, sparse_output=False
     )
     numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     return ColumnTransformer(
@@ -78,6 +93,18 @@ def linear_preprocessor(columns: FeatureColumns) -> ColumnTransformer:
         ],
         verbose_feature_names_out=False,
     )
+
+
+def identifier_like(frame: pd.DataFrame, columns: FeatureColumns) -> list[str]:
+    """Category features whose values hardly repeat (more distinct values than half the rows).
+
+    An identifier as a feature teaches a model nothing that holds for new rows.
+    """
+    return [
+        name
+        for name in columns.categorical
+        if len(frame) > 1 and frame[name].nunique(dropna=True) > 0.5 * len(frame)
+    ]
 
 
 def categorical_mask(columns: FeatureColumns) -> list[bool]:

@@ -14,7 +14,9 @@ pessimistic end (the whole interval must be within the bound); ``fail_when_evide
 its optimistic end (only an interval wholly beyond the bound fails). The interval is the
 test split's bootstrap (services/uncertainty.py); MLflow's rule still does the comparing.
 A policy that needs an interval where none could be computed (too few rows, bootstrap
-off) is judged on the estimate, and the gate's note says so.
+off) is judged on the estimate, and the gate's note says so. A value that cannot be
+computed at all (one class in the test split, every slice too small for a gap) fails,
+except under ``fail_when_evidence``, where it is skipped: no evidence either way.
 
 These depend only on data, params and code, so reports/gates.json is the same on
 every machine. ``max_drop_vs_champion`` depends on the registry, so it is checked
@@ -312,9 +314,13 @@ def _check(
 ) -> GateResult:
     judged = judged or Judged()
     if value is None:
+        # No value is no evidence either way: a failure unless the policy fails on evidence.
+        tolerant = judged.policy == "fail_when_evidence"
         return GateResult(
             name=name, kind=kind, metric=metric, value=None, bound=bound, reference=reference,
-            passed=False, note=f"{metric} could not be computed on the test split",
+            passed=None if tolerant else False,
+            note=f"{metric} could not be computed on the test split"
+            + ("; no evidence against it (fail_when_evidence): skipped" if tolerant else ""),
             policy=judged.policy, low=judged.low, high=judged.high,
         )  # fmt: skip
     compared, how = judged.value_to_judge(value, greater_is_better=threshold.greater_is_better)

@@ -113,7 +113,7 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
     if scanned.predictions is not None:
         metrics = compute_metrics(scanned.predictions, task=task)
         absolute = tuple(
-            GateRule(metric=rule.metric, min=rule.min, max=rule.max)
+            GateRule(metric=rule.metric, min=rule.min, max=rule.max, policy=rule.policy)
             for rule in params.gates.rules
             if rule.min is not None or rule.max is not None
         )
@@ -122,7 +122,8 @@ def run_monitor(batch_path: Path, params: Params, root: Path = Path()) -> Monito
             task=task, primary_metric=params.primary_metric, test=metrics, baseline={},
             uplift={}, train={}, val={},
         )  # fmt: skip
-        verdict = evaluate_gates(GatesParams(rules=absolute), report)
+        # No bootstrap here: a batch's gates are estimates, and say so under an evidence policy.
+        verdict = evaluate_gates(GatesParams(policy=params.gates.policy, rules=absolute), report)
         # A metric a batch cannot support (ROC AUC on one class, a normal day of
         # traffic) says nothing about the model: that gate is skipped, not failed.
         gates = tuple(

@@ -38,7 +38,7 @@ from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.boosting import validation_curve
 from tabpipe.services.dask_train import fit_on_dask
 from tabpipe.services.estimators import build_pipeline
-from tabpipe.services.features import FeatureColumns, feature_columns
+from tabpipe.services.features import FeatureColumns, feature_columns, identifier_like
 from tabpipe.services.leakage import check_leakage
 from tabpipe.services.metrics import oriented_scorer, resolve_positive_class
 from tabpipe.services.params_checks import check_against_schema
@@ -333,6 +333,12 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
                 threshold=params.train.leakage.max_single_feature_score,
                 seed=params.train.seed,
             )
+            for name in identifier_like(splits["train"], columns):
+                logger.warning(
+                    "train: feature '{}' has a distinct value in most rows (an identifier?): "
+                    "it cannot generalise to new rows; add it to train.exclude_columns",
+                    name,
+                )
             if leakage.suspects:
                 logger.warning("train: {}", leakage.describe())
                 store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
