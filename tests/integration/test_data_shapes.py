@@ -75,6 +75,8 @@ CELLS = [
     Cell(Shape("multiclass", "text", "boolean", n_rows=SMALL)),
     # regression: integer and decimal targets, categorical features, missing targets
     Cell(Shape("regression", "decimal", "categorical")),
+    Cell(Shape("regression", "decimal", "categorical", "features")),
+    Cell(Shape("binary", "text", "categorical", "features"), LOGISTIC),
     Cell(Shape("regression", "decimal", "mixed", "target")),
     Cell(Shape("regression", "int", "identifier"), RIDGE),
     Cell(Shape("regression", "decimal", "boolean", "features"), FOREST),

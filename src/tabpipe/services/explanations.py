@@ -107,12 +107,19 @@ def partial_dependences(
     positive = params.data.positive_class
     rows: Rows = []
     for feature in top:
+        # A category's grid is its observed values: scikit-learn cannot sort text with NaN.
+        custom = (
+            {feature: np.asarray(sorted(features[feature].dropna().unique()), dtype=object)}
+            if feature in categorical
+            else None
+        )
         result = partial_dependence(
             model,
             features,
             [feature],
             categorical_features=categorical or None,
             grid_resolution=GRID_POINTS,
+            custom_values=custom,
             kind="both",
             response_method="auto",
         )

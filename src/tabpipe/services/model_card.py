@@ -103,9 +103,14 @@ def _data_section(inputs: CardInputs) -> list[str]:
             f"- Target `{dataset.target.column}`: mean {_shown(dataset.target.mean)}, "
             f"std {_shown(dataset.target.std)}."
         )
+    if dataset.rows_without_target:
+        lines.append(
+            f"- {dataset.rows_without_target:,} raw rows had no `{dataset.target.column}` and "
+            "were left out of training and evaluation (`ingest.missing_target: drop`)."
+        )
     if missing:
         shown = ", ".join(f"`{c.name}` {c.n_missing:,}" for c in missing)
-        lines.append(f"- Missing values (imputed by the model's pipeline): {shown}.")
+        lines.append(f"- Missing values (handled by the model's pipeline): {shown}.")
     return [*lines, ""]
 
 
