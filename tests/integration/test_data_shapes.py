@@ -38,6 +38,7 @@ class Cell:
     refusal: tuple[int, str, str] | None = None  # exit code, stage, message fragment
     ingest: dict[str, Any] | None = None
     nullable_target: bool | None = None  # None: as `tabpipe schema infer` drafts it
+    positive_class: Any = None  # as a user writes it in params.yaml (1, true, "Yes")
 
     @property
     def id(self) -> str:
@@ -56,8 +57,8 @@ CELLS = [
     # binary: each target dtype, each feature kind, missing values, imbalance, size
     Cell(Shape("binary", "text", "mixed")),
     Cell(Shape("binary", "yes_no", "categorical")),
-    Cell(Shape("binary", "boolean", "numeric"), LOGISTIC),
-    Cell(Shape("binary", "int_codes", "boolean", "features"), FOREST),
+    Cell(Shape("binary", "boolean", "numeric"), LOGISTIC, positive_class=True),
+    Cell(Shape("binary", "int_codes", "boolean", "features"), FOREST, positive_class=1),
     Cell(Shape("binary", "text", "identifier")),
     Cell(Shape("binary", "text", "constant"), XGB),
     Cell(Shape("binary", "yes_no", "mixed", "target", "rare")),
@@ -119,7 +120,7 @@ def _project(cell: Cell, root: Path, params: dict[str, Any]) -> Path:
         "drop_columns": [],
         "target": TARGET,
         "task": task,
-        "positive_class": "Yes" if cell.shape.target == "yes_no" else None,
+        "positive_class": "Yes" if cell.shape.target == "yes_no" else cell.positive_class,
         "schema_path": "schemas/own.yaml",
     }
     params["ingest"] = {**params["ingest"], **(cell.ingest or {})}

@@ -113,6 +113,15 @@ def _assert_report_copies_name_their_run(
     assert "sha256" in on_disk
 
 
+def _assert_gate_intervals_logged(evaluation: Run) -> None:
+    """The intervals the gates were judged by, beside the estimates, on the evaluate run."""
+    logged = evaluation.data.metrics
+    for name in ("test_roc_auc", "test_log_loss", "test_balanced_accuracy"):
+        assert logged[f"{name}_ci_low"] <= logged[name] <= logged[f"{name}_ci_high"]
+    gap = "slice_gap_gender_roc_auc"
+    assert logged[f"{gap}_ci_low"] <= logged[gap] <= logged[f"{gap}_ci_high"]
+
+
 def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, float]) -> Run:
     """The champion's training run, its stage runs, the card and a servable model."""
     client = mlflow_client(repo_copy)
@@ -138,6 +147,7 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     assert [m.step for m in steps] == list(range(len(steps)))
     evaluation = _child_run(client, tracked, "evaluate")
     assert evaluation.data.metrics["gates_passed"] == 1.0
+    _assert_gate_intervals_logged(evaluation)
     assert evaluation.inputs is not None
     assert tracked.inputs is not None
     contexts = {

@@ -113,3 +113,12 @@ def test_split_method_auto_means_shuffle_on_pandas_and_hash_on_dask(
     raw_params_dict["engine"] = "dask"
     raw_params_dict["train"]["model"] = {"kind": "xgboost"}
     assert parse_params(raw_params_dict).split_method == "hash"
+
+
+@pytest.mark.parametrize(("written", "read"), [(1, "1"), (0, "0"), (True, "True"), ("Yes", "Yes")])
+def test_an_unquoted_integer_or_boolean_positive_class_names_that_class(
+    raw_params_dict: dict[str, object], written: object, read: str
+) -> None:
+    raw = dict(raw_params_dict)
+    raw["data"] = {**raw["data"], "positive_class": written}  # type: ignore[dict-item]
+    assert parse_params(raw).data.positive_class == read

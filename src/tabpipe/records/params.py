@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
 from tabpipe.records.base import FrozenModel, PathField, StrTuple
 
@@ -39,9 +39,16 @@ class DataParams(FrozenModel):
     positive_class: str | None = Field(
         None,
         description="Binary classification: the class whose probability is scored "
-        "(default: the last class in sorted order, scikit-learn's convention).",
+        "(default: the last class in sorted order, scikit-learn's convention). Classes "
+        "are compared as text: 1 means the class 1, true the class True.",
     )
     schema_path: PathField = Field(description="pandera schema (YAML) of the normalised data.")
+
+    @field_validator("positive_class", mode="before")
+    @classmethod
+    def _class_as_text(cls, value: object) -> object:
+        """An integer-coded or boolean class written unquoted (1, true) names that class."""
+        return str(value) if isinstance(value, int) else value  # bool is an int: True
 
 
 class IngestParams(FrozenModel):

@@ -336,15 +336,22 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             context="testing",
         )
         store.log_metrics(split_metrics)
-        if report.interval is not None:
-            store.log_metrics(
-                {
-                    f"{report.interval.metric}_ci_low": report.interval.low,
-                    f"{report.interval.metric}_ci_high": report.interval.high,
-                },
-                prefix="test_",
-            )
+        # Every interval the gates used (the primary metric's among them), and the gaps'.
+        intervals = {
+            f"{i.metric}_ci_{end}": getattr(i, end)
+            for i in report.intervals
+            for end in ("low", "high")
+        }
+        store.log_metrics(intervals, prefix="test_")
         store.log_metrics({f"slice_gap_{g.column}_{g.metric}": g.gap for g in report.slice_gaps})
+        store.log_metrics(
+            {
+                f"slice_gap_{g.column}_{g.metric}_ci_{end}": value
+                for g in report.slice_gaps
+                for end, value in (("low", g.low), ("high", g.high))
+                if value is not None
+            }
+        )
         store.log_metrics({"gates_passed": float(gates.passed)})
         _log_figures(evaluation, tables, task=params.data.task)
         if report.decision_threshold is not None:
