@@ -236,9 +236,12 @@ def test_an_evidence_policy_needs_the_bootstrap(raw_params_dict: dict[str, objec
 
     raw = dict(raw_params_dict)
     raw["evaluate"] = {**raw["evaluate"], "bootstrap_samples": 0}  # type: ignore[dict-item]
-    with pytest.raises(ParamsError, match=r"gates\.policy: 'pass_when_evidence' judges") as info:
+    with pytest.raises(ParamsError, match=r"gates\.rules\.0\.policy: 'pass_when_evidence'") as info:
         parse_params(raw)
     assert "gates.slice_gaps.0.policy: 'fail_when_evidence'" in str(info.value)
+    raw["gates"] = {**raw["gates"], "policy": "pass_when_evidence", "rules": [], "slice_gaps": []}  # type: ignore[dict-item]
+    with pytest.raises(ParamsError, match=r"gates\.policy: 'pass_when_evidence' judges"):
+        parse_params(raw)
 
 
 def test_a_value_that_cannot_be_computed_fails_unless_the_policy_fails_only_on_evidence() -> None:

@@ -83,9 +83,14 @@ def run_compare(
     loaded = load_batch(batch_path, params, root)
     batch = labelled_rows(loaded, data.target)
     if batch.empty:
+        which = (
+            f"no row has a '{data.target}' value"
+            if data.target in loaded.columns
+            else f"no '{data.target}' column"
+        )
         msg = (
-            f"{batch_path}: no row has a '{data.target}' value. compare scores both models "
-            "against the true labels: give it a labelled batch (predict scores unlabelled ones)."
+            f"{batch_path}: {which}. compare scores both models against the true labels: "
+            "give it a labelled batch (predict scores unlabelled ones)."
         )
         raise DataValidationError(msg)
     if len(batch) < len(loaded):
