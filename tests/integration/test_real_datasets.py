@@ -132,6 +132,12 @@ def test_a_real_dataset_runs_every_stage_to_a_champion_with_params_and_schema_on
     assert champion_version(project, name=case) == "1"
     card = (project / "reports/model_card.md").read_text()
     assert "| interval |" in card
+    if summary["rows_without_target"]:
+        assert "raw rows had no" in card
+        # The raw file, rows without a target included, is a batch predict scores whole.
+        invoke("predict", "data/raw/own.csv", "--output", "scored.csv")
+        scored = pd.read_csv(project / "scored.csv")
+        assert len(scored) == len(CASES[case][0]())
 
 
 @pytest.mark.parametrize("case", ["penguins_bill_length", "rare_yes_no"])
