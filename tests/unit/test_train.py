@@ -9,8 +9,9 @@ import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
 from tabpipe.errors import ParamsError
-from tabpipe.records.params import Params
-from tabpipe.services.features import FeatureColumns, feature_columns
+from tabpipe.records.params import HistGradientBoostingSpec, Params
+from tabpipe.services.estimators import build_pipeline
+from tabpipe.services.features import FeatureColumns, feature_columns, identifier_like
 from tabpipe.services.metrics import compute_metrics, predict
 from tabpipe.services.train import fit_model
 from tests.helpers import with_overrides
@@ -241,3 +242,28 @@ def test_class_weight_is_refused_for_regression(adult_params: Params) -> None:
             evaluate={"primary_metric": "rmse"},
             gates={"rules": [], "slice_gaps": []},
         )
+
+
+def test_a_category_whose_values_hardly_repeat_is_named_as_an_identifier() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(100)],
+            "zip": [f"Z{i % 40}" for i in range(100)],  # 40 values in 100 rows: a feature
+            "colour": ["red", "blue"] * 50,
+        }
+    )
+    columns = FeatureColumns(categorical=("customer_id", "zip", "colour"), numeric=())
+    assert identifier_like(frame, columns) == ["customer_id"]
+
+
+def test_histgradientboosting_groups_a_category_beyond_255_values() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"store": [f"S{i}" for i in rng.integers(0, 600, 3000)], "x": rng.normal(size=3000)}
+    )
+    y = (frame["x"] > 0).map({True: "yes", False: "no"})
+    columns = FeatureColumns(categorical=("store",), numeric=("x",))
+    spec = HistGradientBoostingSpec(max_iter=20)
+    model = build_pipeline(spec, task="classification", columns=columns, seed=0)
+    model.fit(frame, y)  # 600 store values: more than HistGradientBoosting's 255 bins
+    assert model.predict_proba(frame).shape == (3000, 2)

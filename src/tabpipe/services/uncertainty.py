@@ -2,15 +2,17 @@
 
 - :func:`resampled_values`: every asked metric on the same seeded resamples of the test
   rows (drawn lazily, one pass), so the model's and the baseline's values pair up and an
-  uplift's interval is that of the paired difference.
+  uplift's interval is that of the paired difference (:func:`gate_intervals`).
 - :func:`slice_gap_interval`: each slice resampled on its own (the slices are separate
   samples of their groups), the best-minus-worst gap taken per draw. The percentile
   interval of a maximum minus a minimum leans high when slices are close: a gap gate
-  judged by its interval errs towards seeing a gap, never towards hiding one.
+  judged by its interval errs towards seeing a gap rather than hiding one.
 
 scikit-learn and SciPy have the pieces (``scipy.stats.bootstrap`` takes one statistic of
 independent samples); none resamples predictions once for many metrics and a paired
-baseline, so the draws are made here and each metric is still scikit-learn's.
+baseline, so the draws are made here. Metrics that are sums over rows are computed from
+each resample's row counts (:func:`weighted_metric`, equal to scikit-learn's on the
+resampled rows: tests/unit/test_uncertainty.py); the others are scikit-learn's own.
 """
 
 from __future__ import annotations
