@@ -325,3 +325,43 @@ def test_integer_multiclass_labels_and_regression_run_on_dask(
     assert metrics["accuracy" if multiclass else "rmse"] == pytest.approx(
         0.9 if multiclass else 60.0, abs=0.1 if multiclass else 25.0
     )
+
+
+def test_rows_without_a_target_are_dropped_and_counted_on_dask_as_on_pandas(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    """Every block drops its own rows without a label; the counts add up to the pandas
+    engine's, and `missing_target: fail` refuses the file with the same message."""
+    blanked = adult_raw.head(ROWS).copy()
+    blanked.loc[blanked.index[::97], "income"] = None  # spread over every block
+    blanked.to_csv(project / "data/raw/adult.csv", index=False)
+    schema = project / "schemas/adult.yaml"
+    schema.write_text(
+        schema.read_text().replace(
+            "  income:\n    dtype: category\n",
+            "  income:\n    dtype: category\n    nullable: true\n",
+        )
+    )
+    expected = int(blanked["income"].isna().sum())
+
+    def summary(engine: str) -> dict[str, Any]:
+        set_params(project, engine=engine)
+        result = runner.invoke(app, ["ingest"])
+        assert result.exit_code == 0, result.output
+        found: dict[str, Any] = json.loads((project / "reports/ingest/dataset.json").read_text())
+        return found
+
+    on_dask, on_pandas = summary("dask"), summary("pandas")
+    assert on_dask["rows_without_target"] == on_pandas["rows_without_target"] == expected
+    assert on_dask["n_rows"] == on_pandas["n_rows"] == ROWS - expected
+    assert on_dask["content_sha256"] == on_pandas["content_sha256"]
+    set_params(project, engine="dask", ingest={"missing_target": "fail"})
+    refused = runner.invoke(app, ["ingest"])
+    assert refused.exit_code == ExitCode.DATA_INVALID, refused.output
+    # The failure counts every block's rows, as the pandas engine's message does.
+    assert (
+        f"column 'income': missing values in a non-nullable column (not_nullable) ({expected} rows)"
+        in refused.output
+    )
+    assert "ingest.missing_target is 'fail'" in refused.output
+    assert "Traceback" not in refused.output

@@ -87,7 +87,7 @@ CELLS = [
     Cell(
         Shape("regression", "decimal", "categorical", "target"),
         ingest={"missing_target": "fail"},
-        refusal=(ExitCode.DATA_INVALID, "ingest", "column 'outcome' (data.target) has no value"),
+        refusal=(ExitCode.DATA_INVALID, "ingest", "and ingest.missing_target is 'fail'"),
     ),
     Cell(
         Shape("binary", "text", "mixed", "target"),

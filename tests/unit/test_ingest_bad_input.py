@@ -242,8 +242,13 @@ def test_missing_target_fail_names_the_column_the_count_and_the_way_forward(
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     result = CliRunner().invoke(app, ["ingest"])
     assert result.exit_code == ExitCode.DATA_INVALID, result.output
-    assert "column 'income' (data.target) has no value in 7 of 400 rows" in result.output
+    assert "column 'income': missing values in a non-nullable column (not_nullable) (7 rows)" in (
+        result.output
+    )
+    assert "ingest.missing_target is 'fail'" in result.output
     assert "ingest.missing_target: drop" in result.output
+    report = json.loads((project / "reports/ingest/validation.json").read_text())
+    assert report["failures"][0]["column"] == "income"
     assert "Traceback" not in result.output
     assert {path: (project / path).read_bytes() for path in OUTPUTS} == before
 

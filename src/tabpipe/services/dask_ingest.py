@@ -41,7 +41,12 @@ from tabpipe.repositories.partitioned import (
     write_part,
 )
 from tabpipe.repositories.schema_file import load_schema
-from tabpipe.services.ingest import DatasetCounts, check_dataset_counts, ingest_frame
+from tabpipe.services.ingest import (
+    DatasetCounts,
+    check_dataset_counts,
+    ingest_frame,
+    target_hint,
+)
 from tabpipe.services.summaries import Moments, target_from_moments
 from tabpipe.services.validation import build_schema, merge_reports, whole_column_failures
 from tabpipe.utils.hashing import path_sha256
@@ -197,11 +202,13 @@ def run_ingest_dask(params: Params, root: Path = Path()) -> tuple[DatasetSummary
         total, report = merge_outcomes(outcomes, params)
         if not report.passed:
             write_record(report, report_path)
+            declared = data.target in base.columns and bool(base.columns[data.target].nullable)
             message = (
                 f"{data.raw_path}: {len(report.failures)} check(s) failed on {report.n_rows} "
                 f"rows (schema {data.schema_path}):\n"
                 f"{report.describe(params.ingest.max_failure_examples)}\n"
-                "Fix the data, or review the schema file if the data is right."
+                + target_hint(report, data, params.ingest, declared_nullable=declared)
+                + "Fix the data, or review the schema file if the data is right."
             )
             raise DataValidationError(message, report=report, report_path=report_path)
         check_dataset_counts(

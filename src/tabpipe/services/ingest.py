@@ -100,7 +100,8 @@ def ingest_frame(
     """The pure part of ingest: valid data, or DataValidationError naming every failure.
 
     ``data.raw_path`` names the file in messages. Training data follows
-    ``ingest.missing_target`` for rows without a target (:func:`drop_rows_without_target`).
+    ``ingest.missing_target`` for rows without a target (:func:`training_schema`,
+    :func:`drop_rows_without_target`).
     A new ``batch`` (predict, monitoring) may come without the columns
     ``data.drop_columns`` removes, and keeps its rows without a target.
     """
@@ -115,15 +116,17 @@ def ingest_frame(
         )
         raise ParamsError(msg)
     without_target = 0
+    declared_nullable = data.target in schema.columns and schema.columns[data.target].nullable
     if not batch:
-        frame, without_target = drop_rows_without_target(frame, schema, data=data, ingest=ingest)
+        schema = training_schema(schema, data=data, ingest=ingest)
+        frame, without_target = drop_rows_without_target(frame, schema, data=data)
     validated, report = validate_frame(frame, schema, source=str(data.raw_path))
     report = report.model_copy(update={"rows_without_target": without_target})
     if validated is None:
         message = (
             f"{data.raw_path}: {len(report.failures)} check(s) failed on {len(frame)} rows "
             f"(schema {data.schema_path}):\n{report.describe(ingest.max_failure_examples)}\n"
-            + _target_hint(report, data, ingest)
+            + target_hint(report, data, ingest, declared_nullable=declared_nullable)
             + "Fix the data, or review the schema file if the data is right."
         )
         raise DataValidationError(message, report=report)
@@ -131,14 +134,13 @@ def ingest_frame(
 
 
 def drop_rows_without_target(
-    frame: pd.DataFrame, schema: pa.DataFrameSchema, *, data: DataParams, ingest: IngestParams
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, *, data: DataParams
 ) -> tuple[pd.DataFrame, int]:
-    """Training rows without a target value, by ``ingest.missing_target``; how many left out.
+    """Training rows without a target value left out, where ``schema`` allows them; how many.
 
-    Only where the schema declares the target nullable: a non-nullable target with
-    missing values is the schema's failure to report (with :func:`_target_hint`).
-    'drop' removes those rows (they can neither be learnt from nor scored), 'fail'
-    raises DataValidationError naming the column, the count and both ways forward.
+    ``training_schema`` decides whether it does: with ``ingest.missing_target: fail`` (or
+    a target the schema file declares non-nullable) the target is not nullable, rows
+    without one stay, and validation reports them with every other failure.
     """
     target = data.target
     if target not in frame.columns or target not in schema.columns:
@@ -147,14 +149,6 @@ def drop_rows_without_target(
     count = int(missing.sum())
     if count == 0 or not schema.columns[target].nullable:
         return frame, 0
-    if ingest.missing_target == "fail":
-        msg = (
-            f"{data.raw_path}: column '{target}' (data.target) has no value in {count} of "
-            f"{len(frame)} rows, and ingest.missing_target is 'fail'. Fill them in the raw "
-            "file, or set ingest.missing_target: drop to leave those rows out of training "
-            "and evaluation (they are counted in the dataset summary)."
-        )
-        raise DataValidationError(msg)
     logger.warning(
         "ingest: {} of {} rows have no '{}' (the target) and are left out "
         "(ingest.missing_target: drop)",
@@ -165,10 +159,32 @@ def drop_rows_without_target(
     return frame.loc[~missing].reset_index(drop=True), count
 
 
-def _target_hint(report: ValidationReport, data: DataParams, ingest: IngestParams) -> str:
-    """What to do when the target, declared non-nullable, has missing values."""
+def training_schema(
+    schema: pa.DataFrameSchema, *, data: DataParams, ingest: IngestParams
+) -> pa.DataFrameSchema:
+    """The schema training data is validated with.
+
+    A nullable target stays nullable only under ``ingest.missing_target: drop`` (its
+    rows without a value are then left out); under ``fail`` they are validation failures.
+    """
+    if ingest.missing_target == "fail" and data.target in schema.columns:
+        return schema.update_column(data.target, nullable=False)
+    return schema
+
+
+def target_hint(
+    report: ValidationReport, data: DataParams, ingest: IngestParams, *, declared_nullable: bool
+) -> str:
+    """What to do when rows have no target value: a line for the failure message (or "")."""
     if not any(f.column == data.target and "not_nullable" in f.check for f in report.failures):
         return ""
+    if declared_nullable:  # missing_target: fail made it strict
+        return (
+            f"'{data.target}' is the target (data.target) and ingest.missing_target is "
+            "'fail': fill in the missing labels, or set ingest.missing_target: drop to leave "
+            "those rows out of training and evaluation (they are counted in the dataset "
+            "summary).\n"
+        )
     return (
         f"'{data.target}' is the target (data.target) and {data.schema_path} declares it "
         f"non-nullable. If rows without a target are expected, set `nullable: true` for "
