@@ -5,8 +5,9 @@ it (``tests/unit/test_stage_dependencies.py``) and a missing dependency can neve
 a result silently stale.
 
 - **Code**: the import closure, inside ``src/tabpipe``, of the modules the stage's
-  ``tabpipe`` command imports, minus the CLI package itself (it parses options and
-  prints; it writes no output) and package ``__init__`` files that hold only a docstring.
+  ``tabpipe`` command imports (for the report stage, also those the notebooks' code
+  cells import), minus the CLI package itself (it parses options and prints; it writes
+  no output) and package ``__init__`` files that hold only a docstring.
 - **Params**: every ``params.yaml`` key read on the call graph that starts at the
   command, except inside the checks of ``CHECK_ONLY`` (they decide no output). Reads
   are followed through attribute chains (``params.data.target``),
@@ -150,10 +151,34 @@ def command_function(command: str) -> tuple[str, ast.FunctionDef]:
     raise LookupError(msg)
 
 
+# Stage commands that execute notebooks: the tabpipe modules the notebooks' code cells
+# import run in the stage too (in the kernel), so they are its code deps as well.
+NOTEBOOK_COMMANDS = {"tabpipe report"}
+
+
+def notebook_imports() -> list[str]:
+    """tabpipe modules imported by the code cells of the notebooks params.yaml runs."""
+    import json  # noqa: PLC0415
+
+    from tabpipe.repositories.params_file import load_params  # noqa: PLC0415
+
+    found: list[str] = []
+    for path in load_params(ROOT / "params.yaml").report.notebooks:
+        notebook = json.loads((ROOT / path).read_text(encoding="utf-8"))
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                source = "".join(cell["source"])
+                found += imported_modules(ast.parse(source), f"{PACKAGE}.notebook")
+    return found
+
+
 def code_deps(command: str) -> set[str]:
     """Source files (relative to the repository root) the stage's command runs."""
     module, function = command_function(command)
-    closure = import_closure(list(imported_modules(function, module)))
+    start = list(imported_modules(function, module))
+    if command in NOTEBOOK_COMMANDS:
+        start += notebook_imports()
+    closure = import_closure(start)
     return {str(module_path(m).relative_to(ROOT)) for m in closure}
 
 

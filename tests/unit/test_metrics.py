@@ -10,7 +10,6 @@ from tabpipe.services.metrics import (
     compute_metrics,
     resolve_positive_class,
 )
-from tabpipe.services.uncertainty import bootstrap_interval
 
 
 def _binary(n_rows: int = 400, seed: int = 0) -> Predictions:
@@ -71,16 +70,6 @@ def test_a_metric_undefined_on_the_rows_is_left_out() -> None:
     metrics = compute_metrics(only_no, task="classification")
     assert "roc_auc" not in metrics
     assert "accuracy" in metrics
-
-
-def test_bootstrap_interval_is_seeded_and_brackets_the_estimate() -> None:
-    p = _binary(n_rows=600)
-    point = compute_metrics(p, task="classification")["roc_auc"]
-    first = bootstrap_interval(p, "roc_auc", task="classification", n_resamples=100, seed=3)
-    again = bootstrap_interval(p, "roc_auc", task="classification", n_resamples=100, seed=3)
-    assert first == again
-    assert first is not None
-    assert first[0] < point < first[1]
 
 
 def test_positive_class_defaults_to_the_last_sorted_class() -> None:

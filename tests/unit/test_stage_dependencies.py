@@ -10,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 
 from scripts.stage_deps import (
+    ROOT,
     DeclaredStage,
     code_deps,
     declared_stages,
     mismatches,
+    module_path,
+    notebook_imports,
     params_read,
 )
 
@@ -58,3 +61,13 @@ def test_split_no_longer_runs_ingest_code_and_train_never_reads_gates() -> None:
 def test_a_declared_stage_with_an_unknown_command_is_reported() -> None:
     odd = DeclaredStage(name="x", cmd="python x.py", code=frozenset(), params=frozenset())
     assert mismatches(odd) == ["x: command 'python x.py' is not one stage_deps knows"]
+
+
+def test_the_report_stage_depends_on_what_its_notebooks_import() -> None:
+    """A module only a notebook imports (the EDA's validation report record) still re-runs
+    the report stage when it changes: the kernel runs it."""
+    imported = notebook_imports()
+    assert "tabpipe.records.validation" in imported
+    deps = code_deps("tabpipe report")
+    for module in imported:
+        assert str(module_path(module).relative_to(ROOT)) in deps, module

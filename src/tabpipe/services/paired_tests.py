@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +17,8 @@ import numpy.typing as npt
 from scipy import stats
 
 from tabpipe.records.params import GREATER_IS_BETTER, Task
-from tabpipe.services.metrics import Predictions, compute_metrics, resampled_roc_auc
-from tabpipe.utils.progress import with_progress
+from tabpipe.services.metrics import Predictions
+from tabpipe.services.uncertainty import resampled_values
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -59,17 +58,6 @@ class DelongResult:
     p_value: float
 
 
-def _draws(
-    n_rows: int, n_resamples: int, seed: int, *, progress: bool = False
-) -> Iterator[npt.NDArray[np.int64]]:
-    rng = np.random.default_rng(seed)
-    draws = (rng.integers(0, n_rows, size=n_rows) for _ in range(n_resamples))
-    if not progress:
-        yield from draws
-        return
-    yield from with_progress(draws, total=n_resamples, label="compare: bootstrap resample")
-
-
 def improvement(metric: str, champion: float, challenger: float) -> float:
     """How much better the challenger is, in the metric's units, whichever way it improves."""
     difference = challenger - champion
@@ -88,26 +76,24 @@ def paired_bootstrap(
     """The improvement of ``metric`` over ``n_resamples`` row resamples shared by both models.
 
     Resamples where the metric is undefined for either model (one class only) are
-    skipped. Binary ROC AUC uses the one-ranking form of the evaluate stage.
+    skipped. The resampled metrics are the evaluate stage's (one ranking for ROC AUC,
+    row counts for sums over rows).
     """
     n_rows = len(champion.y_true)
     if len(challenger.y_true) != n_rows:
         msg = "paired comparison needs both models' predictions on the same rows"
         raise ValueError(msg)
-    if metric == "roc_auc" and champion.positive_class is not None:
-        is_positive = champion.y_true.to_numpy() == champion.positive_class
-        draws = list(_draws(n_rows, n_resamples, seed))
-        before = np.asarray(resampled_roc_auc(is_positive, champion.positive_scores, draws))
-        after = np.asarray(resampled_roc_auc(is_positive, challenger.positive_scores, draws))
-        keep = np.isfinite(before) & np.isfinite(after)
-        return PairedBootstrap(improvements=after[keep] - before[keep])
-    values: list[float] = []
-    for rows in _draws(n_rows, n_resamples, seed, progress=True):
-        a = compute_metrics(champion.take(rows), task=task, names=[metric]).get(metric)
-        b = compute_metrics(challenger.take(rows), task=task, names=[metric]).get(metric)
-        if a is not None and b is not None:
-            values.append(improvement(metric, a, b))
-    return PairedBootstrap(improvements=np.asarray(values, dtype=float))
+    # The same seed draws the same resamples for both models (services/uncertainty.py).
+    before, after = (
+        resampled_values(
+            predictions, [metric], task=task, n_resamples=n_resamples, seed=seed,
+            label=f"compare: {name}'s bootstrap",
+        )[metric]
+        for name, predictions in (("champion", champion), ("challenger", challenger))
+    )  # fmt: skip
+    keep = np.isfinite(before) & np.isfinite(after)
+    difference = after[keep] - before[keep]
+    return PairedBootstrap(improvements=difference if GREATER_IS_BETTER[metric] else -difference)
 
 
 def delong_test(

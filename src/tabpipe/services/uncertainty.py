@@ -206,22 +206,6 @@ def percentile_interval(values: FloatArray, confidence: float) -> tuple[float, f
     return float(low), float(high)
 
 
-def bootstrap_interval(
-    predictions: Predictions,
-    metric: str,
-    *,
-    task: Task,
-    n_resamples: int,
-    seed: int,
-    confidence: float = 0.95,
-) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of one metric; resamples where it is undefined skipped."""
-    values = resampled_values(predictions, [metric], task=task, n_resamples=n_resamples, seed=seed)[
-        metric
-    ]
-    return percentile_interval(values, confidence)
-
-
 def slice_gap_interval(
     parts: list[Predictions],
     metric: str,
