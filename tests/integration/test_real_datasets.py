@@ -132,6 +132,9 @@ def test_a_real_dataset_runs_every_stage_to_a_champion_with_params_and_schema_on
     assert champion_version(project, name=case) == "1"
     card = (project / "reports/model_card.md").read_text()
     assert "| interval |" in card
+    status = invoke("status")  # each gate's estimate, interval and policy, one line each
+    first = gates["gates"][0]
+    assert f"{first['name']}: passed: {first['value']:.4f} [{first['low']:.4f}," in status
     if summary["rows_without_target"]:
         assert "raw rows had no" in card
         # The raw file, rows without a target included, is a batch predict scores whole.

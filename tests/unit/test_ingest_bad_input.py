@@ -198,11 +198,16 @@ def test_an_output_folder_that_refuses_writes_exits_9_naming_the_output(
     assert not list((project / OUTPUTS[0].parent).glob(".*.tmp"))
 
 
-def _without_income(sample: pd.DataFrame, project: Path, rows: int = 7) -> None:
-    """The raw file with ``rows`` targets blanked, and the schema declaring the target nullable."""
+def _blank_income(sample: pd.DataFrame, path: Path, rows: int) -> None:
+    """``sample`` written to ``path`` with the target of its first ``rows`` rows missing."""
     blanked = sample.copy()
     blanked.loc[: rows - 1, "income"] = None
-    _write(blanked, project / RAW)
+    _write(blanked, path)
+
+
+def _without_income(sample: pd.DataFrame, project: Path, rows: int = 7) -> None:
+    """The raw file with ``rows`` targets blanked, and the schema declaring the target nullable."""
+    _blank_income(sample, project / RAW, rows)
     schema = project / "schemas/adult.yaml"
     text = schema.read_text()
     schema.write_text(
@@ -257,9 +262,7 @@ def test_a_target_the_schema_declares_non_nullable_says_how_to_accept_missing_on
     sample: pd.DataFrame, make_project: ProjectFactory
 ) -> None:
     project = make_project(sample)
-    blanked = sample.copy()
-    blanked.loc[:2, "income"] = None
-    _write(blanked, project / RAW)
+    _blank_income(sample, project / RAW, 3)
     result = CliRunner().invoke(app, ["ingest"])
     assert result.exit_code == ExitCode.DATA_INVALID, result.output
     assert "declares it non-nullable" in result.output
@@ -274,9 +277,7 @@ def test_a_batch_may_hold_rows_without_a_target(
     from tabpipe.services.ingest import labelled_rows, load_batch
 
     project = make_project(sample)
-    blanked = sample.copy()
-    blanked.loc[:4, "income"] = None
-    _write(blanked, project / "batch.csv")
+    _blank_income(sample, project / "batch.csv", 5)
     batch = load_batch(project / "batch.csv", load_params(project / "params.yaml"), project)
     assert len(batch) == 400
     assert batch["income"].isna().sum() == 5
