@@ -64,8 +64,8 @@ STORAGE_METHODS = frozenset(
 
 
 def modules(package: str) -> list[Path]:
-    """The modules of one package, sorted."""
-    return sorted((PACKAGE_DIR / package).glob("*.py"))
+    """The modules of one package and its folders, sorted."""
+    return sorted((PACKAGE_DIR / package).rglob("*.py"))
 
 
 def _imports(tree: ast.AST) -> Iterator[tuple[int, str]]:
@@ -111,6 +111,71 @@ def violations() -> list[str]:
     return sorted(set(found))
 
 
+def module_name(path: Path) -> str:
+    """``src/tabpipe/a/b.py`` -> ``tabpipe.a.b`` (a package's ``__init__`` is the package)."""
+    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each tabpipe module -> the tabpipe modules it imports, anywhere in its body.
+
+    Imports inside functions count: a circle through a deferred import is still two
+    modules that each need the other. ``from package import name`` counts as importing
+    the module ``package.name`` when there is one, else the package.
+    """
+    paths = sorted(PACKAGE_DIR.rglob("*.py"))
+    known = {module_name(path) for path in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        current = module_name(path)
+        edges: set[str] = set()
+        for _, imported in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            name = imported
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name.startswith("tabpipe.") and name != current:
+                edges.add(name)
+        graph[current] = edges
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]] | None = None) -> list[list[str]]:
+    """Every import circle: the strongly connected groups of more than one module (Tarjan)."""
+    graph = import_graph() if graph is None else graph
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
 def _summary(path: Path) -> str:
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
@@ -128,11 +193,18 @@ def module_map() -> str:
         )
     for package in LAYERS:
         lines += ["", f"**`tabpipe.{package}`**", ""]
-        lines += [
-            f"- `{path.stem}`: {_summary(path)}"
-            for path in modules(package)
-            if path.stem != "__init__"
-        ]
+        for path in modules(package):
+            name = path.relative_to(PACKAGE_DIR / package).with_suffix("").as_posix()
+            if name == "__init__":
+                continue
+            folder = name.removesuffix("/__init__")
+            lines.append(
+                f"- `{folder}/`: {_summary(path)}"
+                if name.endswith("/__init__")
+                else f"  - `{name.rsplit('/', 1)[-1]}`: {_summary(path)}"
+                if "/" in name
+                else f"- `{name}`: {_summary(path)}"
+            )
     return "\n".join([*lines, "", END])
 
 
@@ -150,6 +222,8 @@ def main() -> None:
         return
     for problem in violations():
         print(problem)  # noqa: T201 - a developer's report
+    for cycle in import_cycles():
+        print("import circle: " + " -> ".join([*cycle, cycle[0]]))  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import pandas as pd
 from tabpipe.repositories.datasets import read_frame, split_path
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.params_file import load_params
-from tabpipe.services.drift import measure_drift, scorer_for
+from tabpipe.services.stages.drift import measure_drift, scorer_for
 
 
 def resampled(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:

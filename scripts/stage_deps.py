@@ -394,7 +394,7 @@ class _FunctionReads(ast.NodeVisitor):
 # ``check_against_schema`` checks every column-naming key in every stage, so that a wrong
 # name stops the first stage that runs; each such key is a dependency of the stage whose
 # output it decides, so a change to it re-runs a stage that checks it (params_checks.py).
-CHECK_ONLY = {"tabpipe.services.params_checks.check_against_schema"}
+CHECK_ONLY = {"tabpipe.services.params.checks.check_against_schema"}
 
 
 class ParamsAnalyser:

@@ -17,7 +17,7 @@ from tabpipe.records.params import Params
 from tabpipe.repositories.params_file import load_params, parse_params
 from tabpipe.repositories.raw_data import read_raw
 from tabpipe.repositories.schema_file import load_schema
-from tabpipe.services.validation import build_schema
+from tabpipe.services.data.validation import build_schema
 from tests.helpers import REPO_ROOT, ProjectFactory
 
 settings.register_profile(
@@ -98,8 +98,8 @@ def adult_splits(
     adult_raw: pd.DataFrame, adult_params: Params, adult_schema: pa.DataFrameSchema
 ) -> dict[str, pd.DataFrame]:
     """Train / val / test from 4,000 validated Adult rows: small enough to fit in a second."""
-    from tabpipe.services.ingest import ingest_frame
-    from tabpipe.services.split import split_dataset
+    from tabpipe.services.data.preparation import ingest_frame
+    from tabpipe.services.data.split_rows import split_dataset
 
     frame, _ = ingest_frame(
         adult_raw.head(4000), adult_schema, data=adult_params.data, ingest=adult_params.ingest

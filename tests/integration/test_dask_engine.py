@@ -22,7 +22,7 @@ from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.params_file import load_params
-from tabpipe.services.ingest import load_batch
+from tabpipe.services.data.batches import load_batch
 from tests.helpers import REPO_ROOT, ProjectFactory
 from tests.integration.conftest import VENV_BIN, commit_project, invoke_all, mlflow_client
 

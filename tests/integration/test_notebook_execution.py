@@ -24,7 +24,7 @@ from tabpipe.repositories.notebook_runner import (
     execute_notebook,
     run_notebooks,
 )
-from tabpipe.services.report import execute_all
+from tabpipe.services.stages.report import execute_all
 from tests.helpers import with_overrides
 
 pytestmark = pytest.mark.integration
@@ -261,7 +261,7 @@ def test_killing_the_report_kills_its_workers_and_kernels(
     script = (
         "import sys; from pathlib import Path\n"
         "from tabpipe.records.params import Params\n"
-        "from tabpipe.services.report import execute_all\n"
+        "from tabpipe.services.stages.report import execute_all\n"
         "root = Path(sys.argv[1])\n"
         "params = Params.model_validate_json((root / 'params.json').read_text())\n"
         "execute_all(params, root, root / 'out')\n"

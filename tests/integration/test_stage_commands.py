@@ -18,7 +18,7 @@ from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.params_file import load_params
-from tabpipe.services.ingest import load_batch
+from tabpipe.services.data.batches import load_batch
 from tests.helpers import ProjectFactory
 from tests.integration.conftest import (
     champion_version,
@@ -464,7 +464,7 @@ def test_predict_scores_a_batch_with_the_champion_and_writes_its_provenance(
 ) -> None:
     for stage in ("train", "evaluate", "promote"):
         invoke_all(stage)
-    monkeypatch.setattr("tabpipe.services.predict.CHUNK_ROWS", 7)  # 18 chunks, one ragged
+    monkeypatch.setattr("tabpipe.services.usage.predict.CHUNK_ROWS", 7)  # 18 chunks, one ragged
     adult_raw.head(120).drop(columns="income").to_csv(project / "batch.csv", index=False)
 
     result = runner.invoke(

@@ -19,8 +19,8 @@ from tabpipe.cli.app import app
 from tabpipe.errors import DataValidationError, ExitCode, ParamsError
 from tabpipe.records.ab_test import AbExperiment
 from tabpipe.repositories.ab_files import load_experiment
-from tabpipe.services.ab_analysis import analyse, plan
-from tabpipe.services.ab_assignment import assign_arm, assign_arms, unit_position
+from tabpipe.services.usage.ab_analysis import analyse, plan
+from tabpipe.services.usage.ab_assignment import assign_arm, assign_arms, unit_position
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "ab" / "champion-vs-challenger.yaml"
@@ -117,7 +117,7 @@ def test_assignment_is_the_same_in_other_processes_whatever_their_hash_seed() ->
     here = assign_arms(_experiment(), units)
     code = (
         "from pathlib import Path; from tabpipe.repositories.ab_files import load_experiment; "
-        "from tabpipe.services.ab_assignment import assign_arms; "
+        "from tabpipe.services.usage.ab_assignment import assign_arms; "
         f"experiment = load_experiment(Path({str(EXAMPLE)!r})); "
         "print(' '.join(assign_arms(experiment, [f'user-{i}' for i in range(300)])))"
     )

@@ -9,6 +9,8 @@ from scripts.architecture import (
     _imports,
     _storage_calls,
     documented_map,
+    import_cycles,
+    import_graph,
     module_map,
     violations,
 )
@@ -31,4 +33,18 @@ def test_the_checker_sees_a_file_written_or_mlflow_imported_by_a_service() -> No
 def test_the_documented_module_map_is_generated_from_the_code() -> None:
     assert documented_map(DOC.read_text(encoding="utf-8")) == module_map(), (
         "run: python scripts/architecture.py --write"
+    )
+
+
+def test_no_two_modules_import_each_other_directly_or_through_others() -> None:
+    cycles = import_cycles()
+    assert cycles == [], "import circles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_circle_check_finds_a_circle_through_a_deferred_import() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert import_cycles(graph) == [["a", "b", "c"]]
+    # The real graph sees imports made inside functions (the engine choice is one).
+    assert (
+        "tabpipe.services.engines.dask_ingest" in import_graph()["tabpipe.services.stages.ingest"]
     )

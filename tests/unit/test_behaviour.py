@@ -12,8 +12,8 @@ from sklearn.preprocessing import OneHotEncoder
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.params import BehaviourCheck, Params
-from tabpipe.services.behaviour import behaviour_gates
-from tabpipe.services.params_checks import behaviour_problems
+from tabpipe.services.analysis.behaviour import behaviour_gates
+from tabpipe.services.params.checks import behaviour_problems
 from tests.helpers import with_overrides
 
 

@@ -15,7 +15,7 @@ from tabpipe.cli.app import app
 from tabpipe.cli.errors import exit_on_error
 from tabpipe.errors import ExitCode
 from tabpipe.repositories.raw_data import read_raw
-from tabpipe.services.normalise import normalise_frame
+from tabpipe.services.data.normalise import normalise_frame
 from tests.helpers import ProjectFactory
 
 runner = CliRunner()
@@ -118,7 +118,7 @@ def test_unexpected_errors_exit_1_with_one_line_and_a_traceback_only_when_verbos
     def broken(*_: object, **__: object) -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("tabpipe.services.outputs.describe_outputs", broken)
+    monkeypatch.setattr("tabpipe.services.reporting.outputs.describe_outputs", broken)
     quiet = runner.invoke(app, ["status"])
     assert quiet.exit_code == ExitCode.UNEXPECTED
     assert "unexpected error: RuntimeError: boom (rerun with --verbose" in quiet.output

@@ -24,14 +24,14 @@ from tabpipe.repositories.cluster import _cluster_error
 from tabpipe.repositories.model_file import load_model, save_model
 from tabpipe.repositories.params_file import parse_params
 from tabpipe.repositories.partitioned import scratch_folder
-from tabpipe.services.dask_batches import batch_columns
-from tabpipe.services.dask_train import balanced_weights, class_counts_by_value
-from tabpipe.services.estimators import build_pipeline
-from tabpipe.services.features import FeatureColumns
-from tabpipe.services.predict import run_predict
-from tabpipe.services.split import hash_parts, split_dataset
-from tabpipe.services.summaries import Moments
-from tabpipe.services.validation import merge_reports
+from tabpipe.services.data.split_rows import hash_parts, split_dataset
+from tabpipe.services.data.summaries import Moments
+from tabpipe.services.data.validation import merge_reports
+from tabpipe.services.engines.dask_batches import batch_columns
+from tabpipe.services.engines.dask_train import balanced_weights, class_counts_by_value
+from tabpipe.services.modelling.estimators import build_pipeline
+from tabpipe.services.modelling.features import FeatureColumns
+from tabpipe.services.usage.predict import run_predict
 
 SPLIT = SplitParams(train=0.6, val=0.2, test=0.2, seed=7)
 

@@ -10,7 +10,7 @@ from sklearn.linear_model import LinearRegression
 
 from tabpipe.records.params import DriftParams
 from tabpipe.repositories.drift_report import headed_copy
-from tabpipe.services.drift import (
+from tabpipe.services.stages.drift import (
     Scorer,
     measure_drift,
     page_header,

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from tabpipe.services.error_analysis import error_analysis, row_losses
-from tabpipe.services.metrics import Predictions
+from tabpipe.services.analysis.error_analysis import error_analysis, row_losses
+from tabpipe.services.analysis.metrics import Predictions
 
 
 def _binary(seed: int, n_rows: int) -> Predictions:

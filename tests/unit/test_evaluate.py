@@ -7,10 +7,10 @@ import pytest
 from tabpipe.errors import ParamsError
 from tabpipe.records.evaluation import SliceMetrics
 from tabpipe.records.params import Params
-from tabpipe.services.curves import MAX_POINTS, curve_tables
-from tabpipe.services.evaluate import Evaluation, evaluate_model
-from tabpipe.services.features import feature_columns
-from tabpipe.services.train import fit_model
+from tabpipe.services.analysis.curves import MAX_POINTS, curve_tables
+from tabpipe.services.modelling.features import feature_columns
+from tabpipe.services.stages.evaluate import Evaluation, evaluate_model
+from tabpipe.services.stages.train import fit_model
 from tests.helpers import with_overrides
 
 SHA = "0" * 64  # the model file's digest, as the evaluate stage passes it

@@ -11,8 +11,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from tabpipe.records.params import Params
-from tabpipe.services.explanations import partial_dependences, permutation_importances
-from tabpipe.services.figures import close, explanation_figures
+from tabpipe.services.analysis.explanations import partial_dependences, permutation_importances
+from tabpipe.services.analysis.figures import close, explanation_figures
 from tests.helpers import with_overrides
 
 

@@ -4,13 +4,13 @@ import pytest
 
 from tabpipe.records.evaluation import MetricsReport, SliceGap
 from tabpipe.records.params import GateRule, GatesParams, SliceGapRule
-from tabpipe.services.gate_tables import gates_markdown
-from tabpipe.services.gates import (
+from tabpipe.services.analysis.gates import (
     ChampionScore,
     PromotedScore,
     champion_gates,
     evaluate_gates,
 )
+from tabpipe.services.reporting.gate_tables import gates_markdown
 
 
 def _report(**test: float) -> MetricsReport:

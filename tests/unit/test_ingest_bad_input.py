@@ -274,7 +274,8 @@ def test_a_batch_may_hold_rows_without_a_target(
     sample: pd.DataFrame, make_project: ProjectFactory
 ) -> None:
     from tabpipe.repositories.params_file import load_params
-    from tabpipe.services.ingest import labelled_rows, load_batch
+    from tabpipe.services.data.batches import load_batch
+    from tabpipe.services.data.preparation import labelled_rows
 
     project = make_project(sample)
     _blank_income(sample, project / "batch.csv", 5)

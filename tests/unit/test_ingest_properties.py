@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tabpipe.errors import DataValidationError
 from tabpipe.records.params import Params
-from tabpipe.services.ingest import ingest_frame
+from tabpipe.services.data.preparation import ingest_frame
 
 COLUMNS = (
     "age", "workclass", "education", "education-num", "marital-status", "occupation",

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from tabpipe.errors import ParamsError
 from tabpipe.records.evaluation import LeakageCheck, MetricsReport
 from tabpipe.records.params import Params
-from tabpipe.services.features import FeatureColumns
-from tabpipe.services.gates import evaluate_gates
-from tabpipe.services.leakage import check_leakage
+from tabpipe.services.analysis.gates import evaluate_gates
+from tabpipe.services.analysis.leakage import check_leakage
+from tabpipe.services.modelling.features import FeatureColumns
 from tests.helpers import with_overrides
 
 THRESHOLD = 0.99
@@ -201,7 +201,7 @@ def test_every_task_and_column_kind_is_scored_and_a_copy_of_the_target_is_found(
 
 
 def test_the_encoder_target_type_follows_the_task_not_the_values() -> None:
-    from tabpipe.services.leakage import encoder_target_type
+    from tabpipe.services.analysis.leakage import encoder_target_type
 
     decimals = pd.Series([6.03, 6.67, 5.1, 7.2])
     assert encoder_target_type(decimals, classification=False) == "continuous"

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from tabpipe.services.metrics import (
+from tabpipe.services.analysis.metrics import (
     Predictions,
     compute_metrics,
     resolve_positive_class,
@@ -80,7 +80,7 @@ def test_positive_class_defaults_to_the_last_sorted_class() -> None:
 
 
 def test_vectorised_resampled_auc_equals_scikit_learn_with_ties() -> None:
-    from tabpipe.services.metrics import resampled_roc_auc
+    from tabpipe.services.analysis.metrics import resampled_roc_auc
 
     rng = np.random.default_rng(5)
     is_positive = rng.random(300) < 0.3
@@ -94,7 +94,7 @@ def test_vectorised_resampled_auc_equals_scikit_learn_with_ties() -> None:
 
 
 def test_group_rates_count_selection_false_positives_and_false_negatives() -> None:
-    from tabpipe.services.metrics import group_rates
+    from tabpipe.services.analysis.metrics import group_rates
 
     predictions = Predictions(
         y_true=pd.Series(["yes", "yes", "no", "no", "no"]),

@@ -21,13 +21,17 @@ from tabpipe.records.evaluation import (
 )
 from tabpipe.records.params import Params
 from tabpipe.repositories.datasets import read_record
-from tabpipe.services.drift import measure_drift
-from tabpipe.services.evaluate import evaluate_model
-from tabpipe.services.features import feature_columns
-from tabpipe.services.gates import evaluate_gates
-from tabpipe.services.model_card import CardInputs, registry_description, render_model_card
-from tabpipe.services.split import summarise_split
-from tabpipe.services.train import fit_model
+from tabpipe.services.analysis.gates import evaluate_gates
+from tabpipe.services.data.split_rows import summarise_split
+from tabpipe.services.modelling.features import feature_columns
+from tabpipe.services.reporting.model_card import (
+    CardInputs,
+    registry_description,
+    render_model_card,
+)
+from tabpipe.services.stages.drift import measure_drift
+from tabpipe.services.stages.evaluate import evaluate_model
+from tabpipe.services.stages.train import fit_model
 from tests.helpers import REPO_ROOT, with_overrides
 
 

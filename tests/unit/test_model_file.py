@@ -20,8 +20,8 @@ from tabpipe.records.params import (
     XGBoostSpec,
 )
 from tabpipe.repositories.model_file import load_model, model_digest, save_model
-from tabpipe.services.estimators import build_pipeline
-from tabpipe.services.features import FeatureColumns
+from tabpipe.services.modelling.estimators import build_pipeline
+from tabpipe.services.modelling.features import FeatureColumns
 
 FRAME = load_diabetes(as_frame=True).frame.assign(
     group=lambda f: pd.Categorical(np.where(f["age"] > 0, "old", "young")),

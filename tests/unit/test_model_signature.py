@@ -15,9 +15,9 @@ from sklearn.linear_model import Ridge
 
 from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
-from tabpipe.services.estimators import build_pipeline
-from tabpipe.services.features import feature_columns
-from tabpipe.services.normalise import normalise_frame
+from tabpipe.services.data.normalise import normalise_frame
+from tabpipe.services.modelling.estimators import build_pipeline
+from tabpipe.services.modelling.features import feature_columns
 from tabpipe.utils.hashing import frame_sha256
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tabpipe.services.normalise import normalise_frame
+from tabpipe.services.data.normalise import normalise_frame
 
 
 def test_strips_whitespace_from_names_and_text_values() -> None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from tabpipe.cli.app import app
 from tabpipe.errors import ExitCode
 from tabpipe.records.params import NotebookRules, Params
-from tabpipe.services.notebook_rules import lint_paths, strip_paths
+from tabpipe.services.reporting.notebook_rules import lint_paths, strip_paths
 from tests.helpers import REPO_ROOT, ProjectFactory
 
 RULES = NotebookRules()

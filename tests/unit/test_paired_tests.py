@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn import metrics as skm
 
-from tabpipe.services.compare import decide
-from tabpipe.services.metrics import Predictions
-from tabpipe.services.paired_tests import delong_test, improvement, paired_bootstrap
+from tabpipe.services.analysis.metrics import Predictions
+from tabpipe.services.analysis.paired_tests import delong_test, improvement, paired_bootstrap
+from tabpipe.services.usage.compare import decide
 
 
 def _delong_by_definition(

@@ -9,7 +9,7 @@ import pytest
 from tabpipe.errors import ExitCode, ParamsError
 from tabpipe.records.params import Params
 from tabpipe.repositories.params_file import load_params, parse_params
-from tabpipe.services.params_info import check_params, params_json_schema, params_reference
+from tabpipe.services.params.info import check_params, params_json_schema, params_reference
 
 
 def test_committed_params_file_is_valid(adult_params: Params) -> None:

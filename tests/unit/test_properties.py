@@ -15,8 +15,8 @@ from sklearn.metrics import roc_auc_score
 
 from tabpipe.records.params import Params
 from tabpipe.repositories.params_file import load_yaml12, parse_params
-from tabpipe.services.metrics import resampled_roc_auc
-from tabpipe.services.normalise import normalise_frame
+from tabpipe.services.analysis.metrics import resampled_roc_auc
+from tabpipe.services.data.normalise import normalise_frame
 from tabpipe.utils.hashing import frame_sha256
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8)

@@ -16,7 +16,7 @@ from tabpipe.repositories.notebook_runner import (
     report_title,
     running_cell,
 )
-from tabpipe.services.page_headers import RUN_KEY, dvc_output_note, tracked_header
+from tabpipe.services.reporting.page_headers import RUN_KEY, dvc_output_note, tracked_header
 
 
 def _executed() -> nbformat.NotebookNode:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tabpipe.errors import DataValidationError, ParamsError
 from tabpipe.records.params import SplitParams
-from tabpipe.services.split import split_dataset, summarise_split
+from tabpipe.services.data.split_rows import split_dataset, summarise_split
 
 
 def _frame(n_rows: int, seed: int = 0) -> pd.DataFrame:

@@ -36,12 +36,12 @@ def test_a_missing_dependency_or_param_is_caught() -> None:
     train = next(stage for stage in declared_stages() if stage.name == "train")
     broken = dataclasses.replace(
         train,
-        code=train.code - {"src/tabpipe/services/features.py"},
+        code=train.code - {"src/tabpipe/services/modelling/features.py"},
         params=(train.params - {"evaluate.primary_metric"}) | {"drift.max_rows"},
         files=train.files - {"schemas/adult.yaml"},
     )
     assert mismatches(broken) == [
-        "train: deps miss src/tabpipe/services/features.py",
+        "train: deps miss src/tabpipe/services/modelling/features.py",
         "train: params miss evaluate.primary_metric",
         "train: params list drift.max_rows, never read",
         "train: deps miss ${data.schema_path} (it reads the file schemas/adult.yaml)",
@@ -50,8 +50,8 @@ def test_a_missing_dependency_or_param_is_caught() -> None:
 
 def test_split_no_longer_runs_ingest_code_and_train_never_reads_gates() -> None:
     """Pinned observations: a gate change re-runs evaluate, not train; split skips pandera."""
-    assert "src/tabpipe/services/ingest.py" not in code_deps("tabpipe split")
-    assert "src/tabpipe/services/metrics.py" in code_deps("tabpipe train")
+    assert "src/tabpipe/services/stages/ingest.py" not in code_deps("tabpipe split")
+    assert "src/tabpipe/services/analysis/metrics.py" in code_deps("tabpipe train")
     reads = params_read("tabpipe train")
     assert not any(key.startswith(("gates", "drift", "report")) for key in reads)
     assert "evaluate.primary_metric" in reads

@@ -12,15 +12,15 @@ from sklearn.linear_model import LogisticRegression
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.params import Params, ThresholdParams
-from tabpipe.services.features import feature_columns
-from tabpipe.services.metrics import compute_metrics, predict, predicted_labels
-from tabpipe.services.thresholds import (
+from tabpipe.services.analysis.metrics import compute_metrics, predict, predicted_labels
+from tabpipe.services.analysis.thresholds import (
     choose_threshold,
     model_threshold,
     threshold_table,
     with_threshold,
 )
-from tabpipe.services.train import decision_threshold, fit_model
+from tabpipe.services.modelling.features import feature_columns
+from tabpipe.services.stages.train import decision_threshold, fit_model
 from tests.helpers import with_overrides
 
 

@@ -10,10 +10,10 @@ from sklearn.datasets import load_diabetes, load_wine
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.params import HistGradientBoostingSpec, Params
-from tabpipe.services.estimators import build_pipeline
-from tabpipe.services.features import FeatureColumns, feature_columns, identifier_like
-from tabpipe.services.metrics import compute_metrics, predict
-from tabpipe.services.train import fit_model
+from tabpipe.services.analysis.metrics import compute_metrics, predict
+from tabpipe.services.modelling.estimators import build_pipeline
+from tabpipe.services.modelling.features import FeatureColumns, feature_columns, identifier_like
+from tabpipe.services.stages.train import fit_model
 from tests.helpers import with_overrides
 
 
@@ -185,7 +185,7 @@ def test_a_boosted_model_records_its_loss_per_iteration_and_others_none() -> Non
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from tabpipe.services.train import learning_curve
+    from tabpipe.services.stages.train import learning_curve
 
     rng = np.random.default_rng(0)
     features = rng.normal(size=(600, 3))

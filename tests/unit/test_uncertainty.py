@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tabpipe.services.metrics import Predictions, compute_metrics
-from tabpipe.services.uncertainty import (
+from tabpipe.services.analysis.metrics import Predictions, compute_metrics
+from tabpipe.services.analysis.uncertainty import (
     resampled_values,
     resamples,
     slice_gap_interval,

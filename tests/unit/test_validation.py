@@ -5,7 +5,7 @@ import pandera.pandas as pa
 import pytest
 
 from tabpipe.errors import ParamsError
-from tabpipe.services.validation import build_schema, validate_frame
+from tabpipe.services.data.validation import build_schema, validate_frame
 
 BASE = pa.DataFrameSchema(
     {

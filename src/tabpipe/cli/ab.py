@@ -23,8 +23,8 @@ def plan(ctx: typer.Context, experiment: ExperimentArgument) -> None:
     """Print the minimum units per arm from the power calculation of the definition."""
     with command(ctx):
         from tabpipe.repositories.ab_files import load_experiment
-        from tabpipe.services.ab_analysis import plan as plan_test
-        from tabpipe.services.ab_reports import describe_plan
+        from tabpipe.services.usage.ab_analysis import plan as plan_test
+        from tabpipe.services.usage.ab_reports import describe_plan
 
         typer.echo(describe_plan(plan_test(load_experiment(experiment))))
 
@@ -38,7 +38,7 @@ def assign(
     """Print each unit's arm: the same in every process and machine (HMAC-SHA256)."""
     with command(ctx):
         from tabpipe.repositories.ab_files import load_experiment
-        from tabpipe.services.ab_assignment import assign_arms
+        from tabpipe.services.usage.ab_assignment import assign_arms
 
         definition = load_experiment(experiment)
         for unit, arm in zip(units, assign_arms(definition, units), strict=True):
@@ -67,8 +67,8 @@ def analyse(
         from tabpipe.errors import ParamsError
         from tabpipe.repositories.ab_files import load_experiment, read_outcomes
         from tabpipe.repositories.datasets import write_record
-        from tabpipe.services.ab_analysis import analyse as analyse_test
-        from tabpipe.services.ab_reports import describe_analysis
+        from tabpipe.services.usage.ab_analysis import analyse as analyse_test
+        from tabpipe.services.usage.ab_reports import describe_analysis
 
         if output is not None and output.suffix.lower() != ".json":
             msg = f"--output {output}: name the analysis file .json"

@@ -85,7 +85,7 @@ def params(
 ) -> None:
     """Print the JSON schema or the reference of params.yaml, check a file, or read one value."""
     with command(ctx):
-        from tabpipe.services.params_info import (
+        from tabpipe.services.params.info import (
             check_params,
             params_json_schema,
             params_reference,
@@ -110,7 +110,7 @@ def ingest(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
     """Read, normalise and validate the raw data; write Parquet and a dataset summary."""
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.ingest import run_ingest
+        from tabpipe.services.stages.ingest import run_ingest
 
         result = run_ingest(load_params(params_path))
         typer.echo(
@@ -124,7 +124,7 @@ def split(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -
     """Split the validated data into train, validation and test sets."""
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.split import run_split
+        from tabpipe.services.stages.split import run_split
 
         loaded = load_params(params_path)
         summary = run_split(loaded)
@@ -144,7 +144,7 @@ def status(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
     with command(ctx):
         from tabpipe.errors import StaleOutputsError
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.outputs import describe_outputs
+        from tabpipe.services.reporting.outputs import describe_outputs
 
         report = describe_outputs(load_params(params_path))
         typer.echo(report.text())
@@ -158,7 +158,7 @@ def train(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -
     """Fit the declared scikit-learn pipeline and log it to MLflow."""
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.train import run_train
+        from tabpipe.services.stages.train import run_train
 
         model = run_train(load_params(params_path))
         iterations = f", {model.n_iter} iterations" if model.n_iter is not None else ""
@@ -170,7 +170,7 @@ def evaluate(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")
     """Score the model on every split, against a baseline, by slice; check the quality gates."""
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.evaluate import run_evaluate
+        from tabpipe.services.stages.evaluate import run_evaluate
 
         report, gates = run_evaluate(load_params(params_path))
         primary = report.primary_metric
@@ -205,7 +205,7 @@ def promote(
     """
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.promote import run_promote
+        from tabpipe.services.stages.promote import run_promote
 
         outcome = run_promote(load_params(params_path), version=version)
         number = f" v{outcome.version}" if outcome.version else ""
@@ -217,7 +217,7 @@ def drift(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -
     """Compare the test split (or drift.current_path) with the training data (Evidently)."""
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.drift import run_drift
+        from tabpipe.services.stages.drift import run_drift
 
         report = run_drift(load_params(params_path))
         typer.echo(f"drift: {report.verdict()}")
@@ -236,7 +236,7 @@ def monitor(
     """
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.monitor import run_monitor, verdict_error
+        from tabpipe.services.usage.monitor import run_monitor, verdict_error
 
         outcome = run_monitor(batch, load_params(params_path))
         typer.echo(f"{outcome.summary.verdict} [{outcome.folder}]")
@@ -256,7 +256,7 @@ def model_uri(
     """Print models:/NAME@ALIAS once the registry holds it (exit 8 if not): `make serve`."""
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.predict import served_model_uri
+        from tabpipe.services.usage.predict import served_model_uri
 
         typer.echo(served_model_uri(load_params(params_path), alias=alias))
 
@@ -284,7 +284,7 @@ def predict(
     """
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.predict import run_predict
+        from tabpipe.services.usage.predict import run_predict
 
         outcome = run_predict(
             batch,
@@ -329,7 +329,7 @@ def compare(
     with command(ctx):
         from tabpipe.errors import GateFailedError
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.compare import describe, run_compare
+        from tabpipe.services.usage.compare import describe, run_compare
 
         result = run_compare(
             batch,
@@ -355,7 +355,7 @@ def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
     """
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.report import run_report
+        from tabpipe.services.stages.report import run_report
 
         for notebook in run_report(load_params(params_path)):
             typer.echo(

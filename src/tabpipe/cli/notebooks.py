@@ -31,7 +31,7 @@ def lint(
     """
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.notebook_rules import raise_on_violations, strip_paths
+        from tabpipe.services.reporting.notebook_rules import raise_on_violations, strip_paths
 
         loaded = load_params(params_path)
         targets = list(paths) if paths else [Path(p) for p in loaded.report.notebooks]

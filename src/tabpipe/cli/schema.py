@@ -30,7 +30,7 @@ def infer(
 ) -> None:
     """Print a draft pandera schema (YAML) inferred from RAW; review it, then commit it."""
     with command(ctx):
-        from tabpipe.services.schema_inference import draft_schema_yaml
+        from tabpipe.services.data.schema_inference import draft_schema_yaml
 
         typer.echo(
             draft_schema_yaml(

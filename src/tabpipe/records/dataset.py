@@ -6,6 +6,7 @@ from pydantic import Field
 
 from tabpipe.records.base import FrozenModel
 from tabpipe.records.params import Task
+from tabpipe.records.validation import ValidationReport
 
 
 class ColumnSummary(FrozenModel):
@@ -65,3 +66,10 @@ class SplitSummary(FrozenModel):
     stratified: bool
     group_column: str | None = None
     parts: tuple[SplitPart, ...]
+
+
+class IngestResult(FrozenModel):
+    """What ingest produced, on either engine: the dataset's summary and the validation report."""
+
+    summary: DatasetSummary
+    report: ValidationReport

@@ -23,7 +23,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 
 from tabpipe.records.params import Task, XGBoostSpec
-from tabpipe.services.features import FeatureColumns
+from tabpipe.services.modelling.features import FeatureColumns
 
 
 def xgboost_params(
@@ -64,7 +64,7 @@ def build_xgboost(
 
 def _fit_with_progress(model: Any, x: Any, y: Any, **fit_params: Any) -> None:
     """Fit, logging every few rounds; the callback is not kept in the fitted model."""
-    from tabpipe.services.boosting_progress import RoundLogger  # noqa: PLC0415
+    from tabpipe.services.modelling.boosting_progress import RoundLogger  # noqa: PLC0415
 
     model.set_params(callbacks=[RoundLogger()])
     try:

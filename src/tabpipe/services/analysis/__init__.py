@@ -1,0 +1,1 @@
+"""Model understanding: metrics, intervals, gates, thresholds, explanations, errors."""

@@ -1,0 +1,1 @@
+"""Data preparation both engines share: normalising, validating and summarising frames."""

@@ -1,0 +1,1 @@
+"""From the params to an unfitted scikit-learn pipeline: features and estimators."""

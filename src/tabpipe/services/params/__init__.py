@@ -1,0 +1,1 @@
+"""params.yaml as a whole: checked against the data schema, and described."""

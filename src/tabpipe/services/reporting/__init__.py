@@ -1,0 +1,1 @@
+"""What people read: the model card, notebook rules, page headers, the status view."""

@@ -1,0 +1,401 @@
+"""The train stage: fit the declared scikit-learn pipeline on the train split.
+
+The validation split does the model-selection work: HistGradientBoosting stops
+adding trees when the validation loss stops improving, and an optional grid
+(``train.search``) is scored on it with scikit-learn's GridSearchCV over a
+PredefinedSplit. The test split is not touched here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from loguru import logger
+from pydantic import ValidationError
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from tabpipe.errors import ParamsError
+from tabpipe.records.dataset import SplitPart, SplitSummary
+from tabpipe.records.evaluation import ModelSummary
+from tabpipe.records.params import (
+    GREATER_IS_BETTER,
+    HistGradientBoostingSpec,
+    ModelSpec,
+    Params,
+    XGBoostSpec,
+)
+from tabpipe.repositories import mlflow_store as store
+from tabpipe.repositories.datasets import read_record, read_split, split_path, write_record
+from tabpipe.repositories.model_file import model_digest, save_model
+from tabpipe.repositories.schema_file import load_schema
+from tabpipe.services.analysis.leakage import check_leakage
+from tabpipe.services.analysis.metrics import oriented_scorer, resolve_positive_class
+from tabpipe.services.analysis.thresholds import ThresholdChoice, choose_threshold, with_threshold
+from tabpipe.services.boosting import validation_curve
+from tabpipe.services.engines.dask_train import fit_on_dask
+from tabpipe.services.modelling.estimators import build_pipeline
+from tabpipe.services.modelling.features import FeatureColumns, feature_columns, identifier_like
+from tabpipe.services.params.checks import check_against_schema
+from tabpipe.utils.hashing import frame_sha256
+from tabpipe.utils.project import git_state, project_root
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A fitted pipeline, the spec it was built from, the search's pick and the iterations kept."""
+
+    pipeline: Pipeline
+    spec: ModelSpec
+    best_params: dict[str, Any]
+    n_iter: int | None
+    curves: dict[str, tuple[float, ...]] = field(default_factory=dict)  # loss per iteration
+
+
+def fit_model(
+    params: Params, columns: FeatureColumns, train: pd.DataFrame, val: pd.DataFrame
+) -> FittedModel:
+    """Fit the pipeline on train; the validation split drives early stopping and the grid."""
+    target, task, seed = params.data.target, params.data.task, params.train.seed
+    spec = params.train.model
+    best: dict[str, Any] = {}
+    if params.train.search is not None:
+        best = search_hyperparameters(params, columns, train, val)
+        spec = _with_overrides(spec, best)
+    pipeline = build_pipeline(
+        spec, task=task, columns=columns, seed=seed, n_threads=params.train.n_threads
+    )
+    x_train, y_train = train[columns.all], train[target]
+    if isinstance(spec, HistGradientBoostingSpec | XGBoostSpec) and spec.early_stopping:
+        preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
+        train_features = preprocess.fit_transform(x_train)
+        model.fit(
+            train_features,
+            y_train,
+            X_val=preprocess.transform(val[columns.all]),
+            y_val=val[target],
+        )
+    else:
+        pipeline.fit(x_train, y_train)
+    fitted_model = pipeline.named_steps["model"]
+    n_iter = getattr(fitted_model, "n_iter_", None) or getattr(fitted_model, "best_iteration", None)
+    return FittedModel(
+        pipeline=pipeline,
+        spec=spec,
+        best_params=best,
+        n_iter=int(n_iter) if isinstance(n_iter, int | np.integer) else None,
+        curves=learning_curve(pipeline),
+    )
+
+
+def decision_threshold(
+    params: Params, pipeline: Any, val: pd.DataFrame, columns: FeatureColumns
+) -> tuple[Any, ThresholdChoice | None]:
+    """A binary classifier wrapped with its decision threshold, chosen on ``val``.
+
+    Every other model comes back as it is (multiclass: the most probable class); a
+    threshold policy set for a multiclass target is a ParamsError.
+    """
+    if params.data.task != "classification":
+        return pipeline, None
+    classes = tuple(str(label) for label in pipeline.classes_)
+    settings, target = params.evaluate.threshold, params.data.target
+    if len(classes) != 2:  # noqa: PLR2004
+        if not settings.is_default:
+            msg = (
+                f"evaluate.threshold: '{target}' has {len(classes)} classes; a decision "
+                "threshold applies to two (remove it: the label is the most probable class)"
+            )
+            raise ParamsError(msg)
+        return pipeline, None
+    positive = resolve_positive_class(classes, params.data.positive_class)
+    rows, labels = val[columns.all], val[target].astype(str)
+    scores = np.asarray(pipeline.predict_proba(rows), dtype=float)[:, classes.index(positive)]
+    choice = choose_threshold(labels.to_numpy() == positive, scores, settings)
+    logger.info(
+        "train: decision threshold {:.4f} ({}; validation precision {:.4f}, recall {:.4f})",
+        choice.value,
+        choice.policy,
+        choice.precision,
+        choice.recall,
+    )
+    return with_threshold(pipeline, choice.value, positive, rows, labels), choice
+
+
+def search_hyperparameters(
+    params: Params, columns: FeatureColumns, train: pd.DataFrame, val: pd.DataFrame
+) -> dict[str, Any]:
+    """Score each grid point on the validation split; return the best point."""
+    if params.train.search is None:
+        msg = "train.search: no grid to search (set train.search.grid)"
+        raise ParamsError(msg)
+    grid = params.train.search.grid
+    spec = params.train.model
+    unknown = set(grid) - set(type(spec).model_fields) | ({"kind"} & set(grid))
+    if unknown:
+        allowed = ", ".join(sorted(set(type(spec).model_fields) - {"kind"}))
+        msg = (
+            f"train.search.grid: {', '.join(sorted(unknown))} is not a parameter of "
+            f"{spec.kind} (allowed: {allowed})"
+        )
+        raise ParamsError(msg)
+    for key, values in grid.items():  # every value must be valid for the spec, before fitting
+        for value in values:
+            _with_overrides(spec, {key: value})
+    task, target, metric = params.data.task, params.data.target, params.primary_metric
+    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
+    score = oriented_scorer(
+        metric, task=task, target=target, positive_class=params.data.positive_class
+    )
+
+    both = pd.concat([train, val], ignore_index=True)
+    folds = PredefinedSplit(np.r_[np.full(len(train), -1), np.zeros(len(val), dtype=int)])
+    search = GridSearchCV(
+        build_pipeline(
+            spec,
+            task=task,
+            columns=columns,
+            seed=params.train.seed,
+            n_threads=params.train.n_threads,
+        ),
+        param_grid={f"model__{key}": values for key, values in grid.items()},
+        scoring=score,
+        cv=folds,
+        refit=False,
+        error_score="raise",
+    )
+    search.fit(both[columns.all], both[target])
+    best = {key.removeprefix("model__"): value for key, value in search.best_params_.items()}
+    logger.info(
+        "train: search picked {} ({} {:.4f} on val)", best, metric, sign * search.best_score_
+    )
+    return best
+
+
+def _with_overrides(spec: ModelSpec, overrides: dict[str, Any]) -> ModelSpec:
+    try:
+        return type(spec).model_validate({**spec.model_dump(), **overrides})
+    except ValidationError as exc:
+        msg = f"train.search.grid: {exc.errors(include_url=False)[0]['msg']} ({overrides})"
+        raise ParamsError(msg) from exc
+
+
+REFERENCE_MAX_ROWS = 100_000  # training rows kept in the run for `tabpipe monitor`
+
+
+def _training_data(
+    params: Params, root: Path
+) -> tuple[dict[str, pd.DataFrame], dict[str, SplitPart]]:
+    """The train and validation splits, and (Dask) their parts' records.
+
+    On Dask the learner reads the partitioned splits on the cluster; what runs here (the
+    leakage check, the monitoring reference, the signature) takes a seeded sample, and
+    the lineage takes the row counts and digests the split stage recorded.
+    """
+    folder = root / params.paths.split_dir
+    if params.engine == "dask":
+        summary = read_record(root / params.paths.split_summary, SplitSummary)
+        splits = {
+            name: read_split(folder, name, max_rows=params.dask.sample_rows, seed=params.train.seed)
+            for name in ("train", "val")
+        }
+        return splits, {part.name: part for part in summary.parts}
+    return {name: read_split(folder, name) for name in ("train", "val")}, {}
+
+
+def _log_lineage(
+    params: Params, splits: dict[str, pd.DataFrame], parts: dict[str, SplitPart]
+) -> None:
+    """Dataset lineage of the train and validation splits in the current run."""
+    for name, frame in splits.items():
+        context = {"train": "training", "val": "validation"}[name]
+        source = split_path(params.paths.split_dir, name)
+        dataset_name = f"{params.data.name}-{name}"
+        if name in parts:  # a partitioned split: no process holds it whole
+            store.log_partitioned_dataset(
+                frame,
+                name=dataset_name,
+                source=source,
+                digest=parts[name].content_sha256,
+                n_rows=parts[name].n_rows,
+                context=context,
+            )
+        else:
+            store.log_dataset(
+                frame, name=dataset_name, source=source, target=params.data.target, context=context
+            )
+
+
+def learning_curve(pipeline: Any) -> dict[str, tuple[float, ...]]:
+    """Loss per boosting iteration as the learner recorded it (empty for other models).
+
+    HistGradientBoosting keeps ``train_score_`` and ``validation_score_`` (negated loss)
+    when it stops early; XGBoost its ``evals_result()`` on the validation split.
+    """
+    step = pipeline.named_steps["model"] if hasattr(pipeline, "named_steps") else pipeline
+    curves: dict[str, tuple[float, ...]] = {}
+    for attribute, name in (("train_score_", "train_loss"), ("validation_score_", "val_loss")):
+        scores = getattr(step, attribute, None)
+        if scores is not None and len(scores) > 1:
+            curves[name] = tuple(round(-float(value), 6) for value in scores)
+    inner: Any = getattr(step, "estimator_", None)
+    if not curves and inner is not None and hasattr(inner, "evals_result"):
+        return validation_curve(inner)
+    return curves
+
+
+def _run_name(experiment: str, tags: dict[str, str]) -> str:
+    """The DVC experiment's name, else ``train <commit>`` (``+changes`` for a dirty tree)."""
+    if experiment:
+        return experiment
+    commit = tags.get("git.commit", "")
+    if not commit:
+        return "train"
+    return f"train {commit[:8]}" + ("+changes" if tags.get("git.dirty") == "true" else "")
+
+
+def _log_fit(fitted: FittedModel, threshold: ThresholdChoice | None) -> None:
+    """The iterations early stopping kept, the grid's pick and the threshold, on the run."""
+    if fitted.curves:
+        store.log_metric_steps(fitted.curves)
+    if threshold is not None:
+        store.log_params_flat(
+            {"decision_threshold": threshold.value, "threshold_policy": threshold.policy}
+        )
+    if fitted.n_iter is not None:
+        logger.info("train: early stopping kept {} iterations", fitted.n_iter)
+        store.log_metrics({"n_iter": float(fitted.n_iter)})
+    if fitted.best_params:
+        store.set_tags({f"search.best.{k}": str(v) for k, v in fitted.best_params.items()})
+
+
+def run_train(params: Params, root: Path = Path()) -> ModelSummary:
+    """The train stage: fit the declared model and record it.
+
+    Reads the train and validation splits and the schema; checks leakage (each feature
+    alone) and fits the pipeline; writes the skops model file and models/model.json, and
+    logs params, dataset lineage, the model (with its signature) and the training
+    reference to a new MLflow run.
+    """
+    check_against_schema(params, root)
+    paths = params.paths
+    schema = load_schema(root / params.data.schema_path)
+    columns = feature_columns(
+        schema, target=params.data.target, exclude=params.train.exclude_columns
+    )
+    dask = params.engine == "dask"
+    splits, parts = _training_data(params, root)
+    project = project_root(root)
+    tracking = store.tracking_store(project)
+    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
+    store.sweep_stale_runs(experiment_id)
+    logger.info(
+        "train: tracking to {} (experiment '{}')", tracking.uri, params.mlflow.experiment_name
+    )
+    experiment = os.environ.get("DVC_EXP_NAME", "")
+    tags = {
+        **git_state(project),
+        "dvc.experiment": experiment,
+        "dataset": params.data.name,
+        "task": params.data.task,
+    }
+    with store.stage_run(
+        experiment_id=experiment_id, stage="train", run_name=_run_name(experiment, tags), tags=tags
+    ):
+        store.log_params_flat(
+            {
+                "data": {
+                    "name": params.data.name,
+                    "target": params.data.target,
+                    "task": params.data.task,
+                    "positive_class": params.data.positive_class,
+                },
+                "train": params.train.model_dump(mode="json"),
+                "evaluate": {"primary_metric": params.primary_metric},
+            }
+        )
+        _log_lineage(params, splits, parts)
+        # A fixed thread count, not the machine's: HistGradientBoosting sums gradients in
+        # parallel, so the model's bytes (and dvc.lock) depend on how many threads there are.
+        with threadpool_limits(limits=params.train.n_threads):
+            leakage = check_leakage(
+                splits["train"],
+                splits["val"],
+                columns,
+                target=params.data.target,
+                classification=params.data.task == "classification",
+                threshold=params.train.leakage.max_single_feature_score,
+                seed=params.train.seed,
+            )
+            for name in identifier_like(splits["train"], columns):
+                logger.warning(
+                    "train: feature '{}' has a distinct value in most rows (an identifier?): "
+                    "it cannot generalise to new rows; add it to train.exclude_columns",
+                    name,
+                )
+            if leakage.suspects:
+                logger.warning("train: {}", leakage.describe())
+                store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
+            else:
+                logger.info("train: leakage check: {}", leakage.describe())
+            if dask:
+                logger.info(
+                    "train: fitting {} on {} rows on Dask ({} features)",
+                    params.train.model.kind,
+                    parts["train"].n_rows,
+                    len(columns.all),
+                )
+                pipeline, rounds, curves = fit_on_dask(params, columns, root)
+                fitted = FittedModel(pipeline, params.train.model, {}, rounds, curves)
+            else:
+                logger.info(
+                    "train: fitting {} on {} rows ({} features, {} threads)",
+                    params.train.model.kind,
+                    len(splits["train"]),
+                    len(columns.all),
+                    params.train.n_threads,
+                )
+                fitted = fit_model(params, columns, splits["train"], splits["val"])
+        model, threshold = decision_threshold(params, fitted.pipeline, splits["val"], columns)
+        _log_fit(fitted, threshold)
+        save_model(model, root / paths.model)
+        digest = model_digest(root / paths.model)
+        # What `tabpipe monitor` compares new batches with, kept with the model it served.
+        reference = splits["train"]
+        if len(reference) > REFERENCE_MAX_ROWS:
+            reference = reference.sample(n=REFERENCE_MAX_ROWS, random_state=params.train.seed)
+        store.log_reference(reference)
+        logger.info("train: logging the model to MLflow")
+        optional = [name for name, column in schema.columns.items() if column.nullable]
+        model_uri = store.log_sklearn_model(
+            model,
+            splits["train"][columns.all].head(5),
+            optional=optional,
+            metadata=None
+            if threshold is None
+            else {"decision_threshold": threshold.value, "threshold_policy": threshold.policy},
+        )
+        # Set last: a run carries the model's digest only once its model is logged.
+        store.set_tags({store.MODEL_URI_TAG: model_uri, store.MODEL_SHA_TAG: digest})
+        summary = ModelSummary(
+            model_sha256=digest,
+            model_kind=fitted.spec.kind,
+            best_params=fitted.best_params,
+            n_iter=fitted.n_iter,
+            features=tuple(columns.all),
+            train_sha256=parts["train"].content_sha256 if dask else frame_sha256(splits["train"]),
+            val_sha256=parts["val"].content_sha256 if dask else frame_sha256(splits["val"]),
+            leakage=leakage,
+            decision_threshold=None if threshold is None else threshold.value,
+            learning_curve=fitted.curves,
+            threshold_policy=None if threshold is None else threshold.policy,
+        )
+        write_record(summary, root / paths.model_summary)
+    logger.info("train: model -> {} (sha256 {})", paths.model, digest[:12])
+    return summary

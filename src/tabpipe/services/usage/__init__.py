@@ -1,0 +1,1 @@
+"""Using a registered model: batch prediction, monitoring, champion-challenger, A/B tests."""
