@@ -19,11 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tabpipe.errors import ExitCode, NotebookError
 from tabpipe.records.params import Params
-from tabpipe.repositories.notebook_runner import (
-    NotebookRunOptions,
-    execute_notebook,
-    run_notebooks,
-)
+from tabpipe.repositories.notebook_runner import NotebookRunOptions, execute_notebook, run_notebooks
 from tabpipe.services.stages.report import execute_all
 from tests.helpers import with_overrides
 

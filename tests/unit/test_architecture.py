@@ -6,6 +6,7 @@ import ast
 
 from scripts.architecture import (
     DOC,
+    PACKAGE_DIR,
     _imports,
     _storage_calls,
     documented_map,
@@ -48,3 +49,15 @@ def test_the_circle_check_finds_a_circle_through_a_deferred_import() -> None:
     assert (
         "tabpipe.services.engines.dask_ingest" in import_graph()["tabpipe.services.stages.ingest"]
     )
+
+
+MAX_MODULE_LINES = 400  # a module a reader takes in at once; split a bigger one by concern
+
+
+def test_no_module_in_the_package_is_longer_than_a_reader_takes_in_at_once() -> None:
+    sizes = {
+        str(path.relative_to(PACKAGE_DIR)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in PACKAGE_DIR.rglob("*.py")
+    }
+    long = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert long == {}, f"split these by concern (docs/architecture.md): {long}"

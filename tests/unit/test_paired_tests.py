@@ -13,7 +13,7 @@ from sklearn import metrics as skm
 
 from tabpipe.services.analysis.metrics import Predictions
 from tabpipe.services.analysis.paired_tests import delong_test, improvement, paired_bootstrap
-from tabpipe.services.usage.compare import decide
+from tabpipe.services.usage.compare_verdict import decide
 
 
 def _delong_by_definition(

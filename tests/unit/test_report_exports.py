@@ -10,12 +10,8 @@ import nbformat
 from loguru import logger
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from tabpipe.repositories.notebook_runner import (
-    export_html,
-    progress_lines,
-    report_title,
-    running_cell,
-)
+from tabpipe.repositories.notebook_exports import export_html, report_title
+from tabpipe.repositories.notebook_runner import progress_lines, running_cell
 from tabpipe.services.reporting.page_headers import RUN_KEY, dvc_output_note, tracked_header
 
 

@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from tabpipe.repositories.drift_report import canonical_ids
-from tabpipe.repositories.notebook_runner import reproducible
+from tabpipe.repositories.notebook_exports import reproducible
 from tabpipe.repositories.params_file import load_params
 from tabpipe.repositories.plots import plot_file, write_plots
 from tabpipe.services.analysis.curves import curve_tables
 from tabpipe.services.analysis.metrics import Predictions
-from tabpipe.services.stages.promote import promotion_mode
+from tabpipe.services.usage.champion import promotion_mode
 
 
 def test_a_plots_folder_holds_only_the_curves_of_the_last_run(tmp_path: Path) -> None:

@@ -329,7 +329,8 @@ def compare(
     with command(ctx):
         from tabpipe.errors import GateFailedError
         from tabpipe.repositories.params_file import load_params
-        from tabpipe.services.usage.compare import describe, run_compare
+        from tabpipe.services.usage.compare import run_compare
+        from tabpipe.services.usage.compare_verdict import describe
 
         result = run_compare(
             batch,

@@ -1,1 +1,1 @@
-"""The seven DVC stages, one module each: parse nothing, run the stage, return its record."""
+"""The seven DVC stages, one module each: check the params, run the stage on its engine."""

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -31,10 +29,9 @@ from tabpipe.records.evaluation import (
     GateResult,
     GatesReport,
     MetricsReport,
-    PromotionMode,
     PromotionResult,
 )
-from tabpipe.records.params import GREATER_IS_BETTER, Params
+from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import (
     SPLIT_NAMES,
@@ -48,93 +45,26 @@ from tabpipe.repositories.dvc_state import uncommitted_inputs
 from tabpipe.repositories.model_file import model_digest
 from tabpipe.repositories.reports import read_text
 from tabpipe.services.analysis.gates import (
-    ChampionScore,
-    PromotedScore,
-    champion_gates,
     evaluate_gates,
 )
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.model_card import registry_description
+from tabpipe.services.usage.champion import (
+    TEST_METRIC_TAG,
+    TEST_SHA_TAG,
+    ModeDecision,
+    gates_against_champion,
+    move_champion,
+    now_text,
+    promotion_mode,
+    same_version,
+)
 from tabpipe.services.usage.registry_view import numbered_version
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
 from tabpipe.utils.text import utc_now_text
 
-CHAMPION_SINCE_TAG = "tabpipe.champion_since"
-TEST_SHA_TAG = "tabpipe.test_sha256"
-TEST_METRIC_TAG = "tabpipe.test."
 MAX_RECHECKS = 3
-
-
-@dataclass(frozen=True)
-class ModeDecision:
-    """Which alias a promotion may move (champion or challenger), and why."""
-
-    mode: PromotionMode
-    why: str
-
-
-def promotion_mode(experiment: str | None, uncommitted: list[str] | None) -> ModeDecision:
-    """champion only for a run of committed code and params outside `dvc exp run`."""
-    if experiment:
-        return ModeDecision("challenger", f"DVC experiment '{experiment}'")
-    if uncommitted is None:
-        return ModeDecision("challenger", "not a git repository: nothing is committed")
-    if uncommitted:
-        shown = ", ".join(uncommitted[:5]) + (" ..." if len(uncommitted) > 5 else "")  # noqa: PLR2004
-        return ModeDecision("challenger", f"uncommitted changes: {shown}")
-    return ModeDecision("champion", "clean commit")
-
-
-def best_promoted(
-    versions: list[store.RegisteredVersion], test_sha256: str, metrics: list[str]
-) -> dict[str, PromotedScore]:
-    """Per metric, the best value among versions that ever held the champion alias.
-
-    Only values measured on the same test split (its content digest) count.
-    """
-    best: dict[str, PromotedScore] = {}
-    for version in versions:
-        tags = version.tags
-        if CHAMPION_SINCE_TAG not in tags or tags.get(TEST_SHA_TAG) != test_sha256:
-            continue
-        for metric in metrics:
-            raw = tags.get(f"{TEST_METRIC_TAG}{metric}")
-            if raw is None:
-                continue
-            value = float(raw)
-            current = best.get(metric)
-            better = GREATER_IS_BETTER[metric]
-            if current is None or (value > current.value if better else value < current.value):
-                best[metric] = PromotedScore(version=version.version, value=value)
-    return best
-
-
-def score_champion(
-    champion: store.RegisteredVersion, test: pd.DataFrame, params: Params
-) -> ChampionScore:
-    """The champion's metrics on the candidate's test split (the same rows, scored now)."""
-    # scikit-learn's metrics only when a champion is re-scored: not for an alias already set
-    from tabpipe.services.analysis.metrics import compute_metrics, predict  # noqa: PLC0415
-
-    name = params.mlflow.registered_model_name
-    data = params.data
-    try:
-        model = store.load_version_model(name, champion.version)
-        predictions = predict(
-            model, test, data.target, task=data.task, positive_class=data.positive_class
-        )
-    except Exception as exc:  # noqa: BLE001 - any failure means "cannot be compared", said
-        return ChampionScore(
-            version=champion.version, test={}, error=f"{type(exc).__name__}: {exc}"
-        )
-    return ChampionScore(
-        version=champion.version, test=compute_metrics(predictions, task=data.task)
-    )
-
-
-def _now() -> str:
-    return datetime.now(tz=UTC).isoformat(timespec="seconds")
 
 
 def run_promote(params: Params, root: Path = Path(), version: str | None = None) -> PromotionResult:
@@ -201,7 +131,7 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
             comparison=comparison,
             reason=reason,
             tracking_uri=tracking.uri,
-            decided_at=_now(),
+            decided_at=now_text(),
         )
 
     if not gates.passed:
@@ -263,7 +193,7 @@ def _promote_candidate(
     digest = metrics.model_sha256
     version = _registered_version(params, root, training, metrics)
     if decision.mode == "challenger":
-        comparison = _compare(params, metrics, test, champion_before)
+        comparison = gates_against_champion(params, metrics, test, champion_before)
         store.set_alias(name, registry.challenger_alias, version)
         verdict = (
             "it would pass the champion gates"
@@ -287,7 +217,7 @@ def _promote_candidate(
                 True, f"this model is already '{registry.champion_alias}' (v{champion.version})",
                 alias=registry.champion_alias, version=champion.version, champion_after=champion,
             )  # fmt: skip
-        comparison = _compare(params, metrics, test, champion)
+        comparison = gates_against_champion(params, metrics, test, champion)
         if any(g.passed is False for g in comparison):
             return result(
                 False, "worse than the champion beyond the tolerance",
@@ -296,7 +226,7 @@ def _promote_candidate(
         # Read the alias again right before moving it: a champion promoted meanwhile
         # (another clone, the same server) is compared anew, never overwritten blindly.
         now = store.version_by_alias(name, registry.champion_alias)
-        if _same(now, champion):
+        if same_version(now, champion):
             break
         logger.warning(
             "promote: the champion changed during promotion (v{} -> v{}); comparing again",
@@ -327,49 +257,6 @@ def _promote_candidate(
         comparison=comparison,
         champion_after=after,
     )
-
-
-def move_champion(
-    params: Params, version: str, previous: str | None, tags: dict[str, str] | None = None
-) -> store.RegisteredVersion | None:
-    """Point the champion alias at ``version``, tag both versions, and read the alias back.
-
-    The version gets when it became champion and which one it replaced (plus ``tags``),
-    the replaced one by which it was replaced. Returns what the alias holds afterwards,
-    so that a caller can tell a lost race (another writer) from its own promotion.
-    """
-    name, alias = params.mlflow.registered_model_name, params.mlflow.champion_alias
-    store.set_alias(name, alias, version)
-    store.set_version_tags(
-        name,
-        version,
-        {CHAMPION_SINCE_TAG: _now(), "replaced_version": previous or "none", **(tags or {})},
-    )
-    if previous is not None:
-        store.set_version_tags(name, previous, {"replaced_by_version": version})
-    return store.version_by_alias(name, alias)
-
-
-def _same(a: store.RegisteredVersion | None, b: store.RegisteredVersion | None) -> bool:
-    return (a is None and b is None) or (a is not None and b is not None and a.version == b.version)
-
-
-def _compare(
-    params: Params,
-    metrics: MetricsReport,
-    test: pd.DataFrame,
-    champion: store.RegisteredVersion | None,
-) -> tuple[GateResult, ...]:
-    rules = [rule for rule in params.gates.rules if rule.max_drop_vs_champion is not None]
-    if not rules:
-        return ()
-    scored = None if champion is None else score_champion(champion, test, params)
-    best = best_promoted(
-        store.model_versions(params.mlflow.registered_model_name),
-        metrics.test_sha256,
-        [rule.metric for rule in rules],
-    )
-    return champion_gates(params.gates, metrics.test, scored, best)
 
 
 def _registered_version(
@@ -454,7 +341,7 @@ def promote_version(params: Params, version: str, root: Path = Path()) -> Promot
     evaluation = evaluate_model(model, splits, params, model_sha256=digest)
     report = evaluation.report
     gates = evaluate_gates(params.gates, report, behaviour=evaluation.behaviour)
-    comparison = _compare(params, report, splits["test"], champion_before)
+    comparison = gates_against_champion(params, report, splits["test"], champion_before)
 
     def result(
         promoted: bool, reason: str, after: store.RegisteredVersion | None
@@ -465,7 +352,7 @@ def promote_version(params: Params, version: str, root: Path = Path()) -> Promot
             champion_before=None if champion_before is None else champion_before.version,
             champion_after=None if after is None else after.version,
             comparison=comparison + gates.gates, reason=reason, tracking_uri=tracking.uri,
-            decided_at=_now(),
+            decided_at=now_text(),
         )  # fmt: skip
 
     with store.stage_run(

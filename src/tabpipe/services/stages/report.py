@@ -21,11 +21,13 @@ from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories import notebook_runner as runner
 from tabpipe.repositories.datasets import read_record
+from tabpipe.repositories.notebook_exports import export_for_tracking
 from tabpipe.repositories.notebook_runner import NotebookRunOptions
 from tabpipe.repositories.reports import write_text
 from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.params.checks import check_against_schema
-from tabpipe.services.reporting.model_card import CardInputs, render_model_card
+from tabpipe.services.reporting.card_inputs import CardInputs
+from tabpipe.services.reporting.model_card import render_model_card
 from tabpipe.services.reporting.notebook_rules import raise_on_violations
 from tabpipe.services.reporting.page_headers import dvc_output_note, tracked_header
 from tabpipe.utils.environment import package_versions
@@ -184,7 +186,7 @@ def _log_to_mlflow(
             training_run_id=None if run.training is None else run.training.run_id,
             git=git_state(project),
         )
-        with runner.export_for_tracking(executed, headed, params.data.name) as pages:
+        with export_for_tracking(executed, headed, params.data.name) as pages:
             for page in pages:
                 store.log_artifact(page, folder="notebooks")
         store.log_metrics({"report_seconds": sum(n.seconds for n in executed)})

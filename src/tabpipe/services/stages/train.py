@@ -16,8 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from loguru import logger
-from pydantic import ValidationError
-from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
@@ -25,7 +23,6 @@ from tabpipe.errors import ParamsError
 from tabpipe.records.dataset import SplitPart, SplitSummary
 from tabpipe.records.evaluation import ModelSummary
 from tabpipe.records.params import (
-    GREATER_IS_BETTER,
     HistGradientBoostingSpec,
     ModelSpec,
     Params,
@@ -36,12 +33,13 @@ from tabpipe.repositories.datasets import read_record, read_split, split_path, w
 from tabpipe.repositories.model_file import model_digest, save_model
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.analysis.leakage import check_leakage
-from tabpipe.services.analysis.metrics import oriented_scorer, resolve_positive_class
+from tabpipe.services.analysis.metrics import resolve_positive_class
 from tabpipe.services.analysis.thresholds import ThresholdChoice, choose_threshold, with_threshold
 from tabpipe.services.boosting import validation_curve
 from tabpipe.services.engines.dask_train import fit_on_dask
 from tabpipe.services.modelling.estimators import build_pipeline
 from tabpipe.services.modelling.features import FeatureColumns, feature_columns, identifier_like
+from tabpipe.services.modelling.search import search_hyperparameters, with_overrides
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
@@ -67,7 +65,7 @@ def fit_model(
     best: dict[str, Any] = {}
     if params.train.search is not None:
         best = search_hyperparameters(params, columns, train, val)
-        spec = _with_overrides(spec, best)
+        spec = with_overrides(spec, best)
     pipeline = build_pipeline(
         spec, task=task, columns=columns, seed=seed, n_threads=params.train.n_threads
     )
@@ -126,64 +124,6 @@ def decision_threshold(
         choice.recall,
     )
     return with_threshold(pipeline, choice.value, positive, rows, labels), choice
-
-
-def search_hyperparameters(
-    params: Params, columns: FeatureColumns, train: pd.DataFrame, val: pd.DataFrame
-) -> dict[str, Any]:
-    """Score each grid point on the validation split; return the best point."""
-    if params.train.search is None:
-        msg = "train.search: no grid to search (set train.search.grid)"
-        raise ParamsError(msg)
-    grid = params.train.search.grid
-    spec = params.train.model
-    unknown = set(grid) - set(type(spec).model_fields) | ({"kind"} & set(grid))
-    if unknown:
-        allowed = ", ".join(sorted(set(type(spec).model_fields) - {"kind"}))
-        msg = (
-            f"train.search.grid: {', '.join(sorted(unknown))} is not a parameter of "
-            f"{spec.kind} (allowed: {allowed})"
-        )
-        raise ParamsError(msg)
-    for key, values in grid.items():  # every value must be valid for the spec, before fitting
-        for value in values:
-            _with_overrides(spec, {key: value})
-    task, target, metric = params.data.task, params.data.target, params.primary_metric
-    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
-    score = oriented_scorer(
-        metric, task=task, target=target, positive_class=params.data.positive_class
-    )
-
-    both = pd.concat([train, val], ignore_index=True)
-    folds = PredefinedSplit(np.r_[np.full(len(train), -1), np.zeros(len(val), dtype=int)])
-    search = GridSearchCV(
-        build_pipeline(
-            spec,
-            task=task,
-            columns=columns,
-            seed=params.train.seed,
-            n_threads=params.train.n_threads,
-        ),
-        param_grid={f"model__{key}": values for key, values in grid.items()},
-        scoring=score,
-        cv=folds,
-        refit=False,
-        error_score="raise",
-    )
-    search.fit(both[columns.all], both[target])
-    best = {key.removeprefix("model__"): value for key, value in search.best_params_.items()}
-    logger.info(
-        "train: search picked {} ({} {:.4f} on val)", best, metric, sign * search.best_score_
-    )
-    return best
-
-
-def _with_overrides(spec: ModelSpec, overrides: dict[str, Any]) -> ModelSpec:
-    try:
-        return type(spec).model_validate({**spec.model_dump(), **overrides})
-    except ValidationError as exc:
-        msg = f"train.search.grid: {exc.errors(include_url=False)[0]['msg']} ({overrides})"
-        raise ParamsError(msg) from exc
 
 
 REFERENCE_MAX_ROWS = 100_000  # training rows kept in the run for `tabpipe monitor`

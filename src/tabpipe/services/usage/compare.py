@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from loguru import logger
 from sklearn.dummy import DummyClassifier, DummyRegressor
@@ -30,22 +29,21 @@ from tabpipe.records.comparison import (
     ComparedModel,
     Comparison,
     DelongSummary,
-    SliceDifference,
-    Verdict,
 )
-from tabpipe.records.evaluation import GateResult, MetricsReport, is_small_slice
+from tabpipe.records.evaluation import GateResult, MetricsReport
 from tabpipe.records.params import GREATER_IS_BETTER, Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import write_record
 from tabpipe.services.analysis.behaviour import behaviour_gates
 from tabpipe.services.analysis.gates import evaluate_gates
-from tabpipe.services.analysis.metrics import Predictions, compute_metrics, minority_count, predict
+from tabpipe.services.analysis.metrics import Predictions, compute_metrics, predict
 from tabpipe.services.analysis.paired_tests import delong_test, improvement, paired_bootstrap
+from tabpipe.services.analysis.slices import slice_report
 from tabpipe.services.analysis.uncertainty import gate_intervals
 from tabpipe.services.data.batches import load_batch
 from tabpipe.services.data.preparation import labelled_rows
-from tabpipe.services.stages.evaluate import slice_report
-from tabpipe.services.stages.promote import move_champion
+from tabpipe.services.usage.champion import move_champion
+from tabpipe.services.usage.compare_verdict import decide, slice_differences
 from tabpipe.services.usage.registry_view import numbered_version
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
@@ -283,61 +281,6 @@ def _compared_model(scored: _Scored, value: float) -> ComparedModel:
     )  # fmt: skip
 
 
-def decide(gain: float, p_value: float, *, alpha: float, min_effect: float) -> tuple[Verdict, str]:
-    """The verdict on an improvement ``gain`` (positive: challenger better) and its p-value."""
-    if p_value >= alpha:
-        return "no evidence", f"p = {p_value:.3g} >= alpha {alpha:g}"
-    if gain < 0:
-        return (
-            "challenger worse",
-            f"p = {p_value:.3g} < alpha {alpha:g}, the champion scores better",
-        )
-    if gain < min_effect:
-        return "no evidence", (
-            f"p = {p_value:.3g} < alpha {alpha:g}, but the improvement {gain:.4g} is below "
-            f"compare.min_effect {min_effect:g}"
-        )
-    return "challenger better", (
-        f"p = {p_value:.3g} < alpha {alpha:g}, improvement {gain:.4g} >= min_effect {min_effect:g}"
-    )
-
-
-def slice_differences(
-    params: Params, batch: pd.DataFrame, champion: Predictions, challenger: Predictions
-) -> tuple[SliceDifference, ...]:
-    """The primary metric of both models per value of each slice column with enough rows.
-
-    Slices under ``evaluate.min_slice_size`` rows, or (binary) with fewer than
-    ``evaluate.min_slice_class_size`` rows of one class, are left out: their scores are noise.
-    """
-    metric, task = params.primary_metric, params.data.task
-    found: list[SliceDifference] = []
-    for column in params.evaluate.slice_columns:
-        if column not in batch.columns:
-            continue
-        values = batch[column].astype("string").fillna("<missing>").to_numpy()
-        for value in sorted(set(values)):
-            rows = np.flatnonzero(values == value)
-            if is_small_slice(
-                len(rows),
-                minority_count(champion.take(rows)),
-                params.evaluate.min_slice_size,
-                params.evaluate.min_slice_class_size,
-            ):
-                continue
-            a = compute_metrics(champion.take(rows), task=task, names=[metric]).get(metric)
-            b = compute_metrics(challenger.take(rows), task=task, names=[metric]).get(metric)
-            if a is None or b is None:
-                continue
-            found.append(
-                SliceDifference(
-                    column=column, value=str(value), n_rows=len(rows), champion=a,
-                    challenger=b, improvement=improvement(metric, a, b),
-                )
-            )  # fmt: skip
-    return tuple(found)
-
-
 def batch_gates(params: Params, model: Any, batch: pd.DataFrame) -> tuple[GateResult, ...]:
     """The absolute gates of params.yaml on the batch: bounds, uplift, slice gaps, behaviour.
 
@@ -425,43 +368,3 @@ def _promotion(
             "promotion": f"v{candidate} is now '{alias}' (replaced v{champion})",
         }
     )
-
-
-def describe(comparison: Comparison) -> str:
-    """What a person reads: both scores, the interval, the test, the verdict, the slices."""
-    c = comparison
-    direction = "higher" if c.greater_is_better else "lower"
-    lines = [
-        f"compare on {c.batch} ({c.n_rows:,} labelled rows), {c.metric} ({direction} is better)",
-        f"  champion   {c.model_name} v{c.champion.version}: {c.champion.value:.4f}",
-        f"  challenger {c.model_name} v{c.challenger.version}: {c.challenger.value:.4f}",
-        f"  improvement {c.improvement:+.4f}, {c.confidence:.0%} paired bootstrap interval "
-        f"[{c.interval_low:+.4f}, {c.interval_high:+.4f}] ({c.n_resamples} resamples)",
-    ]
-    if c.delong is not None:
-        lines.append(f"  DeLong's test: z = {c.delong.z:.3f}, p = {c.delong.p_value:.3g}")
-    else:
-        lines.append(f"  paired bootstrap test: p = {c.p_value:.3g}")
-    lines.append(f"verdict: {c.verdict} ({c.reason})")
-    if c.slices:
-        lines += [
-            "",
-            f"{c.metric} by slice (slices of {c.min_slice_size}+ rows"
-            + (
-                f", binary: {c.min_slice_class_size}+ of each class"
-                if c.min_slice_class_size
-                else ""
-            )
-            + "; improvement > 0: challenger better):",
-            "",
-            "| slice | rows | champion | challenger | improvement |",
-            "|---|---:|---:|---:|---:|",
-            *(
-                f"| {s.column} = {s.value} | {s.n_rows:,} | {s.champion:.4f} | "
-                f"{s.challenger:.4f} | {s.improvement:+.4f} |"
-                for s in c.slices
-            ),
-        ]
-    if c.promotion:
-        lines += ["", f"promotion: {c.promotion}"]
-    return "\n".join(lines)
