@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV_STAMP := .venv/.installed
 
-.PHONY: help install train reproduce test unit integration lint security audit-dependencies pr-report format format-check typecheck pytest notebooks docs bench bench-scale ui serve loadtest clean
+.PHONY: help install train exps reproduce test unit integration lint security audit-dependencies pr-report format format-check typecheck pytest notebooks docs bench bench-scale ui serve loadtest clean
 
 help: ## Show this list of tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,13 @@ train: $(VENV_STAMP) ## Check params against the schema, run the pipeline (dvc r
 	tabpipe params --check
 	dvc repro
 	@tabpipe status
+
+# DVC makes a column of every key in params.yaml and of every dependency, so plain
+# `dvc exp show` is a row of ellipses at 80-220 columns; this keeps what a person compares.
+exps: $(VENV_STAMP) ## Experiments side by side: name, primary metric, its interval, gate verdict, the params that differ
+	@primary="$$(python -c 'from pathlib import Path; from tabpipe.repositories.params_file import load_params; print(load_params(Path("params.yaml")).primary_metric)')" \
+		&& dvc exp show --no-pager --only-changed --drop '.*/.*|uv\.lock|Created' \
+			--keep "^($$primary|$${primary}_low|$${primary}_high|gates_passed)$$"
 
 reproduce: ## Clone HEAD afresh, make train there, and fail unless git status is clean
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && git clone -q . "$$tmp/clone" \

@@ -104,7 +104,10 @@ class EvaluateParams(FrozenModel):
     importance_max_rows: int = Field(
         10_000,
         ge=100,
-        description="Test rows (a seeded sample above this) for importance and partial dependence.",
+        description=(
+            "Test rows (a seeded sample above this) for permutation importance; partial "
+            "dependence averages over a seeded 1,000 of them."
+        ),
     )
     max_train_rows: int = Field(
         100_000,

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mlflow
-from mlflow.models import MetricThreshold
-from mlflow.models.evaluation import EvaluationResult
-from mlflow.models.evaluation.validation import ModelValidationFailedException
-
 
 @dataclass(frozen=True)
 class Threshold:
@@ -25,8 +20,16 @@ def meets_threshold(
     """MLflow's own model-validation rule for one metric (``validate_evaluation_results``).
 
     ``reference`` is the baseline's value, which ``min_absolute_change`` is measured from.
-    Pure computation: nothing is logged or read from a store.
+    Pure computation: nothing is logged or read from a store. MLflow is imported here,
+    when a gate is judged, not when the gates module is.
     """
+    import mlflow  # noqa: PLC0415
+    from mlflow.models import MetricThreshold  # noqa: PLC0415
+    from mlflow.models.evaluation import EvaluationResult  # noqa: PLC0415
+    from mlflow.models.evaluation.validation import (  # noqa: PLC0415
+        ModelValidationFailedException,
+    )
+
     threshold = MetricThreshold(
         threshold=bound.threshold,
         min_absolute_change=bound.min_absolute_change,

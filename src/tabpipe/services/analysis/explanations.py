@@ -24,6 +24,10 @@ from tabpipe.services.analysis.metrics import oriented_scorer
 
 GRID_POINTS = 20
 ICE_ROWS = 20
+# Rows a partial dependence averages over: each grid point scores all of them, so the
+# cost is grid points x rows per feature; the average of a seeded thousand rows is
+# within a fraction of a percentage point of the full test split's.
+DEPENDENCE_ROWS = 1_000
 TOP_FEATURES = 3
 Rows = list[dict[str, Any]]
 
@@ -98,7 +102,16 @@ def partial_dependences(
     top = [item.feature for item in importances[:TOP_FEATURES] if item.mean > 0]
     if not top:
         return []
-    features = model_features(model, inspected_rows(test, params))
+    inspected = inspected_rows(test, params)
+    if len(inspected) > DEPENDENCE_ROWS:
+        inspected = inspected.sample(n=DEPENDENCE_ROWS, random_state=params.train.seed)
+    logger.info(
+        "evaluate: partial dependence of {} on {} test rows, {} grid points each",
+        ", ".join(top),
+        len(inspected),
+        GRID_POINTS,
+    )
+    features = model_features(model, inspected)
     # scikit-learn's grid needs floats: integer columns would be rounded (and it refuses them).
     integers = [c for c in top if pd.api.types.is_integer_dtype(features[c])]
     features = features.astype(dict.fromkeys(integers, "float64"))

@@ -42,7 +42,7 @@ from tabpipe.records.evaluation import (
     MetricsReport,
 )
 from tabpipe.records.params import GREATER_IS_BETTER, GatePolicy, GatesParams
-from tabpipe.repositories.mlflow_store import Threshold, meets_threshold
+from tabpipe.repositories.mlflow_store.validation import Threshold, meets_threshold
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from loguru import logger
-from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from tabpipe.errors import DataValidationError, ParamsError
 from tabpipe.records.dataset import SplitPart, SplitSummary
@@ -56,6 +55,9 @@ def _draw(
     frame: pd.DataFrame, share: float, params: SplitParams, *, target: str, task: Task
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``frame`` in two, the second part holding about ``share`` of it."""
+    # scikit-learn (about a second to import) only where a shuffled split is drawn.
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split  # noqa: PLC0415
+
     try:
         if params.group_column is not None:
             splitter = GroupShuffleSplit(n_splits=1, test_size=share, random_state=params.seed)

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from evidently import Report
-from evidently.presets import DataDriftPreset
 from loguru import logger
 
 from tabpipe.errors import DriftDetectedError
@@ -107,6 +105,9 @@ def measure_drift(
     With a ``scorer``, the prediction column is added after sampling, so a million-row
     side costs one sample's worth of predictions.
     """
+    from evidently import Report  # noqa: PLC0415 - Evidently costs seconds: only here
+    from evidently.presets import DataDriftPreset  # noqa: PLC0415
+
     ref = sample(reference, params.max_rows, params.seed)
     cur = sample(current, params.max_rows, params.seed)
     if scorer is not None:
@@ -172,6 +173,7 @@ def _column_results(payload: dict[str, Any]) -> list[ColumnDrift]:
 def run_drift(params: Params, root: Path = Path()) -> DriftReport:
     """The drift stage: training split vs test split (or drift.current_path), gated."""
     check_against_schema(params, root)
+    logger.info("drift: {} on the splits of {}", params.paths.model, params.paths.split_dir)
     paths = params.paths
     digest = model_digest(root / paths.model)
     scorer = scorer_for(load_model(root / paths.model), params, root)

@@ -40,13 +40,6 @@ from tabpipe.services.analysis.behaviour import behaviour_gates
 from tabpipe.services.analysis.curves import curve_tables, explanation_tables
 from tabpipe.services.analysis.error_analysis import error_analysis
 from tabpipe.services.analysis.explanations import partial_dependences, permutation_importances
-from tabpipe.services.analysis.figures import (
-    close,
-    error_figure,
-    evaluation_figures,
-    explanation_figures,
-    threshold_figure,
-)
 from tabpipe.services.analysis.gates import evaluate_gates
 from tabpipe.services.analysis.metrics import (
     Predictions,
@@ -200,6 +193,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     in the MLflow UI; later evaluations (a changed gate, say) never touch it again.
     """
     check_against_schema(params, root)
+    logger.info("evaluate: {} on the splits of {}", params.paths.model, params.paths.split_dir)
     paths = params.paths
     digest = model_digest(root / paths.model)
     model = load_model(root / paths.model)
@@ -295,6 +289,14 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
 
 def _log_figures(evaluation: Evaluation, tables: dict[str, Any], *, task: Task) -> None:
     """The evaluation's figures on the active run: curves, threshold, explanations, errors."""
+    from tabpipe.services.analysis.figures import (  # noqa: PLC0415 - matplotlib only here
+        close,
+        error_figure,
+        evaluation_figures,
+        explanation_figures,
+        threshold_figure,
+    )
+
     for name, figure in evaluation_figures(evaluation.test_predictions, task=task).items():
         store.log_figure(figure, f"plots/{name}")
         close(figure)

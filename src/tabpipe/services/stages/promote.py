@@ -77,6 +77,7 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
     not describe the model file.
     """
     check_against_schema(params, root)
+    logger.info("promote: the model of {} ({})", params.paths.metrics, params.paths.gates)
     if version is not None:
         return promote_version(params, version, root)
     paths, registry = params.paths, params.mlflow

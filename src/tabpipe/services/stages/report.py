@@ -114,6 +114,7 @@ def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
     the last good card and HTML as they were.
     """
     check_against_schema(params, root)
+    logger.info("report: {} notebook(s) and the model card", len(params.report.notebooks))
     raise_on_violations([root / path for path in params.report.notebooks], params.report.rules)
     inputs = card_inputs(params, root)
     outputs = [inputs.model.model_sha256, inputs.metrics.model_sha256, inputs.gates.model_sha256]

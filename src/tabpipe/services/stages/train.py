@@ -36,7 +36,6 @@ from tabpipe.services.analysis.leakage import check_leakage
 from tabpipe.services.analysis.metrics import resolve_positive_class
 from tabpipe.services.analysis.thresholds import ThresholdChoice, choose_threshold, with_threshold
 from tabpipe.services.boosting import validation_curve
-from tabpipe.services.engines.dask_train import fit_on_dask
 from tabpipe.services.modelling.estimators import build_pipeline
 from tabpipe.services.modelling.features import FeatureColumns, feature_columns, identifier_like
 from tabpipe.services.modelling.search import search_hyperparameters, with_overrides
@@ -224,6 +223,11 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     reference to a new MLflow run.
     """
     check_against_schema(params, root)
+    logger.info(
+        "train: {} on the train and validation splits of {}",
+        params.train.model.kind,
+        params.paths.split_dir,
+    )
     paths = params.paths
     schema = load_schema(root / params.data.schema_path)
     columns = feature_columns(
@@ -291,6 +295,8 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
                     parts["train"].n_rows,
                     len(columns.all),
                 )
+                from tabpipe.services.engines.dask_train import fit_on_dask  # noqa: PLC0415
+
                 pipeline, rounds, curves = fit_on_dask(params, columns, root)
                 fitted = FittedModel(pipeline, params.train.model, {}, rounds, curves)
             else:
