@@ -471,6 +471,7 @@ class DeclaredStage:
     code: frozenset[str]
     params: frozenset[str]
     files: frozenset[str] = frozenset()  # every other dep: data, schema, notebooks, outputs
+    repeated: frozenset[str] = frozenset()  # deps listed more than once
 
 
 # Params keys that name a file every stage reading the key also reads: the file's content
@@ -497,6 +498,8 @@ def declared_stages(root: Path = ROOT) -> list[DeclaredStage]:
                 if dep.__class__.__name__ == "ParamsDependency"
                 for key in dep.params
             }
+            listed = [str(dep.def_path) for dep in stage.deps]
+            repeated = {path for path in listed if listed.count(path) > 1}
             stages.append(
                 DeclaredStage(
                     name=stage.addressing,
@@ -504,6 +507,7 @@ def declared_stages(root: Path = ROOT) -> list[DeclaredStage]:
                     code=frozenset(code),
                     params=frozenset(params),
                     files=frozenset(files),
+                    repeated=frozenset(repeated),
                 )
             )
     return stages
@@ -518,6 +522,7 @@ def mismatches(stage: DeclaredStage) -> list[str]:
     declared = normalised(set(stage.params))
     problems += [f"{stage.name}: deps miss {path}" for path in sorted(runs - stage.code)]
     problems += [f"{stage.name}: deps list {path}, never run" for path in sorted(stage.code - runs)]
+    problems += [f"{stage.name}: deps list {path} twice" for path in sorted(stage.repeated)]
     problems += [f"{stage.name}: params miss {key}" for key in sorted(reads - declared)]
     problems += [f"{stage.name}: params list {key}, never read" for key in sorted(declared - reads)]
     problems += [
@@ -557,6 +562,7 @@ def _set_items(seq: Any, wanted: list[str]) -> None:
     for index, item in enumerate(wanted):
         if index >= len(seq) or seq[index] != item:
             seq.insert(index, item)
+    del seq[len(wanted) :]  # kept items that moved up were inserted again above
     if trailing is not None and len(seq):
         comments[len(seq) - 1] = trailing
 
