@@ -232,13 +232,15 @@ def _the_experiment_registers_a_challenger_and_the_run_cache_restores(
     assert champion_version(repo_copy) == "1"
     assert str(client.get_model_version_by_alias("tabpipe-adult", "challenger").version) == "2"
     assert "lr-low" in run(["dvc", "exp", "show", "--json"], cwd=repo_copy).stdout
-    # The one DVC metric puts the primary metric on an 80-column screen beside each experiment.
-    table = run(
-        ["dvc", "exp", "show", "--no-pager", "--only-changed"], cwd=repo_copy, env={"COLUMNS": "80"}
-    ).stdout
-    assert "roc_auc" in table.splitlines()[1], table
+    # `make exps` (the README's) puts the primary metric, its interval and the gate verdict
+    # beside each experiment on an 80-column screen, with the param that changed.
+    table = run(["make", "-s", "exps"], cwd=repo_copy, env={"COLUMNS": "80"}).stdout
+    header = table.splitlines()[1]
+    for column in ("Experiment", "roc_auc", "roc_auc_low", "roc_auc_high", "gates_passed"):
+        assert column in header, table
+    assert "…" not in header, table
     lr_low = next(line for line in table.splitlines() if "lr-low" in line)
-    assert re.search(r"0\.9\d{4}", lr_low), table
+    assert re.search(r"0\.9\d{3}.*0\.9\d{3}.*0\.9\d{3}\s+(True|False)", lr_low), table
     # The README's `tabpipe compare`: v1 against the experiment's v2 on the test split.
     assert "champion   tabpipe-adult v1:" in readme_output
     assert "challenger tabpipe-adult v2:" in readme_output

@@ -448,6 +448,62 @@ def test_a_leaked_feature_is_named_at_train_and_fails_the_gate_when_enforced(
     assert "suspects: hours-per-week" in failed.output
 
 
+def test_a_search_logs_each_trial_as_a_child_run_and_plots_its_history(project: Path) -> None:
+    search = {
+        "sampler": "tpe",
+        "n_trials": 4,
+        "space": {
+            "learning_rate": {"low": 0.05, "high": 0.3, "log": True},
+            "max_leaf_nodes": [7, 31],
+        },
+    }
+    commit_params(project, "train", search=search)
+    trained = invoke_all("train")
+    assert "search picked trial" in trained
+    summary = json.loads((project / "models/model.json").read_text())
+    found = summary["search"]
+    assert (found["sampler"], len(found["trials"])) == ("tpe", 4)
+    best = found["trials"][found["best_trial"]]
+    assert summary["best_params"] == best["params"]
+    assert set(found["importances"]) == {"learning_rate", "max_leaf_nodes"}
+
+    client = mlflow_client(project)
+    experiment = client.get_experiment_by_name("tabpipe-adult")
+    assert experiment is not None
+    training = client.search_runs(
+        [experiment.experiment_id], filter_string="tags.`tabpipe.stage` = 'train'"
+    )
+    assert len(training) == 1
+    trials = client.search_runs(
+        [experiment.experiment_id], filter_string="tags.`tabpipe.stage` = 'train.trial'"
+    )
+    assert len(trials) == 4
+    assert {run.data.tags["mlflow.parentRunId"] for run in trials} == {training[0].info.run_id}
+    assert {run.info.status for run in trials} == {"FINISHED"}
+    by_number = {int(run.data.tags["optuna.trial"]): run for run in trials}
+    for trial in found["trials"]:
+        run = by_number[trial["number"]]
+        assert run.data.metrics["val_roc_auc"] == pytest.approx(trial["value"])
+        assert run.data.params["trial.max_leaf_nodes"] == str(trial["params"]["max_leaf_nodes"])
+    assert training[0].data.tags["search.best.max_leaf_nodes"] == str(
+        best["params"]["max_leaf_nodes"]
+    )
+
+    invoke_all("evaluate")
+    history = json.loads((project / "reports/plots/search_history.json").read_text())
+    assert [row["trial"] for row in history] == [t["number"] for t in found["trials"]]
+    assert history[-1]["best"] == pytest.approx(best["value"])
+    bests = [row["best"] for row in history]
+    assert bests == sorted(bests)  # the best so far never gets worse (roc_auc: higher)
+    importance = json.loads((project / "reports/plots/search_importance.json").read_text())
+    assert {row["parameter"] for row in importance} == {"learning_rate", "max_leaf_nodes"}
+
+    commit_params(project, "train", search=None)  # no search: its plots leave with it
+    invoke_all("train")
+    invoke_all("evaluate")
+    assert not (project / "reports/plots/search_history.json").exists()
+
+
 def test_the_model_file_is_the_same_whatever_the_machines_thread_count(project: Path) -> None:
     """HistGradientBoosting's parallel sums depend on the thread count; train fixes it
     (train.n_threads), so a laptop, CI and a server write the same model.skops."""

@@ -9,6 +9,7 @@ import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
 from tabpipe.errors import ParamsError
+from tabpipe.records.evaluation import SearchTrial
 from tabpipe.records.params import HistGradientBoostingSpec, Params
 from tabpipe.services.analysis.metrics import compute_metrics, predict
 from tabpipe.services.modelling.estimators import build_pipeline
@@ -130,32 +131,104 @@ def test_search_picks_a_grid_point_scored_on_validation(
 ) -> None:
     params = with_overrides(
         adult_params,
-        train={"model": {"kind": "logistic_regression"}, "search": {"grid": {"C": [0.001, 1.0]}}},
+        train={"model": {"kind": "logistic_regression"}, "search": {"space": {"C": [0.001, 1.0]}}},
     )
-    fitted = fit_model(params, columns, adult_splits["train"], adult_splits["val"])
+    seen: list[SearchTrial] = []
+    fitted = fit_model(
+        params, columns, adult_splits["train"], adult_splits["val"], on_trial=seen.append
+    )
     assert fitted.best_params == {"C": 1.0}
     assert fitted.spec.C == 1.0  # type: ignore[union-attr]
+    assert fitted.search is not None
+    assert sorted(float(str(trial.params["C"])) for trial in fitted.search.trials) == [0.001, 1.0]
+    assert seen == list(fitted.search.trials)  # every trial reported as it ended
+    best = fitted.search.trials[fitted.search.best_trial]
+    assert best.params == {"C": 1.0}
+    assert best.value == max(t.value for t in fitted.search.trials if t.value is not None)
+    # the model kept is the best trial's fit, scored as the trial was
+    predictions = predict(
+        fitted.pipeline, adult_splits["val"], "income", task="classification", positive_class=">50K"
+    )
+    assert compute_metrics(predictions, task="classification")["roc_auc"] == pytest.approx(
+        best.value
+    )
+
+
+def test_a_seeded_tpe_search_repeats_its_trials_and_its_model(
+    adult_params: Params, columns: FeatureColumns, adult_splits: dict[str, pd.DataFrame]
+) -> None:
+    params = with_overrides(
+        adult_params,
+        train={
+            "model": {"kind": "logistic_regression"},
+            "search": {
+                "sampler": "tpe",
+                "n_trials": 4,
+                "space": {"C": {"low": 1e-4, "high": 10.0, "log": True}},
+            },
+        },
+    )
+    train, val = adult_splits["train"].iloc[:4000], adult_splits["val"]
+    first = fit_model(params, columns, train, val)
+    second = fit_model(params, columns, train, val)
+    assert first.search is not None
+    assert second.search is not None
+    assert len(first.search.trials) == 4
+    assert first.search.trials == second.search.trials
+    assert len({trial.params["C"] for trial in first.search.trials}) == 4  # sampled, not fixed
+    assert all(1e-4 <= float(t.params["C"]) <= 10.0 for t in first.search.trials)  # type: ignore[arg-type]
+    test = adult_splits["test"].drop(columns="income")
+    np.testing.assert_array_equal(
+        first.pipeline.predict_proba(test), second.pipeline.predict_proba(test)
+    )
+    assert set(first.search.importances) == {"C"}
+    assert first.search.importances["C"] == pytest.approx(1.0)
+
+
+def test_the_median_pruner_stops_trials_that_start_below_the_median(
+    adult_params: Params, columns: FeatureColumns, adult_splits: dict[str, pd.DataFrame]
+) -> None:
+    params = with_overrides(
+        adult_params,
+        train={
+            "model": {"kind": "logistic_regression"},
+            "search": {
+                "sampler": "random",
+                "n_trials": 8,
+                "pruner": "median",
+                "space": {"C": [1.0, 1e-7]},  # 1e-7: all but no model, far below the median
+            },
+        },
+    )
+    fitted = fit_model(params, columns, adult_splits["train"].iloc[:4000], adult_splits["val"])
+    assert fitted.search is not None
+    pruned = [t for t in fitted.search.trials if t.state == "pruned"]
+    assert pruned, fitted.search.trials
+    assert all(t.value is None and t.params["C"] == 1e-7 for t in pruned)
+    assert fitted.best_params == {"C": 1.0}
 
 
 @pytest.mark.parametrize(
-    ("grid", "message"),
+    ("search", "message"),
     [
-        ({"max_iter": [10]}, "max_iter is not a parameter of random_forest"),
-        ({"n_estimators": [0]}, "train.search.grid"),
+        ({"space": {"max_iter": [10]}}, "max_iter is not a parameter of random_forest"),
+        ({"space": {"n_estimators": [0]}}, r"search\.space\.n_estimators: 0 is not valid"),
+        ({"space": {"n_estimators": {"low": 10, "high": 50}}}, "grid sampler cannot enumerate"),
+        ({"sampler": "tpe", "space": {"n_estimators": [10, 50]}}, "needs n_trials or timeout_s"),
+        (
+            {"sampler": "tpe", "n_trials": 3, "space": {"n_estimators": {"low": 50, "high": 10}}},
+            r"n_estimators: low \(50\) must be below high \(10\)",
+        ),
+        ({"sampler": "tpe", "n_trials": 3, "space": {"n_estimators": 10}}, "give a list"),
+        ({"space": {"n_estimators": []}}, "n_estimators lists no values"),
     ],
 )
-def test_bad_search_grid_is_a_params_error(
-    grid: dict[str, list[Any]],
-    message: str,
-    adult_params: Params,
-    columns: FeatureColumns,
-    adult_splits: dict[str, pd.DataFrame],
+def test_a_bad_search_is_a_params_error_naming_the_key(
+    search: dict[str, Any], message: str, adult_params: Params
 ) -> None:
-    params = with_overrides(
-        adult_params, train={"model": {"kind": "random_forest"}, "search": {"grid": grid}}
-    )
-    with pytest.raises(ParamsError, match=message):
-        fit_model(params, columns, adult_splits["train"], adult_splits["val"])
+    with pytest.raises(ParamsError, match=message) as raised:
+        with_overrides(adult_params, train={"model": {"kind": "random_forest"}, "search": search})
+    assert "Value error" not in str(raised.value)
 
 
 def test_a_hyperparameter_of_another_kind_is_rejected(adult_params: Params) -> None:
@@ -185,7 +258,7 @@ def test_a_boosted_model_records_its_loss_per_iteration_and_others_none() -> Non
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from tabpipe.services.stages.train import learning_curve
+    from tabpipe.services.modelling.fitting import learning_curve
 
     rng = np.random.default_rng(0)
     features = rng.normal(size=(600, 3))

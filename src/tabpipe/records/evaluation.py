@@ -57,6 +57,31 @@ class LeakageCheck(FrozenModel):
         )
 
 
+class SearchTrial(FrozenModel):
+    """One trial of the train stage's search: its values and its validation score."""
+
+    number: int
+    state: Literal["complete", "pruned"]
+    value: float | None = Field(description="The primary metric on the validation split.")
+    params: dict[str, float | int | str | bool | None]
+
+
+class SearchSummary(FrozenModel):
+    """The train stage's hyperparameter search: every trial, the best, what mattered."""
+
+    sampler: str
+    pruner: str
+    metric: str
+    best_trial: int
+    best_value: float
+    trials: tuple[SearchTrial, ...]
+    importances: dict[str, float] = Field(
+        default_factory=dict,
+        description="Optuna's fANOVA importance of each searched hyperparameter (sums to "
+        "1; empty with fewer than two completed trials).",
+    )
+
+
 class ModelSummary(FrozenModel):
     """What the train stage fitted, written beside the model (models/model.json).
 
@@ -86,6 +111,7 @@ class ModelSummary(FrozenModel):
         description="Boosting models: loss per iteration on the train and validation splits "
         "(train_loss, val_loss), as the learner recorded it.",
     )
+    search: SearchSummary | None = Field(None, description="The search, with train.search.")
 
 
 class Interval(FrozenModel):

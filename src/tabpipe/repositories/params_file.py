@@ -84,6 +84,8 @@ def describe_errors(exc: ValidationError, root: type[BaseModel]) -> str:
             continue
         key = ".".join(str(part) for part in loc) or "(top level)"
         message = error["msg"]
+        if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+            message = str(error["ctx"]["error"])  # the rule's own words, without "Value error,"
         if error["type"] == "extra_forbidden":
             allowed = _allowed_keys(root, loc[:-1])
             if allowed:

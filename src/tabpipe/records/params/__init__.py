@@ -55,6 +55,8 @@ from tabpipe.records.params.training import (
     RandomForestSpec,
     RidgeSpec,
     SearchParams,
+    SearchRange,
+    SearchSampler,
     TrainParams,
     XGBoostSpec,
 )
@@ -95,6 +97,8 @@ __all__ = [
     "ReportParams",
     "RidgeSpec",
     "SearchParams",
+    "SearchRange",
+    "SearchSampler",
     "SliceGapRule",
     "SplitParams",
     "Task",
@@ -155,7 +159,7 @@ class Params(FrozenModel):
             )
         if self.train.search is not None:
             problems.append(
-                "train.search: a grid search is not available on engine: dask "
+                "train.search: a hyperparameter search is not available on engine: dask "
                 "(set train.search: null and compare settings with `dvc exp run -S`)"
             )
         if self.ingest.duplicates == "drop":

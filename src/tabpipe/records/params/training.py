@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from tabpipe.records.base import FrozenModel, StrTuple
 from tabpipe.records.params.data import Task
@@ -106,13 +106,114 @@ MODEL_KINDS: dict[Task, frozenset[str]] = {
 DASK_MODEL_KINDS = frozenset({"xgboost"})  # learners that train on a partitioned table
 
 
-class SearchParams(FrozenModel):
-    """A small declared grid, scored on the validation split (scikit-learn GridSearchCV)."""
+class SearchRange(FrozenModel):
+    """A range to sample a hyperparameter from (``tpe`` and ``random`` samplers).
 
-    grid: dict[str, list[Any]] = Field(
-        description="Hyperparameters of train.model and the values to try, e.g. "
-        "{learning_rate: [0.05, 0.1]}."
+    Integer bounds sample integers, any float bound samples floats; ``log`` samples
+    evenly on a log scale (learning rates, regularisation).
+    """
+
+    low: int | float
+    high: int | float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SearchRange:
+        if not self.low < self.high:
+            msg = f"low ({self.low}) must be below high ({self.high})"
+            raise ValueError(msg)
+        if self.log and self.low <= 0:
+            msg = f"log: true needs low > 0 (got {self.low})"
+            raise ValueError(msg)
+        return self
+
+
+SearchSampler = Literal["grid", "tpe", "random"]
+
+
+class SearchParams(FrozenModel):
+    """A hyperparameter search in the train stage (Optuna), scored on the validation split.
+
+    Each trial fits the model with its values exactly as the stage fits the final model
+    (early stopping on the validation split included) and is scored on that split with
+    the primary metric; the best trial's model is the stage's model. Every trial is a
+    child MLflow run of the training run. Seeded by ``train.seed``: the same params give
+    the same trials and the same model, unless ``timeout_s`` cuts the search short.
+    """
+
+    sampler: SearchSampler = Field(
+        "grid",
+        description="grid: every combination of the listed values (Optuna's GridSampler); "
+        "tpe: Optuna's TPE, a model of the good and bad trials so far; random: independent "
+        "draws.",
     )
+    space: dict[str, list[Any] | SearchRange] = Field(
+        min_length=1,
+        description="Hyperparameters of train.model to search: a list of values (grid "
+        "points, or choices for tpe/random), or {low, high, log} (tpe/random only), e.g. "
+        "{learning_rate: {low: 0.02, high: 0.3, log: true}, max_leaf_nodes: [15, 31, 63]}.",
+    )
+    n_trials: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="Trials to run (grid: at most every combination, the default; tpe and "
+        "random need n_trials or timeout_s).",
+    )
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="Stop starting trials after this many seconds. The number of trials "
+        "then depends on the machine, so the model (and dvc.lock) may too: prefer n_trials.",
+    )
+    pruner: Literal["none", "median"] = Field(
+        "none",
+        description="median: each trial is first fitted on a seeded quarter of the training "
+        "rows and stopped there (pruned) when its validation score is below the median of "
+        "earlier trials at that step (Optuna's MedianPruner); none: every trial fits fully.",
+    )
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _ranges(cls, space: Any) -> Any:
+        """A mapping is a range, a list its values: one error naming the key, not two guesses."""
+        if not isinstance(space, dict):
+            return space
+        parsed: dict[str, Any] = {}
+        for key, value in space.items():
+            if isinstance(value, dict):
+                try:
+                    parsed[key] = SearchRange.model_validate(value)
+                except ValidationError as exc:
+                    problem = exc.errors(include_url=False)[0]
+                    where = ".".join(str(part) for part in problem["loc"])
+                    reason = str(problem.get("ctx", {}).get("error", problem["msg"]))
+                    msg = f"{key}{'.' + where if where else ''}: {reason}"
+                    raise ValueError(msg) from exc
+            elif isinstance(value, list | tuple):
+                parsed[key] = list(value)
+            else:
+                msg = f"{key}: give a list of values or {{low, high, log}}, not {value!r}"
+                raise ValueError(msg)  # noqa: TRY004 - pydantic reports ValueError per field
+        return parsed
+
+    @model_validator(mode="after")
+    def _runs(self) -> SearchParams:
+        ranges = sorted(k for k, v in self.space.items() if isinstance(v, SearchRange))
+        if self.sampler == "grid" and ranges:
+            msg = (
+                f"space: {', '.join(ranges)} is a range, which the grid sampler cannot "
+                "enumerate: list its values, or use sampler: tpe or random"
+            )
+            raise ValueError(msg)
+        empty = sorted(k for k, v in self.space.items() if isinstance(v, list) and not v)
+        if empty:
+            msg = f"space: {', '.join(empty)} lists no values"
+            raise ValueError(msg)
+        if self.sampler != "grid" and self.n_trials is None and self.timeout_s is None:
+            msg = f"sampler {self.sampler} needs n_trials or timeout_s (when to stop)"
+            raise ValueError(msg)
+        return self
 
 
 class LeakageParams(FrozenModel):
@@ -130,14 +231,16 @@ class LeakageParams(FrozenModel):
 
 
 class TrainParams(FrozenModel):
-    """The model to fit, its seed, the columns left out, an optional grid, the leakage check."""
+    """The model to fit, its seed, the columns left out, an optional search, the leakage check."""
 
     model: ModelSpec = HistGradientBoostingSpec()
     seed: int = Field(42, ge=0)
     exclude_columns: StrTuple = Field(
         (), description="Columns not used as features (identifiers, group keys)."
     )
-    search: SearchParams | None = None
+    search: SearchParams | None = Field(
+        None, description="A hyperparameter search (Optuna); null fits train.model as declared."
+    )
     leakage: LeakageParams = LeakageParams()
     n_threads: int = Field(
         2,
@@ -147,3 +250,28 @@ class TrainParams(FrozenModel):
         "count because HistGradientBoosting sums in parallel: the same data and params give "
         "the same model file (and dvc.lock) only with the same thread count.",
     )
+
+    @model_validator(mode="after")
+    def _searchable(self) -> TrainParams:
+        """Every searched key is a hyperparameter of train.model, every value valid for it."""
+        if self.search is None:
+            return self
+        spec = self.model
+        fields = set(type(spec).model_fields) - {"kind"}
+        unknown = sorted(set(self.search.space) - fields)
+        if unknown:
+            msg = (
+                f"search.space: {', '.join(unknown)} is not a parameter of {spec.kind} "
+                f"(allowed: {', '.join(sorted(fields))})"
+            )
+            raise ValueError(msg)
+        for key, values in self.search.space.items():
+            bounds = [values.low, values.high] if isinstance(values, SearchRange) else values
+            for value in bounds:
+                try:
+                    type(spec).model_validate({**spec.model_dump(), key: value})
+                except ValidationError as exc:
+                    reason = exc.errors(include_url=False)[0]["msg"]
+                    msg = f"search.space.{key}: {value!r} is not valid for {spec.kind}: {reason}"
+                    raise ValueError(msg) from exc
+        return self

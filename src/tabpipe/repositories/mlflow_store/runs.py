@@ -11,7 +11,7 @@ from typing import Any
 
 import mlflow
 from loguru import logger
-from mlflow.entities import Metric, RunStatus
+from mlflow.entities import Metric, Param, RunStatus
 from mlflow.tracking import MlflowClient
 
 from tabpipe.errors import TabpipeError, TrackingUnavailableError
@@ -171,6 +171,37 @@ def add_metrics_to_finished_run(run_id: str, metrics: Mapping[str, float]) -> No
     MlflowClient().log_batch(
         run_id, metrics=[Metric(key, float(value), stamp, 0) for key, value in metrics.items()]
     )
+
+
+@reaching_server
+def log_child_run(
+    *,
+    run_name: str,
+    stage: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """A finished run nested under the active run (a search trial), logged in one batch.
+
+    The active run stays active: the child is created, logged and closed with the
+    client, so a trial is recorded once it is done and never left RUNNING.
+    """
+    parent = mlflow.active_run()
+    if parent is None:
+        msg = "log_child_run needs an active run to nest under"
+        raise TabpipeError(msg)
+    client = MlflowClient()
+    all_tags = {STAGE_TAG: stage, PARENT_TAG: parent.info.run_id, **(tags or {})}
+    run = client.create_run(parent.info.experiment_id, run_name=run_name, tags=all_tags)
+    stamp = int(time.time() * 1000)
+    client.log_batch(
+        run.info.run_id,
+        metrics=[Metric(key, float(value), stamp, 0) for key, value in metrics.items()],
+        params=[Param(key, value) for key, value in flatten(params).items()],
+    )
+    client.set_terminated(run.info.run_id, status="FINISHED")
+    return str(run.info.run_id)
 
 
 @reaching_server

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from tabpipe.records.evaluation import FeatureImportance
+from tabpipe.records.evaluation import FeatureImportance, ModelSummary
 from tabpipe.records.params import Task
 from tabpipe.services.analysis.metrics import Predictions
 
@@ -75,6 +75,42 @@ def explanation_tables(
         ],
         "partial_dependence": partial_dependence,
     }
+
+
+def training_tables(summary: ModelSummary, *, greater_is_better: bool) -> dict[str, Rows]:
+    """What the train stage recorded of its fit: loss per boosting iteration, the search.
+
+    ``search_history`` has one row per completed trial (its validation score and the best
+    so far); ``search_importance`` Optuna's importance of each searched hyperparameter.
+    """
+    tables: dict[str, Rows] = {}
+    curves = summary.learning_curve
+    if curves:
+        length = max(len(values) for values in curves.values())
+        tables["learning_curve"] = [
+            {"iteration": step, **{name: values[step] for name, values in curves.items()
+                                   if step < len(values)}}
+            for step in range(length)
+        ]  # fmt: skip
+    search = summary.search
+    if search is not None:
+        history: Rows = []
+        best: float | None = None
+        for trial in search.trials:
+            if trial.value is None:  # pruned: no full score
+                continue
+            better = best is None or (
+                trial.value > best if greater_is_better else trial.value < best
+            )
+            best = trial.value if better else best
+            history.append({"trial": trial.number, "value": trial.value, "best": best})
+        tables["search_history"] = history
+        if search.importances:
+            tables["search_importance"] = [
+                {"parameter": name, "importance": value}
+                for name, value in search.importances.items()
+            ]
+    return tables
 
 
 def _thin(index: np.ndarray[Any, Any]) -> list[int]:

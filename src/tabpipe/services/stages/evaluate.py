@@ -24,7 +24,7 @@ from tabpipe.records.evaluation import (
     MetricsReport,
     ModelSummary,
 )
-from tabpipe.records.params import Params, Task
+from tabpipe.records.params import GREATER_IS_BETTER, Params, Task
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import (
     SPLIT_NAMES,
@@ -37,7 +37,7 @@ from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
 from tabpipe.repositories.reports import write_text
 from tabpipe.services.analysis.behaviour import behaviour_gates
-from tabpipe.services.analysis.curves import curve_tables, explanation_tables
+from tabpipe.services.analysis.curves import curve_tables, explanation_tables, training_tables
 from tabpipe.services.analysis.error_analysis import error_analysis
 from tabpipe.services.analysis.explanations import partial_dependences, permutation_importances
 from tabpipe.services.analysis.gates import evaluate_gates
@@ -150,22 +150,12 @@ def evaluate_model(
     )
 
 
-def learning_curve_table(summary_path: Path, model_sha256: str) -> dict[str, list[dict[str, Any]]]:
-    """The model's loss per boosting iteration (models/model.json), as DVC plot rows."""
+def _summary_of(summary_path: Path, model_sha256: str) -> ModelSummary | None:
+    """models/model.json when it describes this very model file (else None)."""
     if not summary_path.is_file():
-        return {}
+        return None
     summary = read_record(summary_path, ModelSummary)
-    curves = summary.learning_curve if summary.model_sha256 == model_sha256 else {}
-    if not curves:
-        return {}
-    length = max(len(values) for values in curves.values())
-    return {
-        "learning_curve": [
-            {"iteration": step, **{name: values[step] for name, values in curves.items()
-                                   if step < len(values)}}
-            for step in range(length)
-        ]
-    }  # fmt: skip
+    return summary if summary.model_sha256 == model_sha256 else None
 
 
 def _leakage_of(summary_path: Path, model_sha256: str) -> LeakageCheck | None:
@@ -219,7 +209,10 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     )
     tables = curve_tables(evaluation.test_predictions, task=params.data.task)
     tables |= explanation_tables(report.importance, evaluation.partial_dependence)
-    tables |= learning_curve_table(root / paths.model_summary, digest)
+    trained = _summary_of(root / paths.model_summary, digest)
+    if trained is not None:
+        greater = GREATER_IS_BETTER[params.primary_metric]
+        tables |= training_tables(trained, greater_is_better=greater)
     test_predictions = evaluation.test_predictions
     if test_predictions.positive_class is not None:
         is_positive = test_predictions.y_true.to_numpy() == test_predictions.positive_class

@@ -1,33 +1,26 @@
 """The train stage: fit the declared scikit-learn pipeline on the train split.
 
-The validation split does the model-selection work: HistGradientBoosting stops
-adding trees when the validation loss stops improving, and an optional grid
-(``train.search``) is scored on it with scikit-learn's GridSearchCV over a
-PredefinedSplit. The test split is not touched here.
+The validation split does the model-selection work: boosting stops adding trees when
+the validation loss stops improving, and an optional search (``train.search``, Optuna)
+scores each trial on it, each trial a child MLflow run of the training run. The test
+split is not touched here.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from loguru import logger
-from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.dataset import SplitPart, SplitSummary
-from tabpipe.records.evaluation import ModelSummary
-from tabpipe.records.params import (
-    HistGradientBoostingSpec,
-    ModelSpec,
-    Params,
-    XGBoostSpec,
-)
+from tabpipe.records.evaluation import ModelSummary, SearchTrial
+from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_record, read_split, split_path, write_record
 from tabpipe.repositories.model_file import model_digest, save_model
@@ -35,60 +28,29 @@ from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.analysis.leakage import check_leakage
 from tabpipe.services.analysis.metrics import resolve_positive_class
 from tabpipe.services.analysis.thresholds import ThresholdChoice, choose_threshold, with_threshold
-from tabpipe.services.boosting import validation_curve
-from tabpipe.services.modelling.estimators import build_pipeline
 from tabpipe.services.modelling.features import FeatureColumns, feature_columns, identifier_like
-from tabpipe.services.modelling.search import search_hyperparameters, with_overrides
+from tabpipe.services.modelling.fitting import FittedModel, fit_spec
+from tabpipe.services.modelling.search import TrialLogger, search_hyperparameters
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
 
 
-@dataclass(frozen=True)
-class FittedModel:
-    """A fitted pipeline, the spec it was built from, the search's pick and the iterations kept."""
-
-    pipeline: Pipeline
-    spec: ModelSpec
-    best_params: dict[str, Any]
-    n_iter: int | None
-    curves: dict[str, tuple[float, ...]] = field(default_factory=dict)  # loss per iteration
-
-
 def fit_model(
-    params: Params, columns: FeatureColumns, train: pd.DataFrame, val: pd.DataFrame
+    params: Params,
+    columns: FeatureColumns,
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    on_trial: TrialLogger | None = None,
 ) -> FittedModel:
-    """Fit the pipeline on train; the validation split drives early stopping and the grid."""
-    target, task, seed = params.data.target, params.data.task, params.train.seed
-    spec = params.train.model
-    best: dict[str, Any] = {}
+    """Fit the declared spec on train, early-stopped on validation.
+
+    With ``train.search``: the best of the search's trials, each scored on the
+    validation split (``on_trial`` is called with each trial as it ends).
+    """
     if params.train.search is not None:
-        best = search_hyperparameters(params, columns, train, val)
-        spec = with_overrides(spec, best)
-    pipeline = build_pipeline(
-        spec, task=task, columns=columns, seed=seed, n_threads=params.train.n_threads
-    )
-    x_train, y_train = train[columns.all], train[target]
-    if isinstance(spec, HistGradientBoostingSpec | XGBoostSpec) and spec.early_stopping:
-        preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
-        train_features = preprocess.fit_transform(x_train)
-        model.fit(
-            train_features,
-            y_train,
-            X_val=preprocess.transform(val[columns.all]),
-            y_val=val[target],
-        )
-    else:
-        pipeline.fit(x_train, y_train)
-    fitted_model = pipeline.named_steps["model"]
-    n_iter = getattr(fitted_model, "n_iter_", None) or getattr(fitted_model, "best_iteration", None)
-    return FittedModel(
-        pipeline=pipeline,
-        spec=spec,
-        best_params=best,
-        n_iter=int(n_iter) if isinstance(n_iter, int | np.integer) else None,
-        curves=learning_curve(pipeline),
-    )
+        return search_hyperparameters(params, columns, train, val, on_trial=on_trial)
+    return fit_spec(params.train.model, params, columns, train, val)
 
 
 def decision_threshold(
@@ -171,24 +133,6 @@ def _log_lineage(
             )
 
 
-def learning_curve(pipeline: Any) -> dict[str, tuple[float, ...]]:
-    """Loss per boosting iteration as the learner recorded it (empty for other models).
-
-    HistGradientBoosting keeps ``train_score_`` and ``validation_score_`` (negated loss)
-    when it stops early; XGBoost its ``evals_result()`` on the validation split.
-    """
-    step = pipeline.named_steps["model"] if hasattr(pipeline, "named_steps") else pipeline
-    curves: dict[str, tuple[float, ...]] = {}
-    for attribute, name in (("train_score_", "train_loss"), ("validation_score_", "val_loss")):
-        scores = getattr(step, attribute, None)
-        if scores is not None and len(scores) > 1:
-            curves[name] = tuple(round(-float(value), 6) for value in scores)
-    inner: Any = getattr(step, "estimator_", None)
-    if not curves and inner is not None and hasattr(inner, "evals_result"):
-        return validation_curve(inner)
-    return curves
-
-
 def _run_name(experiment: str, tags: dict[str, str]) -> str:
     """The DVC experiment's name, else ``train <commit>`` (``+changes`` for a dirty tree)."""
     if experiment:
@@ -212,6 +156,30 @@ def _log_fit(fitted: FittedModel, threshold: ThresholdChoice | None) -> None:
         store.log_metrics({"n_iter": float(fitted.n_iter)})
     if fitted.best_params:
         store.set_tags({f"search.best.{k}": str(v) for k, v in fitted.best_params.items()})
+    if fitted.search is not None:
+        found = fitted.search
+        store.set_tags(
+            {"search.sampler": found.sampler, "search.best_trial": str(found.best_trial)}
+        )
+        store.log_metrics(
+            {"search.trials": float(len(found.trials)), "search.best_value": found.best_value}
+        )
+
+
+def _trial_run(params: Params) -> TrialLogger:
+    """Each search trial as a finished child run of the training run: values and score."""
+    metric = params.primary_metric
+
+    def log(trial: SearchTrial) -> None:
+        store.log_child_run(
+            run_name=f"trial {trial.number}",
+            stage="train.trial",
+            params={"trial": trial.params},
+            metrics={} if trial.value is None else {f"val_{metric}": trial.value},
+            tags={"optuna.trial": str(trial.number), "optuna.state": trial.state},
+        )
+
+    return log
 
 
 def run_train(params: Params, root: Path = Path()) -> ModelSummary:
@@ -307,7 +275,9 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
                     len(columns.all),
                     params.train.n_threads,
                 )
-                fitted = fit_model(params, columns, splits["train"], splits["val"])
+                fitted = fit_model(
+                    params, columns, splits["train"], splits["val"], on_trial=_trial_run(params)
+                )
         model, threshold = decision_threshold(params, fitted.pipeline, splits["val"], columns)
         _log_fit(fitted, threshold)
         save_model(model, root / paths.model)
@@ -341,6 +311,7 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
             decision_threshold=None if threshold is None else threshold.value,
             learning_curve=fitted.curves,
             threshold_policy=None if threshold is None else threshold.policy,
+            search=fitted.search,
         )
         write_record(summary, root / paths.model_summary)
     logger.info("train: model -> {} (sha256 {})", paths.model, digest[:12])
