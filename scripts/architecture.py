@@ -214,17 +214,37 @@ def documented_map(text: str) -> str:
     return text[start:end]
 
 
-def main() -> None:
-    """Print every violation, or rewrite the documented map with ``--write``."""
+def layout() -> str:
+    """The package's folders, one line each: modules, lines, the largest module, what it holds."""
+    lines = []
+    for folder in sorted(p for p in [PACKAGE_DIR, *PACKAGE_DIR.rglob("*")] if p.is_dir()):
+        files = sorted(folder.glob("*.py"))
+        if not files:
+            continue
+        sizes = {f.name: len(f.read_text(encoding="utf-8").splitlines()) for f in files}
+        largest = max(sizes, key=lambda name: sizes[name])
+        name = folder.relative_to(PACKAGE_DIR.parent).as_posix() + "/"
+        lines.append(
+            f"{name:<38} {len(files):>2} modules {sum(sizes.values()):>5} lines"
+            f" (largest {largest} {sizes[largest]}): {_summary(folder / '__init__.py')}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Print the layout and every violation (exit 1 on one), or rewrite the map with ``--write``."""
     text = DOC.read_text(encoding="utf-8")
     if sys.argv[1:] == ["--write"]:
         DOC.write_text(text.replace(documented_map(text), module_map()), encoding="utf-8")
-        return
-    for problem in violations():
-        print(problem)  # noqa: T201 - a developer's report
-    for cycle in import_cycles():
-        print("import circle: " + " -> ".join([*cycle, cycle[0]]))  # noqa: T201
+        return 0
+    problems = [
+        *violations(),
+        *("import circle: " + " -> ".join([*cycle, cycle[0]]) for cycle in import_cycles()),
+    ]
+    print(layout())  # noqa: T201 - a developer's report
+    print("\n".join(problems) or "layers respected, no import circle")  # noqa: T201
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,6 +12,7 @@ from scripts.architecture import (
     documented_map,
     import_cycles,
     import_graph,
+    layout,
     module_map,
     violations,
 )
@@ -61,3 +62,14 @@ def test_no_module_in_the_package_is_longer_than_a_reader_takes_in_at_once() -> 
     }
     long = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES}
     assert long == {}, f"split these by concern (docs/architecture.md): {long}"
+
+
+def test_the_layout_shows_one_line_per_folder_of_the_package() -> None:
+    shown = [line.split()[0] for line in layout().splitlines()]
+    folders = sorted(
+        p.relative_to(PACKAGE_DIR.parent).as_posix() + "/"
+        for p in [PACKAGE_DIR, *PACKAGE_DIR.rglob("*")]
+        if p.is_dir() and any(p.glob("*.py"))
+    )
+    assert shown == folders
+    assert "tabpipe/services/stages/" in shown
