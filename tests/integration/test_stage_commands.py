@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -26,6 +28,7 @@ from tests.integration.conftest import (
     commit_project,
     invoke_all,
     mlflow_client,
+    pipeline_env,
 )
 
 pytestmark = pytest.mark.integration
@@ -77,6 +80,43 @@ def test_train_evaluate_promote_then_status(project: Path) -> None:
         "1",
         True,
     )
+
+
+def test_promote_repeats_its_decision_without_mlflow_until_something_it_read_changes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run_stages("train", "evaluate", "promote")
+    again = invoke_all("promote")
+    assert "nothing changed since the last promote" in again
+    assert "promote (champion): tabpipe-adult v1: this model is already 'champion' (v1)" in again
+    fresh = subprocess.run(  # a process of its own, as DVC runs it: MLflow is never imported
+        [sys.executable, "-c", _PROMOTE_AND_LIST_MLFLOW], cwd=project, env=pipeline_env(),
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert fresh.stdout.split()[-2:] == ["0", "False"], fresh.stdout + fresh.stderr
+
+    # The registry changed behind promote's back: it asks the registry again and acts.
+    mlflow_client(project).delete_registered_model_alias("tabpipe-adult", "champion")
+    restored = invoke_all("promote")
+    assert "nothing changed since the last promote" not in restored
+    assert "first champion" in restored
+    assert champion_version(project) == "1"
+
+    # Another mode (an experiment) is another decision, even on an unchanged registry.
+    monkeypatch.setenv("DVC_EXP_NAME", "same-model")
+    challenger = invoke_all("promote")
+    assert "nothing changed since the last promote" not in challenger
+    assert "registered as 'challenger'" in challenger or "already 'challenger'" in challenger
+
+
+_PROMOTE_AND_LIST_MLFLOW = (
+    "import sys\n"
+    "from typer.testing import CliRunner\n"
+    "from tabpipe.cli.app import app\n"
+    "result = CliRunner().invoke(app, ['promote'])\n"
+    "print(result.output)\n"
+    "print(result.exit_code, 'mlflow' in sys.modules)\n"
+)
 
 
 def _run_stages(*stages: str) -> None:

@@ -370,3 +370,9 @@ class PromotionResult(FrozenModel):
     reason: str
     tracking_uri: str
     decided_at: str = Field(description="UTC time of the decision (ISO 8601).")
+    inputs_sha256: str | None = Field(
+        None,
+        description="Digest of what this decision read (model, gates, metrics, test split, "
+        "mode, alias, store and the store's state after it) when an alias holds the model: "
+        "the next promote with the same digest has nothing to do and does not open MLflow.",
+    )

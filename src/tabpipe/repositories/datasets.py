@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 
 from tabpipe.errors import DataReadError, ParamsError
 from tabpipe.utils.atomic import atomic_dir, atomic_path, write_text_atomic
+
+if TYPE_CHECKING:  # imported where frames are read or written: a record needs neither
+    import pandas as pd
+    import pyarrow.parquet as pq
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -61,6 +62,9 @@ def write_table_pieces(pieces: Iterable[pd.DataFrame], destination: Path) -> int
     The file replaces ``destination`` only once every piece is written, and only one
     piece is in memory at a time (Parquet row groups, or CSV appended after one header).
     """
+    import pyarrow as pa  # noqa: PLC0415 - only where tables are written
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     rows = 0
     parquet = table_format(destination) == "parquet"
     with atomic_path(destination) as tmp:
@@ -95,6 +99,9 @@ def read_frame(path: Path) -> pd.DataFrame:
 
     A folder is a partitioned dataset (engine: dask): its parts are read in order.
     """
+    import pandas as pd  # noqa: PLC0415 - only where frames are read
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     if path.is_dir():
         parts = sorted(path.glob("part.*.parquet"))
         return pq.read_table(parts).to_pandas() if parts else pd.read_parquet(path)

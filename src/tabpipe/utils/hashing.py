@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 _CHUNK = 1 << 20
 
@@ -25,6 +27,8 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     Two files with the same rows in the same order have the same digest, whether
     they are CSV or Parquet, so lineage survives a format change.
     """
+    import pandas as pd  # noqa: PLC0415 - a frame's digest needs pandas; a file's does not
+
     digest = hashlib.sha256()
     digest.update("\x1f".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())

@@ -2,9 +2,10 @@
 
 Everything that talks to MLflow lives in this package, so services stay testable on
 plain data and ``import mlflow`` (about a second) is paid only by the stages that log.
-One module per concern: ``connection`` (where the store is, reaching it, its errors),
-``runs`` (a run per stage, what it logs), ``artefacts`` (datasets, the logged model,
-files), ``registry`` (versions and aliases), ``validation`` (MLflow's metric rule).
+One module per concern: ``location`` (where the store is and a stamp of its state,
+without MLflow), ``connection`` (reaching it, its errors), ``runs`` (a run per stage,
+what it logs), ``artefacts`` (datasets, the logged model, files), ``registry`` (versions
+and aliases), ``validation`` (MLflow's metric rule).
 Callers use the package as one store (``from tabpipe.repositories import mlflow_store
 as store``). Importing it costs nothing: the concern modules, and MLflow with them, are
 imported on the first ``store.<name>`` a stage uses (``__getattr__``, PEP 562), so a
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
         model_signature,
     )
     from tabpipe.repositories.mlflow_store.connection import (
-        DEFAULT_ARTIFACTS,
-        DEFAULT_DB,
         EXPERIMENT_TAGS,
         HTTP_RETRY_DEFAULTS,
         MODEL_SHA_TAG,
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
         OWNER_PID,
         PARENT_TAG,
         STAGE_TAG,
-        TrackingStore,
         as_unavailable,
         bound_http_retries,
         connect,
@@ -48,7 +46,13 @@ if TYPE_CHECKING:
         open_store,
         reaching_server,
         store_errors,
+    )
+    from tabpipe.repositories.mlflow_store.location import (
+        DEFAULT_ARTIFACTS,
+        DEFAULT_DB,
+        TrackingStore,
         store_exists,
+        store_stamp,
         tracking_store,
     )
     from tabpipe.repositories.mlflow_store.registry import (
@@ -93,7 +97,7 @@ def __getattr__(name: str) -> object:
     import tabpipe.repositories.mlflow_store.runs  # noqa: PLC0415
     import tabpipe.repositories.mlflow_store.validation  # noqa: PLC0415, F401
 
-    for concern in ("connection", "runs", "artefacts", "registry", "validation"):
+    for concern in ("location", "connection", "runs", "artefacts", "registry", "validation"):
         found = vars(sys.modules[f"{__name__}.{concern}"])
         if name in found:
             globals()[name] = found[name]
@@ -157,6 +161,7 @@ __all__ = [
     "start_monitoring_run",
     "store_errors",
     "store_exists",
+    "store_stamp",
     "sweep_stale_runs",
     "tracking_store",
     "version_by_alias",

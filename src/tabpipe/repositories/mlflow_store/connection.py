@@ -1,12 +1,10 @@
-"""The tracking store: where it is, reaching it, and MLflow's errors as tabpipe's."""
+"""The tracking store: reaching it, and MLflow's errors as tabpipe's."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import mlflow
@@ -14,38 +12,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from tabpipe.errors import TrackingError, TrackingUnavailableError
+from tabpipe.repositories.mlflow_store.location import TrackingStore
 from tabpipe.utils.text import shorten
-
-DEFAULT_DB = "mlflow.db"
-DEFAULT_ARTIFACTS = "mlartifacts"
-
-
-@dataclass(frozen=True)
-class TrackingStore:
-    """Where MLflow tracks: a tracking URI and, for the local default, its artifact folder."""
-
-    uri: str
-    artifact_location: str | None
-
-
-def tracking_store(root: Path) -> TrackingStore:
-    """``MLFLOW_TRACKING_URI`` if set; else SQLite at the project root, artifacts beside it."""
-    configured = os.environ.get("MLFLOW_TRACKING_URI")
-    if configured:
-        return TrackingStore(uri=configured, artifact_location=None)
-    return TrackingStore(
-        uri=f"sqlite:///{root / DEFAULT_DB}",
-        artifact_location=(root / DEFAULT_ARTIFACTS).as_uri(),
-    )
-
-
-def store_exists(tracking: TrackingStore) -> bool:
-    """False for the default SQLite store before any run created it (a server: assumed)."""
-    prefix = "sqlite:///"
-    if tracking.uri.startswith(prefix):
-        return Path(tracking.uri.removeprefix(prefix)).is_file()
-    return True
-
 
 # MLflow's own defaults retry an unreachable server for about four minutes (7 retries,
 # backoff factor 2, 120 s timeout), and a frozen one (accepts, never answers) for longer;

@@ -22,11 +22,11 @@ from tabpipe.repositories.mlflow_store.connection import (
     OWNER_PID,
     PARENT_TAG,
     STAGE_TAG,
-    TrackingStore,
     as_unavailable,
     connect,
     reaching_server,
 )
+from tabpipe.repositories.mlflow_store.location import TrackingStore
 from tabpipe.repositories.mlflow_store.registry import registered_run_ids
 from tabpipe.utils.processes import alive
 

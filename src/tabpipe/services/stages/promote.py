@@ -13,6 +13,10 @@ compared anew, and a lost race is reported, never hidden.
 ``tabpipe promote --version N`` promotes a registered version explicitly (a rollback,
 say): it re-checks the absolute gates on the current splits and reports the champion
 comparison without letting it block, because a person decided.
+
+DVC runs promote every time (the registry is outside its view); when nothing it read has
+changed since a decision that left an alias on this model, it repeats that decision
+without opening MLflow (``services/usage/last_promotion.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from loguru import logger
 
 from tabpipe.errors import GateFailedError, StaleOutputsError, TrackingError
@@ -42,6 +46,7 @@ from tabpipe.repositories.datasets import (
     write_record,
 )
 from tabpipe.repositories.dvc_state import uncommitted_inputs
+from tabpipe.repositories.mlflow_store.location import tracking_store
 from tabpipe.repositories.model_file import model_digest
 from tabpipe.repositories.reports import read_text
 from tabpipe.services.analysis.gates import (
@@ -59,10 +64,14 @@ from tabpipe.services.usage.champion import (
     promotion_mode,
     same_version,
 )
+from tabpipe.services.usage.last_promotion import keyed, unchanged_since_last_decision
 from tabpipe.services.usage.registry_view import numbered_version
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
 from tabpipe.utils.text import utc_now_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_RECHECKS = 3
 
@@ -94,6 +103,14 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
                 f"{digest[:12]}: the outputs are from different runs. Run `dvc repro`."
             )
             raise StaleOutputsError(msg)
+    project = project_root(root)
+    experiment = os.environ.get("DVC_EXP_NAME")
+    decision = promotion_mode(experiment, None if experiment else uncommitted_inputs(project))
+    tracking = tracking_store(project)
+    alias = registry.champion_alias if decision.mode == "champion" else registry.challenger_alias
+    unchanged = unchanged_since_last_decision(params, root, decision, alias, tracking, digest)
+    if unchanged is not None:
+        return _record(unchanged, params, root)
     test = read_frame(split_path(root / paths.split_dir, "test"))
     if frame_sha256(test) != metrics.test_sha256:  # the champion is re-scored on these rows
         msg = (
@@ -101,10 +118,6 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
             f"{paths.split_dir}: the champion comparison would mix two splits. Run `dvc repro`."
         )
         raise StaleOutputsError(msg)
-    project = project_root(root)
-    experiment = os.environ.get("DVC_EXP_NAME")
-    decision = promotion_mode(experiment, None if experiment else uncommitted_inputs(project))
-    tracking = store.tracking_store(project)
     experiment_id = store.connect(tracking, registry.experiment_name)
     store.sweep_stale_runs(experiment_id)
     champion_before = store.version_by_alias(
@@ -138,7 +151,6 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
     if not gates.passed:
         outcome = result(False, f"{len(gates.failed)} gate(s) failed: not registered")
         return _record(outcome, params, root)
-    alias = registry.champion_alias if decision.mode == "champion" else registry.challenger_alias
     holder = (
         champion_before
         if decision.mode == "champion"
@@ -148,7 +160,8 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
         already = f"this model is already '{alias}' (v{holder.version})"
         if decision.mode == "challenger":
             already = f"{decision.why}: {already}; '{registry.champion_alias}' is unchanged"
-        return _record(result(True, already, alias=alias, version=holder.version), params, root)
+        outcome = result(True, already, alias=alias, version=holder.version)
+        return _record(keyed(outcome, params, root, tracking), params, root)
     training = store.find_training_run(experiment_id, digest)
     if training is None or not training.model_uri:
         msg = (
@@ -176,7 +189,8 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
         _record(outcome, params, root)
         if outcome.mode == "champion" and not outcome.promoted:
             raise GateFailedError(_refusal(outcome))
-    return outcome
+    # The run has ended: the store's stamp now holds every write of this decision.
+    return _record(keyed(outcome, params, root, tracking), params, root)
 
 
 def _promote_candidate(

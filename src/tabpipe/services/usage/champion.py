@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tabpipe.records.evaluation import (
     GateResult,
@@ -19,6 +18,9 @@ from tabpipe.services.analysis.gates import (
     PromotedScore,
     champion_gates,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHAMPION_SINCE_TAG = "tabpipe.champion_since"
 
