@@ -6,13 +6,20 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from tabpipe.records.params import Params
-from tabpipe.services.analysis.explanations import partial_dependences, permutation_importances
+from tabpipe.services.analysis import explanations
+from tabpipe.services.analysis.explanations import (
+    batched_permutation_importance,
+    partial_dependences,
+    permutation_importances,
+)
 from tabpipe.services.analysis.figures import close, explanation_figures
+from tabpipe.services.analysis.metrics import oriented_scorer
 from tests.helpers import with_overrides
 
 
@@ -105,3 +112,28 @@ def test_a_binary_classifiers_dependence_is_the_positive_class_probability(
     rows = pd.DataFrame(partial_dependences(model, test.drop(columns="y"), importance, params))
     average = rows[(rows["feature"] == "signal") & (rows["curve"] == "P(high)")]
     assert average["prediction"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize(
+    ("task", "metric", "batch_rows"),
+    [("regression", "rmse", 200_000), ("classification", "log_loss", 1_000),
+     ("classification", "roc_auc", 1)],
+)  # fmt: skip
+def test_batched_permutation_importance_equals_scikit_learns_one_copy_at_a_time(
+    task: str, metric: str, batch_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(explanations, "BATCH_ROWS", batch_rows)  # one copy per call, or many
+    frame = _frame(n_rows=400)
+    if task == "classification":
+        frame["y"] = np.where(frame["y"] > 0, "high", "low")
+    features, y = frame.drop(columns="y"), frame["y"]
+    estimator = LinearRegression() if task == "regression" else LogisticRegression()
+    model = _pipeline(estimator).fit(features, y)
+    positive = None if task == "regression" else "high"
+    scorer = oriented_scorer(metric, task=task, target="y", positive_class=positive)  # type: ignore[arg-type]
+    batched = batched_permutation_importance(model, features, y, scorer, repeats=3, seed=7)
+    one_by_one = permutation_importance(
+        model, features, y, scoring=scorer, n_repeats=3, random_state=7, n_jobs=1
+    )
+    np.testing.assert_allclose(batched.importances, one_by_one.importances, rtol=1e-12, atol=1e-12)
+    assert np.abs(batched.importances_mean).max() > 0  # the test can tell a wrong pairing

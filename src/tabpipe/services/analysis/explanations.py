@@ -20,7 +20,7 @@ from sklearn.inspection import partial_dependence, permutation_importance
 
 from tabpipe.records.evaluation import FeatureImportance
 from tabpipe.records.params import Params
-from tabpipe.services.analysis.metrics import oriented_scorer
+from tabpipe.services.analysis.metrics import OrientedScorer, Scorer, oriented_scorer, predict
 
 GRID_POINTS = 20
 ICE_ROWS = 20
@@ -29,6 +29,10 @@ ICE_ROWS = 20
 # within a fraction of a percentage point of the full test split's.
 DEPENDENCE_ROWS = 1_000
 TOP_FEATURES = 3
+# Rows per predict call when permuted copies are scored together: large enough that the
+# pipeline's fixed cost per call vanishes, small enough to bound the stacked copies.
+BATCH_ROWS = 200_000
+_TARGET = "__tabpipe_target__"
 Rows = list[dict[str, Any]]
 
 
@@ -66,16 +70,11 @@ def permutation_importances(
         repeats,
         len(rows),
     )
-    result = permutation_importance(
-        model,
-        features,
-        rows[target],
-        scoring=oriented_scorer(
-            metric, task=params.data.task, target=target, positive_class=params.data.positive_class
-        ),
-        n_repeats=repeats,
-        random_state=params.train.seed,
-        n_jobs=1,
+    scorer = oriented_scorer(
+        metric, task=params.data.task, target=target, positive_class=params.data.positive_class
+    )
+    result = batched_permutation_importance(
+        model, features, rows[target], scorer, repeats=repeats, seed=params.train.seed
     )
     found = [
         FeatureImportance(feature=str(name), mean=float(mean), std=float(std))
@@ -84,6 +83,59 @@ def permutation_importances(
         )
     ]
     return tuple(sorted(found, key=lambda item: (-item.mean, item.feature)))
+
+
+def batched_permutation_importance(
+    model: Any,
+    features: pd.DataFrame,
+    y: pd.Series,
+    scorer: OrientedScorer,
+    *,
+    repeats: int,
+    seed: int,
+) -> Any:
+    """scikit-learn's ``permutation_importance``, its copies scored in a few large batches.
+
+    scikit-learn scores each permuted copy with its own predict call (features x repeats
+    calls, each paying the pipeline's fixed cost). Here it runs twice with the same seed:
+    first with a scorer that keeps each copy's shuffled column, so scikit-learn draws
+    the permutations; then the copies are rebuilt and predicted up to BATCH_ROWS rows
+    per call, and scored; then again with a scorer that hands back those scores in
+    scikit-learn's own order, so it computes the importances as it always does.
+    """
+    shuffled: list[pd.Series | None] = []
+
+    def keep(_model: Any, permuted: pd.DataFrame, _y: pd.Series) -> float:
+        if not shuffled:  # the first call scores the unshuffled rows: the baseline
+            shuffled.append(None)
+        else:
+            column = features.columns[(len(shuffled) - 1) // repeats]
+            shuffled.append(permuted[column].copy())
+        return 0.0
+
+    def importances(scoring: Scorer) -> Any:
+        return permutation_importance(
+            model, features, y, scoring=scoring, n_repeats=repeats, random_state=seed, n_jobs=1
+        )
+
+    importances(keep)
+    scores: list[float] = []
+    per_batch = max(1, BATCH_ROWS // max(len(features), 1))
+    for start in range(0, len(shuffled), per_batch):
+        copies = [
+            features if column is None else features.assign(**{str(column.name): column})
+            for column in shuffled[start : start + per_batch]
+        ]
+        stacked = pd.concat(copies, ignore_index=True)
+        batch = predict(
+            model, stacked.assign(**{_TARGET: np.tile(y.to_numpy(), len(copies))}), _TARGET,
+            task=scorer.task, positive_class=scorer.positive_class,
+        )  # fmt: skip
+        for index in range(len(copies)):
+            rows = np.arange(index * len(features), (index + 1) * len(features))
+            scores.append(scorer.from_predictions(batch.take(rows)))
+    replay = iter(scores)
+    return importances(lambda _model, _permuted, _y: next(replay))
 
 
 def partial_dependences(

@@ -255,18 +255,39 @@ def resampled_roc_auc(
 Scorer = Callable[[Any, pd.DataFrame, pd.Series], float]
 
 
-def oriented_scorer(metric: str, *, task: Task, target: str, positive_class: str | None) -> Scorer:
+@dataclass(frozen=True)
+class OrientedScorer:
     """A scikit-learn ``scoring`` callable: ``metric`` of tabpipe's conventions, higher better.
 
     Error metrics are negated (as scikit-learn's ``neg_*`` scorers are), so a grid search
     maximises it and a permutation's importance is the drop it causes, whatever the metric.
-    NaN where the metric is undefined on the rows.
+    NaN where the metric is undefined on the rows. ``from_predictions`` scores predictions
+    already made (permuted copies predicted together).
     """
-    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
 
-    def score(estimator: Any, features: pd.DataFrame, y: pd.Series) -> float:
-        frame = features.assign(**{target: y})
-        predictions = predict(estimator, frame, target, task=task, positive_class=positive_class)
-        return sign * compute_metrics(predictions, task=task, names=[metric]).get(metric, np.nan)
+    metric: str
+    task: Task
+    target: str
+    positive_class: str | None
 
-    return score
+    def __call__(self, estimator: Any, features: pd.DataFrame, y: pd.Series) -> float:
+        """Predict ``features`` with ``estimator`` and score against ``y``."""
+        frame = features.assign(**{self.target: y})
+        return self.from_predictions(
+            predict(
+                estimator, frame, self.target, task=self.task, positive_class=self.positive_class
+            )
+        )
+
+    def from_predictions(self, predictions: Predictions) -> float:
+        """The oriented metric of predictions already made."""
+        sign = 1.0 if GREATER_IS_BETTER[self.metric] else -1.0
+        found = compute_metrics(predictions, task=self.task, names=[self.metric])
+        return sign * found.get(self.metric, np.nan)
+
+
+def oriented_scorer(
+    metric: str, *, task: Task, target: str, positive_class: str | None
+) -> OrientedScorer:
+    """The :class:`OrientedScorer` of ``metric`` (higher is better, NaN where undefined)."""
+    return OrientedScorer(metric=metric, task=task, target=target, positive_class=positive_class)
