@@ -74,6 +74,13 @@ def test_train_evaluate_promote_then_status(project: Path) -> None:
     assert version.tags["tabpipe.model_sha256"] == summary["model_sha256"]
     assert version.tags["tabpipe.test_sha256"] == metrics["test_sha256"]
     assert "tabpipe.champion_since" in version.tags
+    # The runs table compares training runs by what `dvc exp show` shows for experiments.
+    assert version.run_id is not None
+    trained = mlflow_client(project).get_run(version.run_id).data.metrics
+    low, high = trained["test_roc_auc_ci_low"], trained["test_roc_auc_ci_high"]
+    assert low <= trained["test_roc_auc"] <= high
+    assert (low, high) == (metrics["interval"]["low"], metrics["interval"]["high"])
+    assert trained["gates_passed"] == 1.0
     promotion = json.loads((project / "reports/promotion.json").read_text())
     assert (promotion["mode"], promotion["version"], promotion["promoted"]) == (
         "champion",

@@ -275,7 +275,14 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             store.log_artifact(root / path, folder="evaluation")
         training = run.training
         if training is not None and not training.metric_names & set(split_metrics):
-            store.add_metrics_to_finished_run(training.run_id, split_metrics)
+            # What the runs table compares, on the training run: the split metrics, the
+            # primary metric's interval and the verdict of this, its first, evaluation
+            # (a later one, under changed gates, is an evaluate run of its own under it).
+            primary = f"{report.primary_metric}_ci_"
+            headline = {f"test_{k}": v for k, v in intervals.items() if k.startswith(primary)}
+            store.add_metrics_to_finished_run(
+                training.run_id, split_metrics | headline | {"gates_passed": float(gates.passed)}
+            )
         _raise_on_failed_gates(gates)
     return report, gates
 
