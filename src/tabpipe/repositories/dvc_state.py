@@ -60,12 +60,12 @@ def uncommitted_inputs(root: Path) -> list[str] | None:
     do files no stage reads (a scratch note). Outside a DVC repository every change
     counts; outside git, None: nothing can be said to be committed.
     """
-    from dvc.exceptions import NotDvcRepoError  # noqa: PLC0415 - dvc costs a second to import
-    from dvc.repo import Repo  # noqa: PLC0415
-
     changed = uncommitted_changes(root)
     if not changed:  # outside git (None), or nothing changed: no need to ask DVC (1.4 s)
         return changed
+    from dvc.exceptions import NotDvcRepoError  # noqa: PLC0415 - dvc costs a second to import
+    from dvc.repo import Repo  # noqa: PLC0415
+
     try:
         repo = Repo(str(root))
     except NotDvcRepoError:
