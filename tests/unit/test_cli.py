@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -181,3 +183,25 @@ def test_status_reads_the_registry_without_creating_or_tagging_anything(
     assert "registry (" in status.stdout
     assert "champion         none" in status.stdout
     assert client.get_experiment_by_name("tabpipe-adult") is None
+
+
+_MAIN_THEN_FREEZE_COUNT = (
+    "import gc, sys\n"
+    "from tabpipe.cli.app import main\n"
+    "sys.argv = ['tabpipe', {args}]\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit as exit:\n"
+    "    print(exit.code, gc.get_freeze_count() > 0)\n"
+)
+
+
+@pytest.mark.parametrize(("args", "code"), [("'--version'", "0"), ("'no-such-command'", "2")])
+def test_the_entry_point_freezes_what_is_left_so_the_process_exits_without_a_last_sweep(
+    args: str, code: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _MAIN_THEN_FREEZE_COUNT.format(args=args)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.split()[-2:] == [code, "True"], done.stdout + done.stderr
