@@ -8,8 +8,8 @@ from tabpipe.errors import ParamsError
 from tabpipe.records.evaluation import SliceMetrics
 from tabpipe.records.params import Params
 from tabpipe.services.analysis.curves import MAX_POINTS, curve_tables
+from tabpipe.services.analysis.evaluation import Evaluation, evaluate_model
 from tabpipe.services.modelling.features import feature_columns
-from tabpipe.services.stages.evaluate import Evaluation, evaluate_model
 from tabpipe.services.stages.train import fit_model
 from tests.helpers import with_overrides
 

@@ -21,13 +21,13 @@ from tabpipe.records.evaluation import (
 )
 from tabpipe.records.params import Params
 from tabpipe.repositories.datasets import read_record
+from tabpipe.services.analysis.evaluation import evaluate_model
 from tabpipe.services.analysis.gates import evaluate_gates
 from tabpipe.services.data.split_rows import summarise_split
 from tabpipe.services.modelling.features import feature_columns
 from tabpipe.services.reporting.card_inputs import CardInputs
 from tabpipe.services.reporting.model_card import registry_description, render_model_card
 from tabpipe.services.stages.drift import measure_drift
-from tabpipe.services.stages.evaluate import evaluate_model
 from tabpipe.services.stages.train import fit_model
 from tests.helpers import REPO_ROOT, with_overrides
 

@@ -25,9 +25,9 @@ HEAVY = (
 AT_STARTUP = {
     "ingest": {"pandera"},  # validates the raw file
     "split": set(),  # scikit-learn only where a shuffled split is drawn
-    "train": {"pandera", "sklearn", "scipy"},  # the schema's feature kinds, the pipeline
-    "evaluate": {"sklearn", "scipy"},  # metrics
-    "drift": {"pandera", "sklearn", "scipy"},  # batches are validated; the model scores
+    "train": set(),  # scikit-learn where the features are chosen and the model fitted
+    "evaluate": set(),  # scikit-learn where the model is measured
+    "drift": set(),  # scikit-learn where the model scores, pandera where a batch is read
     "report": {"papermill", "nbformat", "nbconvert", "jupyter_client"},  # runs notebooks
     "promote": set(),  # registers and compares through MLflow, imported when it connects
 }

@@ -24,8 +24,6 @@ from tabpipe.repositories.datasets import read_split, split_path, write_record
 from tabpipe.repositories.drift_report import headed_copy, write_report_html
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.schema_file import load_schema
-from tabpipe.services.data.batches import load_batch
-from tabpipe.services.modelling.features import feature_columns
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.page_headers import dvc_output_note, tracked_header
 from tabpipe.utils.project import git_state, project_root
@@ -72,6 +70,8 @@ class Scorer:
 
 def scorer_for(model: Any, params: Params, root: Path = Path()) -> Scorer:
     """A scorer for ``model`` with the feature columns and task that params and schema declare."""
+    from tabpipe.services.modelling.features import feature_columns  # noqa: PLC0415 - sklearn
+
     features = feature_columns(
         load_schema(root / params.data.schema_path),
         target=params.data.target,
@@ -187,6 +187,8 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
         current = read_split(root / paths.split_dir, "test", max_rows=bound, seed=seed)
     else:
         current_name = str(params.drift.current_path)
+        from tabpipe.services.data.batches import load_batch  # noqa: PLC0415 - a batch file only
+
         current = load_batch(root / params.drift.current_path, params, root)
     logger.info("drift: {} reference rows vs {} current rows", len(reference), len(current))
     result = measure_drift(

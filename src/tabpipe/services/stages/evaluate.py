@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from loguru import logger
-from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from tabpipe.errors import GateFailedError, StaleOutputsError
 from tabpipe.records.evaluation import (
-    GateResult,
     GatesReport,
     LeakageCheck,
     MetricsReport,
@@ -36,118 +32,16 @@ from tabpipe.repositories.datasets import (
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
 from tabpipe.repositories.reports import write_text
-from tabpipe.services.analysis.behaviour import behaviour_gates
-from tabpipe.services.analysis.curves import curve_tables, explanation_tables, training_tables
-from tabpipe.services.analysis.error_analysis import error_analysis
-from tabpipe.services.analysis.explanations import partial_dependences, permutation_importances
-from tabpipe.services.analysis.gates import evaluate_gates
-from tabpipe.services.analysis.metrics import (
-    Predictions,
-    compute_metrics,
-    predict,
-)
-from tabpipe.services.analysis.slices import slice_report
-from tabpipe.services.analysis.thresholds import model_threshold, threshold_table
-from tabpipe.services.analysis.uncertainty import gate_intervals
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.gate_tables import gates_markdown
-from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import project_root
 
+# The measuring (scikit-learn, about a second with SciPy) is imported where it is
+# called, so the stage says what it reads before it pays for it.
+if TYPE_CHECKING:
+    from tabpipe.services.analysis.evaluation import Evaluation
+
 TOP_LOGGED_IMPORTANCES = 20  # MLflow metrics; the artifact and metrics.json hold them all
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The metrics report of one model, and its test predictions for curves and figures."""
-
-    report: MetricsReport
-    test_predictions: Predictions
-    behaviour: tuple[GateResult, ...] = ()
-    partial_dependence: list[dict[str, Any]] = field(default_factory=list)
-
-
-def evaluate_model(
-    model: object, splits: dict[str, pd.DataFrame], params: Params, *, model_sha256: str
-) -> Evaluation:
-    """Pure evaluation: no files, no tracking."""
-    task, target = params.data.task, params.data.target
-    positive = params.data.positive_class
-    scored = dict(splits)
-    limit = params.evaluate.max_train_rows
-    if len(splits["train"]) > limit:  # predicting 700,000 rows costs more than it tells
-        scored["train"] = splits["train"].sample(n=limit, random_state=params.train.seed)
-    predictions = {}
-    for name, frame in scored.items():
-        logger.info("evaluate: scoring {} {} rows", len(frame), name)
-        predictions[name] = predict(model, frame, target, task=task, positive_class=positive)
-    metrics = {name: compute_metrics(p, task=task) for name, p in predictions.items()}
-    baseline_model = (
-        DummyClassifier(strategy="prior")
-        if task == "classification"
-        else DummyRegressor(strategy="mean")
-    )
-    train = splits["train"]
-    baseline_model.fit(train.drop(columns=[target]), train[target])
-    baseline_test = predict(
-        baseline_model, splits["test"], target, task=task, positive_class=positive
-    )
-    baseline = compute_metrics(baseline_test, task=task)
-    primary = params.primary_metric
-    test = predictions["test"]
-    intervals = gate_intervals(test, baseline_test, params)
-    gap_metrics: set[str] = {primary, *(rule.metric for rule in params.gates.slice_gaps)}
-    if params.evaluate.slice_columns:
-        logger.info("evaluate: slices by {}", ", ".join(params.evaluate.slice_columns))
-    slices, gaps = slice_report(
-        splits["test"],
-        test,
-        params.evaluate.slice_columns,
-        gap_metrics,
-        params=params,
-        gated={(rule.column, rule.metric) for rule in params.gates.slice_gaps},
-    )
-    importance = permutation_importances(model, splits["test"], params)
-    chosen = model_threshold(model) if test.positive_class is not None else None
-    report = MetricsReport(
-        model_sha256=model_sha256,
-        test_sha256=frame_sha256(splits["test"]),
-        task=task,
-        primary_metric=primary,
-        test=metrics["test"],
-        baseline=baseline,
-        uplift={
-            name: metrics["test"][name] - baseline[name]
-            for name in metrics["test"]
-            if name in baseline
-        },
-        train=metrics["train"],
-        val=metrics["val"],
-        interval=next((i for i in intervals.metrics if i.metric == primary), None),
-        intervals=intervals.metrics,
-        uplift_intervals=intervals.uplifts,
-        slices=slices,
-        slice_gaps=gaps,
-        importance=importance,
-        decision_threshold=None if chosen is None else chosen[0],
-        errors=error_analysis(test, splits["test"].drop(columns=[target])),
-    )
-    if params.gates.behaviour:
-        logger.info("evaluate: {} behavioural check(s)", len(params.gates.behaviour))
-    behaviour = behaviour_gates(
-        model,
-        splits["test"].drop(columns=[target]),
-        params.gates.behaviour,
-        task=task,
-        positive_class=positive,
-        seed=params.train.seed,
-    )
-    return Evaluation(
-        report=report,
-        test_predictions=test,
-        behaviour=behaviour,
-        partial_dependence=partial_dependences(model, splits["test"], importance, params),
-    )
 
 
 def _summary_of(summary_path: Path, model_sha256: str) -> ModelSummary | None:
@@ -174,6 +68,29 @@ def _leakage_of(summary_path: Path, model_sha256: str) -> LeakageCheck | None:
     return summary.leakage
 
 
+def _plot_tables(
+    evaluation: Evaluation, trained: ModelSummary | None, params: Params
+) -> dict[str, Any]:
+    """The curves DVC plots: the test split's, the explanations', training's, the threshold's."""
+    from tabpipe.services.analysis.curves import (  # noqa: PLC0415 - scikit-learn
+        curve_tables,
+        explanation_tables,
+        training_tables,
+    )
+    from tabpipe.services.analysis.thresholds import threshold_table  # noqa: PLC0415
+
+    report, test = evaluation.report, evaluation.test_predictions
+    tables = curve_tables(test, task=params.data.task)
+    tables |= explanation_tables(report.importance, evaluation.partial_dependence)
+    if trained is not None:
+        greater = GREATER_IS_BETTER[params.primary_metric]
+        tables |= training_tables(trained, greater_is_better=greater)
+    if test.positive_class is not None:
+        is_positive = test.y_true.to_numpy() == test.positive_class
+        tables["threshold"] = threshold_table(is_positive, test.positive_scores)
+    return tables
+
+
 def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, GatesReport]:
     """Score the model file, check the gates, write the reports, log them to a run of their own.
 
@@ -184,6 +101,9 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     """
     check_against_schema(params, root)
     logger.info("evaluate: {} on the splits of {}", params.paths.model, params.paths.split_dir)
+    from tabpipe.services.analysis.evaluation import evaluate_model  # noqa: PLC0415 - sklearn
+    from tabpipe.services.analysis.gates import evaluate_gates  # noqa: PLC0415
+
     paths = params.paths
     digest = model_digest(root / paths.model)
     model = load_model(root / paths.model)
@@ -207,16 +127,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
         leakage=_leakage_of(root / paths.model_summary, digest),
         behaviour=evaluation.behaviour,
     )
-    tables = curve_tables(evaluation.test_predictions, task=params.data.task)
-    tables |= explanation_tables(report.importance, evaluation.partial_dependence)
-    trained = _summary_of(root / paths.model_summary, digest)
-    if trained is not None:
-        greater = GREATER_IS_BETTER[params.primary_metric]
-        tables |= training_tables(trained, greater_is_better=greater)
-    test_predictions = evaluation.test_predictions
-    if test_predictions.positive_class is not None:
-        is_positive = test_predictions.y_true.to_numpy() == test_predictions.positive_class
-        tables["threshold"] = threshold_table(is_positive, test_predictions.positive_scores)
+    tables = _plot_tables(evaluation, _summary_of(root / paths.model_summary, digest), params)
     write_record(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)
     write_record(gates, root / paths.gates)

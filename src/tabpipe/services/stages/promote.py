@@ -349,7 +349,7 @@ def promote_version(params: Params, version: str, root: Path = Path()) -> Promot
         )
         for part in SPLIT_NAMES
     }
-    from tabpipe.services.stages.evaluate import evaluate_model  # noqa: PLC0415 - explicit path only
+    from tabpipe.services.analysis.evaluation import evaluate_model  # noqa: PLC0415 - explicit only
 
     model = store.load_version_model(name, version)
     digest = target.model_sha256 or "unknown"

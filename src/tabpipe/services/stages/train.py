@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,21 +19,23 @@ from threadpoolctl import threadpool_limits
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.dataset import SplitPart, SplitSummary
-from tabpipe.records.evaluation import ModelSummary, SearchTrial
+from tabpipe.records.evaluation import LeakageCheck, ModelSummary, SearchTrial
 from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_record, read_split, split_path, write_record
 from tabpipe.repositories.model_file import model_digest, save_model
 from tabpipe.repositories.schema_file import load_schema
-from tabpipe.services.analysis.leakage import check_leakage
-from tabpipe.services.analysis.metrics import resolve_positive_class
-from tabpipe.services.analysis.thresholds import ThresholdChoice, choose_threshold, with_threshold
-from tabpipe.services.modelling.features import FeatureColumns, feature_columns, identifier_like
-from tabpipe.services.modelling.fitting import FittedModel, fit_spec
-from tabpipe.services.modelling.search import TrialLogger, search_hyperparameters
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.utils.hashing import frame_sha256
 from tabpipe.utils.project import git_state, project_root
+
+# scikit-learn (about a second with SciPy) comes with the modelling modules, imported
+# where they are called, so the stage says what it reads before it pays for them.
+if TYPE_CHECKING:
+    from tabpipe.services.analysis.thresholds import ThresholdChoice
+    from tabpipe.services.modelling.features import FeatureColumns
+    from tabpipe.services.modelling.fitting import FittedModel
+    from tabpipe.services.modelling.search import TrialLogger
 
 
 def fit_model(
@@ -49,7 +51,11 @@ def fit_model(
     validation split (``on_trial`` is called with each trial as it ends).
     """
     if params.train.search is not None:
+        from tabpipe.services.modelling.search import search_hyperparameters  # noqa: PLC0415
+
         return search_hyperparameters(params, columns, train, val, on_trial=on_trial)
+    from tabpipe.services.modelling.fitting import fit_spec  # noqa: PLC0415 - scikit-learn
+
     return fit_spec(params.train.model, params, columns, train, val)
 
 
@@ -63,6 +69,12 @@ def decision_threshold(
     """
     if params.data.task != "classification":
         return pipeline, None
+    from tabpipe.services.analysis.metrics import resolve_positive_class  # noqa: PLC0415
+    from tabpipe.services.analysis.thresholds import (  # noqa: PLC0415 - scikit-learn
+        choose_threshold,
+        with_threshold,
+    )
+
     classes = tuple(str(label) for label in pipeline.classes_)
     settings, target = params.evaluate.threshold, params.data.target
     if len(classes) != 2:  # noqa: PLR2004
@@ -182,6 +194,66 @@ def _trial_run(params: Params) -> TrialLogger:
     return log
 
 
+def _check_features(
+    params: Params, splits: dict[str, pd.DataFrame], columns: FeatureColumns
+) -> LeakageCheck:
+    """Leakage (each feature alone) and identifier-like features, said and tagged."""
+    from tabpipe.services.analysis.leakage import check_leakage  # noqa: PLC0415 - scikit-learn
+    from tabpipe.services.modelling.features import identifier_like  # noqa: PLC0415
+
+    leakage = check_leakage(
+        splits["train"],
+        splits["val"],
+        columns,
+        target=params.data.target,
+        classification=params.data.task == "classification",
+        threshold=params.train.leakage.max_single_feature_score,
+        seed=params.train.seed,
+    )
+    for name in identifier_like(splits["train"], columns):
+        logger.warning(
+            "train: feature '{}' has a distinct value in most rows (an identifier?): "
+            "it cannot generalise to new rows; add it to train.exclude_columns",
+            name,
+        )
+    if leakage.suspects:
+        logger.warning("train: {}", leakage.describe())
+        store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
+    else:
+        logger.info("train: leakage check: {}", leakage.describe())
+    return leakage
+
+
+def _fit_on_engine(
+    params: Params,
+    columns: FeatureColumns,
+    splits: dict[str, pd.DataFrame],
+    parts: dict[str, SplitPart],
+    root: Path,
+) -> FittedModel:
+    """The model fitted in this process (pandas), or on the Dask cluster."""
+    if params.engine == "dask":
+        logger.info(
+            "train: fitting {} on {} rows on Dask ({} features)",
+            params.train.model.kind,
+            parts["train"].n_rows,
+            len(columns.all),
+        )
+        from tabpipe.services.engines.dask_train import fit_on_dask  # noqa: PLC0415
+        from tabpipe.services.modelling.fitting import FittedModel  # noqa: PLC0415
+
+        pipeline, rounds, curves = fit_on_dask(params, columns, root)
+        return FittedModel(pipeline, params.train.model, {}, rounds, curves)
+    logger.info(
+        "train: fitting {} on {} rows ({} features, {} threads)",
+        params.train.model.kind,
+        len(splits["train"]),
+        len(columns.all),
+        params.train.n_threads,
+    )
+    return fit_model(params, columns, splits["train"], splits["val"], on_trial=_trial_run(params))
+
+
 def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     """The train stage: fit the declared model and record it.
 
@@ -196,6 +268,8 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
         params.train.model.kind,
         params.paths.split_dir,
     )
+    from tabpipe.services.modelling.features import feature_columns  # noqa: PLC0415 - sklearn
+
     paths = params.paths
     schema = load_schema(root / params.data.schema_path)
     columns = feature_columns(
@@ -236,48 +310,8 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
         # A fixed thread count, not the machine's: HistGradientBoosting sums gradients in
         # parallel, so the model's bytes (and dvc.lock) depend on how many threads there are.
         with threadpool_limits(limits=params.train.n_threads):
-            leakage = check_leakage(
-                splits["train"],
-                splits["val"],
-                columns,
-                target=params.data.target,
-                classification=params.data.task == "classification",
-                threshold=params.train.leakage.max_single_feature_score,
-                seed=params.train.seed,
-            )
-            for name in identifier_like(splits["train"], columns):
-                logger.warning(
-                    "train: feature '{}' has a distinct value in most rows (an identifier?): "
-                    "it cannot generalise to new rows; add it to train.exclude_columns",
-                    name,
-                )
-            if leakage.suspects:
-                logger.warning("train: {}", leakage.describe())
-                store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
-            else:
-                logger.info("train: leakage check: {}", leakage.describe())
-            if dask:
-                logger.info(
-                    "train: fitting {} on {} rows on Dask ({} features)",
-                    params.train.model.kind,
-                    parts["train"].n_rows,
-                    len(columns.all),
-                )
-                from tabpipe.services.engines.dask_train import fit_on_dask  # noqa: PLC0415
-
-                pipeline, rounds, curves = fit_on_dask(params, columns, root)
-                fitted = FittedModel(pipeline, params.train.model, {}, rounds, curves)
-            else:
-                logger.info(
-                    "train: fitting {} on {} rows ({} features, {} threads)",
-                    params.train.model.kind,
-                    len(splits["train"]),
-                    len(columns.all),
-                    params.train.n_threads,
-                )
-                fitted = fit_model(
-                    params, columns, splits["train"], splits["val"], on_trial=_trial_run(params)
-                )
+            leakage = _check_features(params, splits, columns)
+            fitted = _fit_on_engine(params, columns, splits, parts, root)
         model, threshold = decision_threshold(params, fitted.pipeline, splits["val"], columns)
         _log_fit(fitted, threshold)
         save_model(model, root / paths.model)
