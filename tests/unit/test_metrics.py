@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -106,3 +109,74 @@ def test_group_rates_count_selection_false_positives_and_false_negatives() -> No
     assert group_rates(predictions) == {"selection_rate": 0.4, "fpr": 1 / 3, "fnr": 0.5}
     only_negatives = predictions.take(np.array([2, 3, 4]))
     assert "fnr" not in group_rates(only_negatives)  # no positive row: no rate to report
+
+
+def _on_text_labels(p: Predictions) -> dict[str, float]:
+    """scikit-learn's metrics on the text labels themselves (what codes must reproduce);
+    one scikit-learn refuses (a third label beside a binary model's two) is left out."""
+    labels = list(p.classes)
+    y_true, y_pred, proba = p.y_true.to_numpy(dtype=object), p.y_pred, p.proba
+    if p.positive_class is not None:
+        kwargs: dict[str, Any] = {"pos_label": p.positive_class, "zero_division": 0}
+    else:
+        kwargs = {"labels": labels, "average": "macro", "zero_division": 0}
+    metrics: dict[str, Callable[[], float]] = {
+        "accuracy": lambda: skm.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": lambda: skm.balanced_accuracy_score(y_true, y_pred),
+        "log_loss": lambda: skm.log_loss(y_true, proba, labels=labels),
+        "precision": lambda: skm.precision_score(y_true, y_pred, **kwargs),
+        "recall": lambda: skm.recall_score(y_true, y_pred, **kwargs),
+        "f1": lambda: skm.f1_score(y_true, y_pred, **kwargs),
+    }
+    found = {}
+    for name, metric in metrics.items():
+        try:
+            found[name] = float(metric())
+        except ValueError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+@pytest.mark.parametrize("unseen_label", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_label_metrics_on_codes_equal_scikit_learns_on_the_text_labels(
+    n_classes: int, unseen_label: bool, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    classes = tuple(f"class {chr(ord('a') + i)}" for i in range(n_classes))  # sorted, as sklearn
+    n_rows = 300
+    proba = rng.dirichlet(np.ones(n_classes), size=n_rows)
+    y_true = rng.choice(classes, size=n_rows).astype(object)
+    if unseen_label:
+        y_true[rng.integers(0, n_rows, size=5)] = "a label the model never saw"
+    p = Predictions(
+        y_true=pd.Series(y_true),
+        y_pred=np.asarray(classes, dtype=object)[proba.argmax(axis=1)],
+        proba=proba,
+        classes=classes,
+        positive_class=classes[0] if n_classes == 2 else None,  # not the one sorted last
+    )
+    found = compute_metrics(p, task="classification")
+    expected = _on_text_labels(p)
+    assert {k: found[k] for k in expected} == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert {"accuracy", "balanced_accuracy"} <= set(expected)
+    assert set(expected) <= set(found)
+    assert ("log_loss" in found) is not unseen_label
+
+
+def test_log_loss_pairs_columns_with_classes_whose_text_does_not_sort_like_the_numbers() -> None:
+    """A model of integer classes 1, 2, 10 orders its columns so; their text sorts 1, 10, 2."""
+    rng = np.random.default_rng(0)
+    numbers = np.array([1, 2, 10])
+    proba = rng.dirichlet(np.ones(3), size=200)
+    y = rng.choice(numbers, size=200)
+    p = Predictions(
+        y_true=pd.Series(y).astype(str),
+        y_pred=numbers.astype(str).astype(object)[proba.argmax(axis=1)],
+        proba=proba,
+        classes=("1", "2", "10"),
+        positive_class=None,
+    )
+    found = compute_metrics(p, task="classification")
+    assert found["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=numbers))
