@@ -23,7 +23,7 @@ from tabpipe.records.params import Params
 from tabpipe.repositories.datasets import read_record, split_path
 from tabpipe.repositories.mlflow_store.location import TrackingStore, store_stamp
 from tabpipe.services.usage.champion import ModeDecision, now_text
-from tabpipe.utils.hashing import file_sha256
+from tabpipe.utils.hashing import path_sha256
 
 
 def _inputs_sha256(
@@ -35,7 +35,7 @@ def _inputs_sha256(
         return None
     paths = params.paths
     read = [root / paths.gates, root / paths.metrics, split_path(root / paths.split_dir, "test")]
-    parts = [digest, *(file_sha256(path) for path in read), mode, alias]
+    parts = [digest, *(path_sha256(path) for path in read), mode, alias]
     parts += [params.mlflow.registered_model_name, params.mlflow.champion_alias]
     parts += [tracking.uri, stamp]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
