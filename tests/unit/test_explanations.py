@@ -137,3 +137,21 @@ def test_batched_permutation_importance_equals_scikit_learns_one_copy_at_a_time(
     )
     np.testing.assert_allclose(batched.importances, one_by_one.importances, rtol=1e-12, atol=1e-12)
     assert np.abs(batched.importances_mean).max() > 0  # the test can tell a wrong pairing
+
+
+def test_batched_permutation_importance_refuses_a_second_pass_with_other_permutations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scores are only handed back to the very permutations they were computed for."""
+    frame = _frame(n_rows=200)
+    features, y = frame.drop(columns="y"), frame["y"]
+    model = _pipeline(LinearRegression()).fit(features, y)
+    scorer = oriented_scorer("rmse", task="regression", target="y", positive_class=None)
+    seeds = iter([7, 8])  # the second pass draws other permutations than the first
+
+    def drifting(*args: object, **kwargs: object) -> object:
+        return permutation_importance(*args, **{**kwargs, "random_state": next(seeds)})
+
+    monkeypatch.setattr(explanations, "permutation_importance", drifting)
+    with pytest.raises(RuntimeError, match="differs between the two passes"):
+        batched_permutation_importance(model, features, y, scorer, repeats=2, seed=7)

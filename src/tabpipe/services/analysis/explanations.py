@@ -32,7 +32,6 @@ TOP_FEATURES = 3
 # Rows per predict call when permuted copies are scored together: large enough that the
 # pipeline's fixed cost per call vanishes, small enough to bound the stacked copies.
 BATCH_ROWS = 200_000
-_TARGET = "__tabpipe_target__"
 Rows = list[dict[str, Any]]
 
 
@@ -128,14 +127,23 @@ def batched_permutation_importance(
         ]
         stacked = pd.concat(copies, ignore_index=True)
         batch = predict(
-            model, stacked.assign(**{_TARGET: np.tile(y.to_numpy(), len(copies))}), _TARGET,
-            task=scorer.task, positive_class=scorer.positive_class,
+            model, stacked.assign(**{scorer.target: np.tile(y.to_numpy(), len(copies))}),
+            scorer.target, task=scorer.task, positive_class=scorer.positive_class,
         )  # fmt: skip
         for index in range(len(copies)):
             rows = np.arange(index * len(features), (index + 1) * len(features))
             scores.append(scorer.from_predictions(batch.take(rows)))
-    replay = iter(scores)
-    return importances(lambda _model, _permuted, _y: next(replay))
+
+    def replay(_model: Any, permuted: pd.DataFrame, _y: pd.Series) -> float:
+        call = len(scores) - len(pending)
+        column = shuffled[call]
+        if column is not None and not permuted[column.name].equals(column):
+            msg = f"permutation {call} of {column.name!r} differs between the two passes"
+            raise RuntimeError(msg)  # scikit-learn changed its order of calls: never mismatch
+        return pending.pop(0)
+
+    pending = list(scores)
+    return importances(replay)
 
 
 def partial_dependences(

@@ -206,11 +206,7 @@ def _label_codes(
         if label not in seen:  # a label the model never predicts: a code of its own
             known.append(label)
             seen.add(label)
-    categories = pd.CategoricalDtype(known)
-    codes = [
-        np.asarray(pd.Series(values, dtype=object).astype(categories).cat.codes, dtype=np.int64)
-        for values in (truth, p.y_pred)
-    ]
+    codes = [pd.Categorical(v, categories=known).codes.astype(np.int64) for v in (truth, p.y_pred)]
     return codes[0], codes[1], list(range(len(p.classes)))
 
 
