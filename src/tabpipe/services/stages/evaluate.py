@@ -41,6 +41,9 @@ from tabpipe.utils.project import project_root
 if TYPE_CHECKING:
     from tabpipe.services.analysis.evaluation import Evaluation
 
+# The verdict a training run carries says whose it is: a later evaluation of the same
+# model (changed gates) is its own evaluate run, and never rewrites the training run.
+FIRST_VERDICT = "gates_passed_at_first_evaluation"
 TOP_LOGGED_IMPORTANCES = 20  # MLflow metrics; the artifact and metrics.json hold them all
 
 
@@ -191,9 +194,8 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
             # (a later one, under changed gates, is an evaluate run of its own under it).
             primary = f"{report.primary_metric}_ci_"
             headline = {f"test_{k}": v for k, v in intervals.items() if k.startswith(primary)}
-            store.add_metrics_to_finished_run(
-                training.run_id, split_metrics | headline | {"gates_passed": float(gates.passed)}
-            )
+            verdict = {FIRST_VERDICT: float(gates.passed)}
+            store.add_metrics_to_finished_run(training.run_id, split_metrics | headline | verdict)
         _raise_on_failed_gates(gates)
     return report, gates
 
