@@ -80,7 +80,8 @@ def test_train_evaluate_promote_then_status(project: Path) -> None:
     low, high = trained["test_roc_auc_ci_low"], trained["test_roc_auc_ci_high"]
     assert low <= trained["test_roc_auc"] <= high
     assert (low, high) == (metrics["interval"]["low"], metrics["interval"]["high"])
-    assert trained["gates_passed"] == 1.0
+    assert trained["gates_passed_at_first_evaluation"] == 1.0
+    assert "gates_passed" not in trained  # the current verdict is the evaluate run's
     promotion = json.loads((project / "reports/promotion.json").read_text())
     assert (promotion["mode"], promotion["version"], promotion["promoted"]) == (
         "champion",
@@ -109,11 +110,21 @@ def test_promote_repeats_its_decision_without_mlflow_until_something_it_read_cha
     assert "first champion" in restored
     assert champion_version(project) == "1"
 
+    # A changed input (metrics re-measured with another bootstrap) makes it ask again.
+    commit_params(project, "evaluate", bootstrap_samples=60)
+    invoke_all("evaluate")
+    remeasured = invoke_all("promote")
+    assert "nothing changed since the last promote" not in remeasured
+    assert "this model is already 'champion' (v1)" in remeasured
+
     # Another mode (an experiment) is another decision, even on an unchanged registry.
     monkeypatch.setenv("DVC_EXP_NAME", "same-model")
     challenger = invoke_all("promote")
     assert "nothing changed since the last promote" not in challenger
-    assert "registered as 'challenger'" in challenger or "already 'challenger'" in challenger
+    assert "registered as 'challenger'" in challenger
+    client = mlflow_client(project)
+    assert str(client.get_model_version_by_alias("tabpipe-adult", "challenger").version) == "1"
+    assert "nothing changed since the last promote" in invoke_all("promote")
 
 
 _PROMOTE_AND_LIST_MLFLOW = (
