@@ -31,7 +31,9 @@ class Layer:
 
 
 LAYERS: dict[str, Layer] = {
-    "records": Layer("pydantic records: configuration and what crosses modules", ("records",)),
+    "records": Layer(
+        "pydantic records: configuration and what crosses modules", ("records", "utils")
+    ),
     "utils": Layer(
         "cross-cutting helpers: logging, atomic writes, hashing, processes, text",
         ("utils",),

@@ -71,6 +71,10 @@ class DataReadError(DataValidationError):
     """The raw file cannot be parsed at all (missing, empty, corrupt, wrong delimiter)."""
 
 
+class ModelFileError(DataReadError):
+    """A model file or registered model's artifact is damaged, truncated or untrusted."""
+
+
 class TrackingError(TabpipeError):
     """The MLflow tracking store or registry cannot be reached, or lacks what is needed.
 

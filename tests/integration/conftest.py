@@ -106,7 +106,7 @@ def champion_version(repo: Path, name: str = "tabpipe-adult") -> str:
 
 # What the stages write: git-ignored, so a project reads as a clean commit after a run.
 OUTPUTS_IGNORED = (
-    "data/interim/", "data/processed/", "models/", "reports/", "mlflow.db", "mlartifacts/",
+    "data/interim/", "data/processed/", "models/", "reports/", "mlflow.db*", "mlartifacts/",
     "logs/",
 )  # fmt: skip
 

@@ -3,6 +3,7 @@ and against the pandas engine on the same data."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from tabpipe.errors import ExitCode
 from tabpipe.repositories.model_file import load_model
 from tabpipe.repositories.params_file import load_params
 from tabpipe.services.data.batches import load_batch
+from tests.fixtures.other_machine import install, simulated_machine
 from tests.helpers import REPO_ROOT, ProjectFactory
 from tests.integration.conftest import VENV_BIN, commit_project, invoke_all, mlflow_client
 
@@ -88,8 +90,32 @@ def _assert_validation_curve_recorded(project: Path) -> None:
     assert min(curve) < curve[0]
 
 
+def written(root: Path) -> dict[str, str]:
+    """The digest of every file the stages ingest to report leave (promote's record aside)."""
+    files = [p for folder in ("reports", "models") for p in (root / folder).rglob("*")]
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(files)
+        if p.is_file() and p.name != "promotion.json"
+    }
+
+
+def _assert_the_same_bytes_on_another_machine(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each stage run again with every computed float a few ulps off writes the same bytes."""
+    here = written(project)
+    install(monkeypatch.setattr)  # this process; the notebook kernels through PYTHONPATH:
+    monkeypatch.setenv("PYTHONPATH", simulated_machine(tmp_path / "other")["PYTHONPATH"])
+    for stage in ("ingest", "split", "train", "evaluate", "drift", "report"):
+        invoke_all(stage)
+    there = written(project)
+    assert {name for name in here if here[name] != there.get(name)} == set()
+    assert there.keys() == here.keys()
+
+
 def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
-    project: Path, adult_raw: pd.DataFrame
+    project: Path, adult_raw: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = invoke_all("ingest")
     assert "LocalCluster of 2 worker(s); dashboard http://127.0.0.1:" in log
@@ -107,6 +133,7 @@ def test_the_whole_pipeline_runs_on_a_two_worker_local_cluster(
     # A partitioned test split (a folder) is part of what promote's record digests.
     assert "nothing changed since the last promote" in invoke_all("promote")
     assert mlflow_client(project).get_model_version_by_alias("tabpipe-adult", "champion")
+    _assert_the_same_bytes_on_another_machine(project, tmp_path, monkeypatch)
 
     metrics = outputs(project)["test"]
     assert metrics["roc_auc"] > 0.85

@@ -16,6 +16,8 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from scripts.loadtest import served
 
+from tests.fixtures.other_machine import simulated_machine
+from tests.helpers import overprecise_outputs
 from tests.integration.conftest import champion_version, edit_params, mlflow_client, run
 from tests.integration.test_documented_commands import document_blocks, reader_terminal
 
@@ -41,9 +43,16 @@ def _child_run(client: MlflowClient, parent: Run, stage: str) -> Run:
     return found[0]
 
 
-def test_the_readmes_commands_train_track_gate_promote_and_report(repo_copy: Path) -> None:
-    """README.md's command blocks, verbatim and in order, in a fresh clone and terminal."""
+def test_the_readmes_commands_train_track_gate_promote_and_report(
+    repo_copy: Path, tmp_path: Path
+) -> None:
+    """README.md's command blocks, verbatim and in order, in a fresh clone and terminal.
+
+    On another machine (``tests/fixtures/other_machine.py``: every computed float a few
+    ulps off), which must reproduce the committed dvc.lock all the same.
+    """
     terminal = reader_terminal(repo_copy)
+    terminal.env |= simulated_machine(tmp_path / "other-machine")
     blocks = [block for block in document_blocks("README.md") if block.runs]
     assert blocks[0].text.startswith("make train"), "README.md should start with make train"
     result = terminal.apply(blocks[0])
@@ -58,6 +67,7 @@ def test_the_readmes_commands_train_track_gate_promote_and_report(repo_copy: Pat
     assert changed == "", (
         f"not reproduced (after a code change: dvc repro, commit dvc.lock):\n{diff}"
     )
+    assert overprecise_outputs(repo_copy) == {}
     drift = json.loads((repo_copy / "reports/drift/drift.json").read_text())
     assert drift["drifted_share"] < drift["max_drifted_share"]  # Adult's test split: no drift
     assert "drift: OK" in result.stdout

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from tabpipe.records.base import FrozenModel
+from tabpipe.records.base import FrozenModel, Measured
 
 
 class AbArm(FrozenModel):
@@ -111,7 +111,7 @@ class AbExperiment(FrozenModel):
         return self.arms[1]
 
 
-class AbPlan(FrozenModel):
+class AbPlan(Measured):
     """How many units each arm needs to detect the minimum effect with the chosen power."""
 
     experiment_id: str
@@ -123,7 +123,7 @@ class AbPlan(FrozenModel):
     total: int = Field(description="Units to enrol so that every arm reaches its minimum.")
 
 
-class AbMetricResult(FrozenModel):
+class AbMetricResult(Measured):
     """One metric: each arm's mean, the treatment-minus-control effect, its interval and test."""
 
     metric: str
@@ -144,7 +144,7 @@ Verdict = Literal[
 ]
 
 
-class AbAnalysis(FrozenModel):
+class AbAnalysis(Measured):
     """What ``tabpipe ab analyse`` concluded, with every number it rests on."""
 
     experiment_id: str

@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from tabpipe.records.base import FrozenModel
+from tabpipe.records.base import Measured
 from tabpipe.records.evaluation import GateResult
 
 Verdict = Literal["challenger better", "no evidence", "challenger worse"]
 
 
-class ComparedModel(FrozenModel):
+class ComparedModel(Measured):
     """One registered version and its score of the primary metric on the batch."""
 
     version: str
@@ -21,7 +21,7 @@ class ComparedModel(FrozenModel):
     value: float
 
 
-class DelongSummary(FrozenModel):
+class DelongSummary(Measured):
     """DeLong's test of the two ROC AUCs (binary classification)."""
 
     standard_error: float
@@ -29,7 +29,7 @@ class DelongSummary(FrozenModel):
     p_value: float
 
 
-class SliceDifference(FrozenModel):
+class SliceDifference(Measured):
     """The primary metric of both models on one slice of the batch."""
 
     column: str
@@ -40,7 +40,7 @@ class SliceDifference(FrozenModel):
     improvement: float = Field(description="Challenger minus champion, positive = better.")
 
 
-class Comparison(FrozenModel):
+class Comparison(Measured):
     """The comparison, its test and verdict, and what ``--promote`` did with it."""
 
     model_name: str

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tabpipe.records.base import FrozenModel
+from tabpipe.records.base import Measured
 from tabpipe.records.params import Task
 from tabpipe.records.validation import ValidationReport
 
 
-class ColumnSummary(FrozenModel):
+class ColumnSummary(Measured):
     """One column of a validated dataset: its dtype, missing values and distinct values."""
 
     name: str
@@ -18,7 +18,7 @@ class ColumnSummary(FrozenModel):
     n_unique: int = Field(ge=0)
 
 
-class TargetSummary(FrozenModel):
+class TargetSummary(Measured):
     """Class counts for classification; location and spread for regression."""
 
     column: str
@@ -29,7 +29,7 @@ class TargetSummary(FrozenModel):
     maximum: float | None = None
 
 
-class DatasetSummary(FrozenModel):
+class DatasetSummary(Measured):
     """What a validated dataset holds: read by split, train, reports and the model card."""
 
     name: str
@@ -48,7 +48,7 @@ class DatasetSummary(FrozenModel):
     )
 
 
-class SplitPart(FrozenModel):
+class SplitPart(Measured):
     """One part of the split (train, val or test): size, share, target summary and digest."""
 
     name: str
@@ -58,7 +58,7 @@ class SplitPart(FrozenModel):
     content_sha256: str
 
 
-class SplitSummary(FrozenModel):
+class SplitSummary(Measured):
     """How the validated rows were divided; the basis for leakage and balance checks."""
 
     seed: int
@@ -68,7 +68,7 @@ class SplitSummary(FrozenModel):
     parts: tuple[SplitPart, ...]
 
 
-class IngestResult(FrozenModel):
+class IngestResult(Measured):
     """What ingest produced, on either engine: the dataset's summary and the validation report."""
 
     summary: DatasetSummary

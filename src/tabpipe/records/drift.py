@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tabpipe.records.base import FrozenModel
+from tabpipe.records.base import Measured
 
 
-class ColumnDrift(FrozenModel):
+class ColumnDrift(Measured):
     """One column's drift: Evidently's method, its score against the threshold, the verdict."""
 
     column: str
@@ -17,7 +17,7 @@ class ColumnDrift(FrozenModel):
     drifted: bool
 
 
-class DriftReport(FrozenModel):
+class DriftReport(Measured):
     """Written to reports/drift/drift.json; ``drifted_share`` is the DVC metric."""
 
     model_sha256: str | None = Field(

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from tabpipe.records.base import FrozenModel
+from tabpipe.records.base import VERBATIM, Measured
 from tabpipe.records.params import GREATER_IS_BETTER, GatePolicy
 
 
-class FeatureScore(FrozenModel):
+class FeatureScore(Measured):
     """How well one feature predicts the target on its own (the leakage check)."""
 
     feature: str
     score: float = Field(description="Validation score of a model that sees this feature alone.")
 
 
-class LeakageCheck(FrozenModel):
+class LeakageCheck(Measured):
     """Features that predict the target almost perfectly: usually computed from it."""
 
     metric: Literal["roc_auc", "r2"]
@@ -57,7 +57,7 @@ class LeakageCheck(FrozenModel):
         )
 
 
-class SearchTrial(FrozenModel):
+class SearchTrial(Measured):
     """One trial of the train stage's search: its values and its validation score."""
 
     number: int
@@ -66,7 +66,7 @@ class SearchTrial(FrozenModel):
     params: dict[str, float | int | str | bool | None]
 
 
-class SearchSummary(FrozenModel):
+class SearchSummary(Measured):
     """The train stage's hyperparameter search: every trial, the best, what mattered."""
 
     sampler: str
@@ -82,7 +82,7 @@ class SearchSummary(FrozenModel):
     )
 
 
-class ModelSummary(FrozenModel):
+class ModelSummary(Measured):
     """What the train stage fitted, written beside the model (models/model.json).
 
     Only what data, params and code determine: the same inputs give the same file on
@@ -114,7 +114,7 @@ class ModelSummary(FrozenModel):
     search: SearchSummary | None = Field(None, description="The search, with train.search.")
 
 
-class Interval(FrozenModel):
+class Interval(Measured):
     """A bootstrap confidence interval of one metric on the test split."""
 
     metric: str
@@ -136,7 +136,7 @@ def is_small_slice(
     return n_rows < min_rows or few_of_a_class
 
 
-class SliceMetrics(FrozenModel):
+class SliceMetrics(Measured):
     """The metrics of the rows where ``column`` equals ``value``."""
 
     column: str
@@ -160,7 +160,7 @@ class SliceMetrics(FrozenModel):
         return ""
 
 
-class SliceGap(FrozenModel):
+class SliceGap(Measured):
     """The largest difference of one metric between the values of a slice column."""
 
     column: str
@@ -172,7 +172,7 @@ class SliceGap(FrozenModel):
     high: float | None = Field(None, description="Bootstrap interval of the gap: upper end.")
 
 
-class FeatureImportance(FrozenModel):
+class FeatureImportance(Measured):
     """Permutation importance of one feature on the test split, over several shuffles."""
 
     feature: str
@@ -186,7 +186,7 @@ class FeatureImportance(FrozenModel):
 FeatureValue = str | float | int | bool | None
 
 
-class ScoreDecile(FrozenModel):
+class ScoreDecile(Measured):
     """One tenth of the test rows, ranked by the model's score (decile 1: the lowest scores)."""
 
     decile: int
@@ -203,21 +203,21 @@ class ScoreDecile(FrozenModel):
     )
 
 
-class WorstPrediction(FrozenModel):
+class WorstPrediction(Measured):
     """A test row the model got most wrong (largest per-row loss), with its features."""
 
     row: int = Field(description="Position of the row in the test split (0-based).")
-    actual: str | float
+    actual: Annotated[str | float, VERBATIM]
     predicted: str | float
     score: float = Field(
         description="Classification: the probability given to the actual class; "
         "regression: the predicted value."
     )
     loss: float
-    features: dict[str, FeatureValue]
+    features: Annotated[dict[str, FeatureValue], VERBATIM]
 
 
-class ErrorAnalysis(FrozenModel):
+class ErrorAnalysis(Measured):
     """Where the model errs on the test split: metrics by score decile, and its worst rows."""
 
     score: str = Field(description="What the deciles rank rows by.")
@@ -226,7 +226,7 @@ class ErrorAnalysis(FrozenModel):
     worst: tuple[WorstPrediction, ...]
 
 
-class MetricsReport(FrozenModel):
+class MetricsReport(Measured):
     """Written to reports/metrics.json (a cached DVC output); scores.json holds its headline."""
 
     model_sha256: str = Field(description="The model these metrics describe.")
@@ -291,7 +291,7 @@ GateKind = Literal[
 ]  # fmt: skip
 
 
-class GateResult(FrozenModel):
+class GateResult(Measured):
     """One gate's verdict: the metric's value, the bound it had to reach, and why."""
 
     name: str
@@ -329,7 +329,7 @@ class GateResult(FrozenModel):
         return f"{self.name}: {verdict}: {value}{interval}{bound}{note}"
 
 
-class GatesReport(FrozenModel):
+class GatesReport(Measured):
     """The gates that data, params and code decide (reports/gates.json, a cached DVC output).
 
     Comparisons with the registry's champion depend on the store, not on the
@@ -350,7 +350,7 @@ class GatesReport(FrozenModel):
 PromotionMode = Literal["champion", "challenger", "explicit"]
 
 
-class PromotionResult(FrozenModel):
+class PromotionResult(Measured):
     """What one promote did (reports/promotion.json: this clone's record, not DVC-tracked)."""
 
     promoted: bool = Field(description="True when an alias now points at this model's version.")

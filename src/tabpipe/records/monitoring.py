@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tabpipe.records.base import FrozenModel
+from tabpipe.records.base import Measured
 from tabpipe.records.drift import DriftReport
 from tabpipe.records.evaluation import GateResult
 
 
-class MonitorSummary(FrozenModel):
+class MonitorSummary(Measured):
     """What one ``tabpipe monitor`` run found about one batch (its summary.json)."""
 
     batch: str

@@ -4,8 +4,11 @@ Evidently names its widgets with time-based UUIDs (version 7) and its metrics wi
 ``metric_<random hex>``, so two reports of the same data differ in every id, and the
 page's hash in ``dvc.lock`` would change on every run. The ids only tie the page's
 widgets to their data; they are renamed here in order of first appearance, which
-gives the same bytes for the same report. Data values are left alone: only the
-``metric_`` names and version-7 UUIDs (Evidently's own, from the clock) are renamed.
+gives the same bytes for the same report. Only the ``metric_`` names and version-7
+UUIDs (Evidently's own, from the clock) are renamed. The page's data (the script that
+declares the ``metric_`` variables, not Evidently's code) has its numbers written at
+the precision of every tabpipe output (``utils.numbers``): Evidently writes them at
+full ``repr`` precision, whose last digits depend on the CPU.
 
 Two more changes make the page readable on its own. A header (a small table after
 ``<body>``) names what was compared, the model and, where the caller gives them, the
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tabpipe.utils.atomic import atomic_path, write_text_atomic
+from tabpipe.utils.numbers import stable_literals
 
 _GENERATED_ID = re.compile(
     r"(?<![0-9a-fA-F-])[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}(?![0-9a-fA-F-])"
@@ -49,6 +53,14 @@ def canonical_ids(html: str) -> str:
         return str(uuid.UUID(hex=new)) if "-" in found else new
 
     return _GENERATED_ID.sub(rename, html)
+
+
+_DATA_SCRIPT = re.compile(r"(<script>)(\s*var metric_.*?)(</script>)", re.DOTALL)
+
+
+def stable_data(page: str) -> str:
+    """The page with the numbers of its data script at the stated precision."""
+    return _DATA_SCRIPT.sub(lambda m: m.group(1) + stable_literals(m.group(2)) + m.group(3), page)
 
 
 _ROWS_PER_PAGE = re.compile(r'("params": \{"rowsPerPage": )(\d+)')
@@ -93,10 +105,10 @@ def write_report_html(
     header: Mapping[str, str] | None = None,
     rows: int = 0,
 ) -> None:
-    """Write an Evidently snapshot's page atomically: canonical ids, header, every row shown."""
+    """Write an Evidently snapshot's page atomically: canonical ids, stated precision, header."""
     with atomic_path(destination) as tmp:
         snapshot.save_html(str(tmp))
-        page = canonical_ids(tmp.read_text(encoding="utf-8"))
+        page = stable_data(canonical_ids(tmp.read_text(encoding="utf-8")))
         page = with_header(every_row_on_one_page(page, rows), title, header or {})
         tmp.write_text(page, encoding="utf-8")
 

@@ -18,12 +18,13 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from tabpipe.errors import DataReadError
+from tabpipe.errors import DataReadError, ModelFileError
 from tabpipe.repositories.trusted_types import SKOPS_TRUSTED_TYPES
 from tabpipe.utils.atomic import atomic_path
 
@@ -112,18 +113,44 @@ def _rename(node: Any, ids: dict[int, int], names: dict[str, str]) -> Any:
     return renamed
 
 
-def load_model(path: Path) -> Any:
-    """Load a skops model file, refusing any type that is not on tabpipe's trusted list."""
+def load_model(path: Path, *, name: str | None = None, remedy: str | None = None) -> Any:
+    """Load a skops model file, refusing any type that is not on tabpipe's trusted list.
+
+    A file that is not a whole skops archive (truncated by a partial copy or a disk that
+    filled while it was written, or edited) raises :class:`ModelFileError` naming it as
+    ``name`` (default: the path) with ``remedy`` (default: retrain), never skops' own error.
+    """
+    shown = name or str(path)
+    remedy = remedy or "Retrain it: `dvc repro train` (or `dvc checkout models/` to restore it)."
     if not path.is_file():
         msg = f"{path}: no trained model. Run the train stage first (`dvc repro train`)."
-        raise DataReadError(msg)
+        raise ModelFileError(msg)
     sio = _skops_io()
-    untrusted = set(sio.get_untrusted_types(file=path)) - set(SKOPS_TRUSTED_TYPES)
+    try:
+        untrusted = set(sio.get_untrusted_types(file=path)) - set(SKOPS_TRUSTED_TYPES)
+    except _DAMAGED as exc:
+        raise _damaged(shown, exc, remedy) from exc
     if untrusted:
         msg = (
-            f"{path}: holds types that are not on the trusted list: "
+            f"{shown}: holds types that are not on the trusted list: "
             f"{', '.join(sorted(untrusted))}. "
             "Refusing to load it."
         )
-        raise DataReadError(msg)
-    return sio.load(path, trusted=SKOPS_TRUSTED_TYPES)
+        raise ModelFileError(msg)
+    try:
+        return sio.load(path, trusted=SKOPS_TRUSTED_TYPES)
+    except _DAMAGED as exc:
+        raise _damaged(shown, exc, remedy) from exc
+
+
+# What skops and zipfile raise on an archive that is cut short, has a bad member or a
+# schema that is not its own (zipfile.BadZipFile covers a bad CRC and a missing end).
+_DAMAGED = (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, zlib.error, OSError)
+
+
+def _damaged(shown: str, exc: Exception, remedy: str) -> ModelFileError:
+    cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return ModelFileError(
+        f"{shown}: not a complete skops model file ({cause}); it was cut short or damaged "
+        f"(a partial copy, a disk that filled while it was written). {remedy}"
+    )

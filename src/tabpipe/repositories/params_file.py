@@ -15,6 +15,7 @@ from ruamel.yaml.error import YAMLError
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.params import Params
+from tabpipe.utils.text import conflict_marker
 
 
 def load_yaml12(text: str) -> Any:
@@ -28,18 +29,42 @@ def load_yaml12(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(text)
 
 
-def read_yaml_file(path: Path, missing: str) -> Any:
+def _problem(exc: YAMLError) -> str:
+    """YAML's complaint on one line: what is wrong and where (ruamel's own text spans five)."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem is None or mark is None:
+        return " ".join(str(exc).split())
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+
+
+def read_yaml_file(path: Path, missing: str, remedy: str | None = None) -> Any:
     """A YAML 1.2 file's content; a ParamsError when it is absent or not YAML.
 
-    ``missing`` is the message for an absent file: what it is and what to do.
+    ``missing`` is the message for an absent file: what it is and what to do; ``remedy``
+    what to do with a file that holds a merge conflict or is not YAML (cut short, edited).
     """
     if not path.is_file():
         msg = f"{path}: {missing}"
         raise ParamsError(msg)
     try:
-        return load_yaml12(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         msg = f"{path}: not valid YAML: {exc}"
+        raise ParamsError(msg) from exc
+    if marker := conflict_marker(text):
+        line, shown = marker
+        advice = remedy or (
+            f"Keep one side of each conflict (edit it, or `git checkout --ours {path}` / "
+            "`--theirs`), then rerun."
+        )
+        msg = f"{path}: holds a merge conflict (line {line}: {shown!r}). {advice}"
+        raise ParamsError(msg)
+    try:
+        return load_yaml12(text)
+    except YAMLError as exc:
+        advice = f" {remedy}" if remedy else ""
+        msg = f"{path}: not valid YAML (cut short or hand-edited?): {_problem(exc)}.{advice}"
         raise ParamsError(msg) from exc
 
 
@@ -158,3 +183,23 @@ def _allowed_keys(root: type[BaseModel], loc: tuple[int | str, ...]) -> list[str
     if isinstance(model, type) and issubclass(model, BaseModel):
         return sorted(model.model_fields)
     return []
+
+
+def check_lock_file(path: Path) -> bool:
+    """Whether DVC's lock file ``path`` exists; a ParamsError if it cannot be read as one.
+
+    A merge conflict or a file cut short (an editor or a copy that stopped half-way) is
+    named here, before ``dvc repro`` would stop on it with YAML's own error.
+    """
+    if not path.is_file():
+        return False
+    remedy = (
+        f"Keep one side (`git checkout --theirs {path.name}`), restore it (`git checkout "
+        f"{path.name}`) or delete it, then `dvc repro`: it reruns the stages the file does "
+        "not match and writes it anew."
+    )
+    raw = read_yaml_file(path, "not found", remedy)
+    if not isinstance(raw, dict) or not isinstance(raw.get("stages"), dict):
+        msg = f"{path}: not a DVC lock file (no 'stages' mapping). {remedy}"
+        raise ParamsError(msg)
+    return True

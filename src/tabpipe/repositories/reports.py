@@ -1,15 +1,21 @@
-"""Text outputs: Markdown summaries and the model card, written whole, read when present."""
+"""Text outputs: Markdown summaries, the model card and small JSON, written whole."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from tabpipe.utils.atomic import write_text_atomic
+from tabpipe.utils.atomic import write_json_atomic, write_text_atomic
 
 
 def write_text(destination: Path, text: str) -> None:
     """Replace ``destination`` with ``text`` (UTF-8) in one rename: never half-written."""
     write_text_atomic(destination, text)
+
+
+def write_json(destination: Path, payload: Any) -> None:
+    """Replace ``destination`` with ``payload`` as indented JSON, floats at the stated precision."""
+    write_json_atomic(destination, payload)
 
 
 def read_text(path: Path) -> str | None:

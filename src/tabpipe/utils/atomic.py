@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tabpipe.errors import OutputWriteError
+from tabpipe.utils.numbers import stable_tree
 from tabpipe.utils.processes import alive
 
 # What the file system says when an output cannot be written, whoever tries.
@@ -139,8 +140,13 @@ def write_text_atomic(destination: Path, text: str) -> None:
 
 
 def write_json_atomic(destination: Path, payload: Any) -> None:
-    """Stable, human-diffable JSON (sorted keys off: field order is meaningful)."""
-    write_text_atomic(destination, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    """Stable, human-diffable JSON (sorted keys off: field order is meaningful).
+
+    Every float is written at the stated precision (``utils.numbers``), so the bytes do
+    not depend on the CPU that computed it.
+    """
+    text = json.dumps(stable_tree(payload), indent=2, ensure_ascii=False)
+    write_text_atomic(destination, text + "\n")
 
 
 @contextlib.contextmanager

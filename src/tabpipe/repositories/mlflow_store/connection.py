@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Literal
 
 import mlflow
+from loguru import logger
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from tabpipe.errors import TrackingError, TrackingUnavailableError
-from tabpipe.repositories.mlflow_store.location import TrackingStore
+from tabpipe.repositories.mlflow_store.location import SQLITE_PREFIX, TrackingStore
 from tabpipe.utils.text import shorten
 
 # MLflow's own defaults retry an unreachable server for about four minutes (7 retries,
@@ -93,6 +96,7 @@ EXPERIMENT_TAGS = {
 def connect(tracking: TrackingStore, experiment_name: str) -> str:
     """Point MLflow at the store and return the experiment id (created when missing)."""
     found = open_store(tracking, experiment_name)
+    with_write_ahead_log(tracking)
     with store_errors(tracking):
         if found is None:
             return str(
@@ -107,6 +111,31 @@ def connect(tracking: TrackingStore, experiment_name: str) -> str:
         for key, value in missing.items():  # stores made before; a user's own tags stay
             MlflowClient().set_experiment_tag(experiment_id, key, value)
     return experiment_id
+
+
+def with_write_ahead_log(tracking: TrackingStore) -> None:
+    """Put a SQLite store in write-ahead-log mode, once: readers then never block a writer.
+
+    In SQLite's default (rollback journal) mode a reader that keeps a transaction open
+    (the MLflow UI of `make ui` on a long page, a database browser) holds a lock that makes
+    every write wait, and after MLflow's timeout fail with "database is locked". In WAL
+    mode (sqlite.org/wal.html) readers and one writer proceed together. The mode is kept
+    in the file; while another connection holds a lock it cannot be switched, and the
+    next stage tries again.
+    """
+    if not tracking.uri.startswith(SQLITE_PREFIX):
+        return
+    database = Path(tracking.uri.removeprefix(SQLITE_PREFIX))
+    if not database.is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(database, timeout=1)) as connection:
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+                logger.debug("{}: now in write-ahead-log mode", database)
+    except sqlite3.Error as exc:
+        logger.debug("{}: journal mode left as it is ({})", database, exc)
 
 
 def open_store(tracking: TrackingStore, experiment_name: str) -> tuple[str, dict[str, str]] | None:

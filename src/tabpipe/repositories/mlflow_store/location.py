@@ -12,7 +12,7 @@ from pathlib import Path
 
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
-_SQLITE = "sqlite:///"
+SQLITE_PREFIX = "sqlite:///"
 # SQLite's file format (sqlite.org/fileformat.html): bytes 24-27 of the header are the
 # file change counter, which every committed write transaction increments.
 _HEADER_BYTES, _COUNTER = 100, slice(24, 28)
@@ -33,15 +33,15 @@ def tracking_store(root: Path) -> TrackingStore:
     if configured:
         return TrackingStore(uri=configured, artifact_location=None)
     return TrackingStore(
-        uri=f"{_SQLITE}{root / DEFAULT_DB}",
+        uri=f"{SQLITE_PREFIX}{root / DEFAULT_DB}",
         artifact_location=(root / DEFAULT_ARTIFACTS).as_uri(),
     )
 
 
 def store_exists(tracking: TrackingStore) -> bool:
     """False for the default SQLite store before any run created it (a server: assumed)."""
-    if tracking.uri.startswith(_SQLITE):
-        return Path(tracking.uri.removeprefix(_SQLITE)).is_file()
+    if tracking.uri.startswith(SQLITE_PREFIX):
+        return Path(tracking.uri.removeprefix(SQLITE_PREFIX)).is_file()
     return True
 
 
@@ -52,9 +52,9 @@ def store_stamp(tracking: TrackingStore) -> str | None:
     and the header's change counter. A tracking server gives no such stamp (None): what
     it holds can only be learnt by asking it.
     """
-    if not tracking.uri.startswith(_SQLITE):
+    if not tracking.uri.startswith(SQLITE_PREFIX):
         return None
-    database = Path(tracking.uri.removeprefix(_SQLITE))
+    database = Path(tracking.uri.removeprefix(SQLITE_PREFIX))
     if not database.is_file():
         return None
     parts = []

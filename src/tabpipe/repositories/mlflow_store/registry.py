@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import yaml
 from loguru import logger
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 
-from tabpipe.errors import DataReadError
+from tabpipe.errors import ModelFileError
 from tabpipe.repositories.mlflow_store.connection import (
     MODEL_SHA_TAG,
     reaching_server,
@@ -135,10 +136,22 @@ def load_version_model(model_name: str, version: str) -> Any:
     version that is not skops (a pickle) is refused.
     """
     uri = f"models:/{model_name}/{version}"
+    remedy = (
+        f"Point the alias at a sound version (`tabpipe promote --version N`), or retrain and "
+        f"promote a new one (`dvc repro -f train`); version {version} cannot serve."
+    )
     with tempfile.TemporaryDirectory() as folder:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder))
-        flavor = Model.load(str(local)).flavors.get("sklearn")
+        try:
+            flavor = Model.load(str(local)).flavors.get("sklearn")
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            msg = f"{uri}: its MLmodel file cannot be read ({type(exc).__name__}). {remedy}"
+            raise ModelFileError(msg) from exc
         if not isinstance(flavor, dict) or flavor.get("serialization_format") != "skops":
             msg = f"{uri}: not a skops-serialised scikit-learn model; refusing to load it"
-            raise DataReadError(msg)
-        return load_model(local / str(flavor["pickled_model"]))
+            raise ModelFileError(msg)
+        member = str(flavor["pickled_model"])
+        if not (local / member).is_file():
+            msg = f"{uri}: its artifact {member} is missing from the store. {remedy}"
+            raise ModelFileError(msg)
+        return load_model(local / member, name=f"{uri} (artifact {member})", remedy=remedy)

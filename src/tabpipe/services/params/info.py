@@ -8,6 +8,7 @@ from typing import Any
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.params import Params
+from tabpipe.repositories.params_file import check_lock_file
 from tabpipe.services.params.checks import check_all
 
 
@@ -43,7 +44,9 @@ def check_params(path: Path) -> str:
     """Raise ParamsError naming each bad key, or each column the schema lacks; or say ok."""
     params = check_all(path)
     sections = ", ".join(type(params).model_fields)
-    return f"{path}: ok ({sections}); dataset '{params.data.name}', task {params.data.task}"
+    lock = path.parent / "dvc.lock"
+    locked = f"; {lock}: readable" if check_lock_file(lock) else ""
+    return f"{path}: ok ({sections}); dataset '{params.data.name}', task {params.data.task}{locked}"
 
 
 def params_reference() -> str:

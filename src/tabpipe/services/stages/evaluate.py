@@ -6,7 +6,6 @@ leaves reports/metrics.json and reports/gates.json to read.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +30,7 @@ from tabpipe.repositories.datasets import (
 )
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
-from tabpipe.repositories.reports import write_text
+from tabpipe.repositories.reports import write_json, write_text
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.gate_tables import gates_markdown
 from tabpipe.utils.project import project_root
@@ -134,7 +133,7 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     write_record(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)
     write_record(gates, root / paths.gates)
-    write_text(root / paths.scores, json.dumps(headline_scores(report, gates), indent=2) + "\n")
+    write_json(root / paths.scores, headline_scores(report, gates))
     write_text(root / paths.gates_summary, gates_markdown(gates))
 
     tracking = store.tracking_store(project_root(root))

@@ -235,8 +235,9 @@ def _numbered_pieces(
 def served_model_uri(params: Params, root: Path = Path(), alias: str | None = None) -> str:
     """``models:/NAME@ALIAS`` for MLflow's scoring server, once the store holds that alias.
 
-    `make serve` asks for it first, so that a missing store or champion is one line
-    (exit 8) instead of MLflow's traceback from inside the server.
+    `make serve` asks for it first, so that a missing store or champion (exit 8), or a
+    damaged or untrusted artifact (exit 3), is one line instead of MLflow's traceback from
+    inside the server.
     """
     registry = params.mlflow
     tracking = store.tracking_store(project_root(root))
@@ -246,9 +247,11 @@ def served_model_uri(params: Params, root: Path = Path(), alias: str | None = No
     store.connect(tracking, registry.experiment_name)
     chosen = alias or registry.champion_alias
     name = registry.registered_model_name
-    if store.version_by_alias(name, chosen) is None:
+    served = store.version_by_alias(name, chosen)
+    if served is None:
         msg = f"no '{chosen}' version of model '{name}' in {tracking.uri}: run `make train` first"
         raise TrackingError(msg)
+    store.load_version_model(name, served.version)  # a damaged artifact: one line, exit 3
     return f"models:/{name}@{chosen}"
 
 
