@@ -12,12 +12,15 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
 from tabpipe.errors import ExitCode, ModelFileError
+from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.model_file import load_model, save_model
-from tests.helpers import REPO_ROOT
+from tabpipe.services.usage.predict import served_model_uri
+from tests.helpers import REPO_ROOT, with_overrides
 
 TABPIPE = [str(Path(sys.executable).with_name("tabpipe"))]
 
@@ -146,3 +149,19 @@ def test_a_merge_conflict_in_params_or_lock_stops_make_train_before_dvc_runs(
     assert f"{name}: holds a merge conflict (line " in output
     assert "Traceback" not in output
     assert "git checkout" in output
+
+
+def test_make_serve_refuses_a_damaged_champion_before_mlflow_serves_it(
+    registered: Path, adult_params: Params, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tabpipe model-uri` (what `make serve` asks first) loads the version it names."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{registered / 'mlflow.db'}")
+    params = with_overrides(
+        adult_params, mlflow={"experiment_name": "faults", "registered_model_name": "faulty"}
+    )
+    MlflowClient().set_registered_model_alias("faulty", "champion", "1")
+    assert served_model_uri(params, registered) == "models:/faulty@champion"
+    (artifact,) = registered.glob("artifacts/**/model.skops")
+    _cut_in_half(artifact)
+    with pytest.raises(ModelFileError, match=r"^models:/faulty/1 \(artifact model.skops\): not"):
+        served_model_uri(params, registered)

@@ -145,7 +145,7 @@ def load_model(path: Path, *, name: str | None = None, remedy: str | None = None
 
 # What skops and zipfile raise on an archive that is cut short, has a bad member or a
 # schema that is not its own (zipfile.BadZipFile covers a bad CRC and a missing end).
-_DAMAGED = (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, zlib.error, OSError)
+_DAMAGED = (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, zlib.error)
 
 
 def _damaged(shown: str, exc: Exception, remedy: str) -> ModelFileError:

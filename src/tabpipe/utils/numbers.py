@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 SIGNIFICANT_DIGITS = 8
@@ -44,18 +45,23 @@ def stable(value: float) -> float:
     return float(f"{snapped:.{SIGNIFICANT_DIGITS}g}") + 0.0
 
 
-def stable_tree(value: Any) -> Any:
-    """``value`` with every float inside (dicts, lists, tuples) rounded by :func:`stable`.
+def floats_mapped(function: Callable[[float], float], value: Any) -> Any:
+    """``value`` with ``function`` applied to every float inside (dicts, lists, tuples).
 
     Booleans and integers stay as they are; other objects are returned unchanged.
     """
     if isinstance(value, float):
-        return stable(value)
+        return function(value)
     if isinstance(value, dict):
-        return {key: stable_tree(item) for key, item in value.items()}
+        return {key: floats_mapped(function, item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(stable_tree(item) for item in value)
+        return type(value)(floats_mapped(function, item) for item in value)
     return value
+
+
+def stable_tree(value: Any) -> Any:
+    """``value`` with every float inside rounded by :func:`stable`."""
+    return floats_mapped(stable, value)
 
 
 def significant_digits(literal: str) -> int:

@@ -137,8 +137,8 @@ def load_version_model(model_name: str, version: str) -> Any:
     """
     uri = f"models:/{model_name}/{version}"
     remedy = (
-        f"Point the alias at a sound version (`tabpipe promote --version N`), or retrain and "
-        f"promote a new one (`dvc repro -f train`); version {version} cannot serve."
+        f"Version {version} cannot serve: point the alias at a sound version (`tabpipe "
+        "promote --version N`), or restore the store's artifact folder from a backup."
     )
     with tempfile.TemporaryDirectory() as folder:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder))

@@ -8,7 +8,7 @@ from typing import Any
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.params import Params
-from tabpipe.repositories.params_file import check_lock_file
+from tabpipe.repositories.lock_file import check_lock_file
 from tabpipe.services.params.checks import check_all
 
 
