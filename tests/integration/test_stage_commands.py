@@ -29,6 +29,7 @@ from tests.integration.conftest import (
     invoke_all,
     mlflow_client,
     pipeline_env,
+    run,
 )
 
 pytestmark = pytest.mark.integration
@@ -733,3 +734,40 @@ def test_compare_refuses_unlabelled_batches_missing_challengers_and_bad_names(
         assert fragment in result.output
         assert "Traceback" not in result.output
     assert not (project / "c.txt").exists()
+
+
+def test_every_reader_of_a_truncated_registered_model_names_it_and_exits_3(
+    project: Path, adult_raw: pd.DataFrame
+) -> None:
+    """predict, monitor, compare, promote and make serve's first step, each its own process."""
+    invoke_all("train")
+    invoke_all("evaluate")
+    invoke_all("promote")
+    adult_raw.sample(300, random_state=3).to_csv(project / "batch.csv", index=False)
+    (artifact,) = project.glob("mlartifacts/**/model.skops")  # version 1's
+    whole = artifact.read_bytes()
+    artifact.write_bytes(whole[: len(whole) // 2])  # a cut copy: a full disk while logging
+
+    def refused(*args: str) -> None:
+        done = run(["tabpipe", *args], cwd=project, check=False)
+        said = f"tabpipe {' '.join(args)}: {done.stdout}{done.stderr}"
+        assert done.returncode == ExitCode.DATA_INVALID, said
+        assert "models:/tabpipe-adult/1 (artifact model.skops)" in said, said
+        assert "BadZipFile" in said, said
+        assert "Traceback" not in said, said
+
+    refused("predict", "batch.csv", "--output", "predictions.parquet")  # the champion, v1
+    refused("monitor", "batch.csv")
+    refused("model-uri")
+    assert not (project / "predictions.parquet").exists()
+    # A sound champion v2 beside the damaged v1: v1 as challenger or promoted is refused.
+    artifact.write_bytes(whole)
+    commit_params(project, "train", seed=7)
+    invoke_all("train")
+    invoke_all("evaluate")
+    invoke_all("promote")
+    invoke_all("promote", "--version", "2")
+    artifact.write_bytes(whole[: len(whole) // 2])
+    refused("compare", "batch.csv", "--challenger", "1")
+    refused("promote", "--version", "1")
+    assert champion_version(project) == "2"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tabpipe.errors import ExitCode, OutputWriteError
-from tabpipe.utils.atomic import atomic_dir, atomic_path, write_json_atomic
+from tabpipe.utils.atomic import atomic_dir, atomic_path, ensure_writable, write_json_atomic
 from tests.fixtures.read_only import read_only_folder
 
 
@@ -106,3 +106,17 @@ def test_what_a_killed_writer_left_is_removed_by_the_next_write_and_a_live_one_i
     assert running.is_dir()
     assert unrelated.exists()
     assert sorted(p.name for p in destination.iterdir()) == ["02-model-report.html"]
+
+
+def test_the_early_check_refuses_a_read_only_folder_output_and_leaves_no_probe(
+    tmp_path: Path,
+) -> None:
+    folder_output = tmp_path / "reports" / "notebooks"
+    folder_output.mkdir(parents=True)
+    ensure_writable(folder_output, tmp_path / "reports" / "card.md")
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["notebooks"]
+    assert list(folder_output.iterdir()) == []
+    with read_only_folder(folder_output), pytest.raises(OutputWriteError) as raised:
+        ensure_writable(folder_output)
+    assert str(raised.value).startswith(f"cannot write {folder_output}: ")
+    assert list(folder_output.iterdir()) == []

@@ -1,11 +1,14 @@
-"""Text outputs: Markdown summaries, the model card and small JSON, written whole."""
+"""Text outputs: Markdown summaries, the model card and small JSON, written whole.
+
+Also the check a stage makes before its long work that its outputs can be written.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from tabpipe.utils.atomic import write_json_atomic, write_text_atomic
+from tabpipe.utils.atomic import ensure_writable, write_json_atomic, write_text_atomic
 
 
 def write_text(destination: Path, text: str) -> None:
@@ -16,6 +19,11 @@ def write_text(destination: Path, text: str) -> None:
 def write_json(destination: Path, payload: Any) -> None:
     """Replace ``destination`` with ``payload`` as indented JSON, floats at the stated precision."""
     write_json_atomic(destination, payload)
+
+
+def check_writable(*destinations: Path) -> None:
+    """Raise ``OutputWriteError`` (exit 9) now for an output the file system would refuse."""
+    ensure_writable(*destinations)
 
 
 def read_text(path: Path) -> str | None:

@@ -93,6 +93,24 @@ def sweep_stale_temporaries(destination: Path) -> list[Path]:
     return removed
 
 
+def ensure_writable(*destinations: Path) -> None:
+    """Refuse at once (:class:`OutputWriteError`) an output that could not be written later.
+
+    A stage calls this before its long work, so a read-only folder costs seconds, not a
+    fit or a notebook run. It writes and removes an empty probe where the writer will
+    write: the output's folder and, for a folder output, inside it. A full disk still
+    shows only when the output is written (and then nothing earlier is lost).
+    """
+    for destination in destinations:
+        folders = [destination.parent, *([destination] if destination.is_dir() else [])]
+        for folder in folders:
+            probe = folder / f".{destination.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+            with _refused_as(destination, body=False):
+                folder.mkdir(parents=True, exist_ok=True)
+                probe.touch()
+                probe.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(destination: Path) -> Iterator[Path]:
     """Yield a temporary path (not yet created) that replaces ``destination`` on success.

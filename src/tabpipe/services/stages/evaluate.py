@@ -30,7 +30,7 @@ from tabpipe.repositories.datasets import (
 )
 from tabpipe.repositories.model_file import load_model, model_digest
 from tabpipe.repositories.plots import write_plots
-from tabpipe.repositories.reports import write_json, write_text
+from tabpipe.repositories.reports import check_writable, write_json, write_text
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.gate_tables import gates_markdown
 from tabpipe.utils.project import project_root
@@ -102,6 +102,9 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     in the MLflow UI; later evaluations (a changed gate, say) never touch it again.
     """
     check_against_schema(params, root)
+    outputs = params.paths
+    written = (outputs.metrics, outputs.gates, outputs.scores, outputs.gates_summary)
+    check_writable(*(root / path for path in (*written, outputs.plots_dir)))
     logger.info("evaluate: {} on the splits of {}", params.paths.model, params.paths.split_dir)
     from tabpipe.services.analysis.evaluation import evaluate_model  # noqa: PLC0415 - sklearn
     from tabpipe.services.analysis.gates import evaluate_gates  # noqa: PLC0415

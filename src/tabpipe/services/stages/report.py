@@ -23,7 +23,7 @@ from tabpipe.repositories import notebook_runner as runner
 from tabpipe.repositories.datasets import read_record
 from tabpipe.repositories.notebook_exports import export_for_tracking
 from tabpipe.repositories.notebook_runner import NotebookRunOptions
-from tabpipe.repositories.reports import write_text
+from tabpipe.repositories.reports import check_writable, write_text
 from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.card_inputs import CardInputs
@@ -114,6 +114,7 @@ def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
     the last good card and HTML as they were.
     """
     check_against_schema(params, root)
+    check_writable(root / params.paths.notebooks_dir, root / params.paths.model_card)
     logger.info("report: {} notebook(s) and the model card", len(params.report.notebooks))
     raise_on_violations([root / path for path in params.report.notebooks], params.report.rules)
     inputs = card_inputs(params, root)

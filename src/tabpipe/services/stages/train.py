@@ -24,6 +24,7 @@ from tabpipe.records.params import Params
 from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_record, read_split, split_path, write_record
 from tabpipe.repositories.model_file import model_digest, save_model
+from tabpipe.repositories.reports import check_writable
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.utils.hashing import frame_sha256
@@ -263,6 +264,7 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     reference to a new MLflow run.
     """
     check_against_schema(params, root)
+    check_writable(root / params.paths.model, root / params.paths.model_summary)
     logger.info(
         "train: {} on the train and validation splits of {}",
         params.train.model.kind,
