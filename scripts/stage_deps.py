@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tabpipe evaluate": ("tabpipe.cli.app", "evaluate"),
     "tabpipe promote": ("tabpipe.cli.app", "promote"),
     "tabpipe drift": ("tabpipe.cli.app", "drift"),
+    "tabpipe eda": ("tabpipe.cli.app", "eda"),
     "tabpipe report": ("tabpipe.cli.app", "report"),
 }
 
@@ -153,17 +154,18 @@ def command_function(command: str) -> tuple[str, ast.FunctionDef]:
 
 # Stage commands that execute notebooks: the tabpipe modules the notebooks' code cells
 # import run in the stage too (in the kernel), so they are its code deps as well.
-NOTEBOOK_COMMANDS = {"tabpipe report"}
+NOTEBOOK_COMMANDS = {"tabpipe report": "notebooks", "tabpipe eda": "data_notebooks"}
 
 
-def notebook_imports() -> list[str]:
-    """tabpipe modules imported by the code cells of the notebooks params.yaml runs."""
+def notebook_imports(command: str) -> list[str]:
+    """tabpipe modules imported by the code cells of the notebooks the stage runs."""
     import json  # noqa: PLC0415
 
     from tabpipe.repositories.params_file import load_params  # noqa: PLC0415
 
     found: list[str] = []
-    for path in load_params(ROOT / "params.yaml").report.notebooks:
+    report = load_params(ROOT / "params.yaml").report
+    for path in getattr(report, NOTEBOOK_COMMANDS[command]):
         notebook = json.loads((ROOT / path).read_text(encoding="utf-8"))
         for cell in notebook["cells"]:
             if cell["cell_type"] == "code":
@@ -177,7 +179,7 @@ def code_deps(command: str) -> set[str]:
     module, function = command_function(command)
     start = list(imported_modules(function, module))
     if command in NOTEBOOK_COMMANDS:
-        start += notebook_imports()
+        start += notebook_imports(command)
     closure = import_closure(start)
     return {str(module_path(m).relative_to(ROOT)) for m in closure}
 

@@ -16,6 +16,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from scripts.loadtest import served
 
+from tests.fixtures.imports_seen import record_imports, stage_imports
 from tests.fixtures.other_machine import simulated_machine
 from tests.helpers import overprecise_outputs
 from tests.integration.conftest import champion_version, edit_params, mlflow_client, run
@@ -53,10 +54,12 @@ def test_the_readmes_commands_train_track_gate_promote_and_report(
     """
     terminal = reader_terminal(repo_copy)
     terminal.env |= simulated_machine(tmp_path / "other-machine")
+    imports_log = tmp_path / "imports.jsonl"
+    record_imports(tmp_path / "other-machine", imports_log)
     blocks = [block for block in document_blocks("README.md") if block.runs]
     assert blocks[0].text.startswith("make train"), "README.md should start with make train"
     result = terminal.apply(blocks[0])
-    for stage in ("ingest", "split", "train", "evaluate", "drift", "report", "promote"):
+    for stage in ("ingest", "split", "train", "evaluate", "drift", "eda", "report", "promote"):
         assert f"Running stage '{stage}'" in result.stdout
     assert result.stdout.index("Running stage 'report'") < result.stdout.index(
         "Running stage 'promote'"
@@ -93,7 +96,7 @@ def test_the_readmes_commands_train_track_gate_promote_and_report(
     shutil.rmtree(repo_copy / "plots-page")
 
     # Both notebooks ran on this run's outputs: HTML with real plots and the run's numbers.
-    eda = (repo_copy / "reports/notebooks/01-eda.html").read_text()
+    eda = (repo_copy / "reports/eda/01-eda.html").read_text()
     model_report = (repo_copy / "reports/notebooks/02-model-report.html").read_text()
     assert eda.count("data:image/png;base64") >= 5
     assert "32,561 rows x 14 columns" in eda
@@ -105,6 +108,7 @@ def test_the_readmes_commands_train_track_gate_promote_and_report(
     _make_serve_answers_raw_rows_as_tabpipe_predict_does(repo_copy, terminal.env)
     outputs = "".join(terminal.apply(block).stdout for block in blocks[1:])  # the rest
     _the_experiment_registers_a_challenger_and_the_run_cache_restores(repo_copy, tracked, outputs)
+    _an_experiment_on_the_model_pays_for_mlflow_twice_and_no_evidently(outputs, imports_log)
     _an_impossible_gate_stops_promotion(repo_copy)
 
 
@@ -168,6 +172,10 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     artifacts = {a.path for a in client.list_artifacts(evaluation.info.run_id, "plots")}
     assert "plots/roc_curve.png" in artifacts
     assert "plots/score_deciles.png" in artifacts
+    drift = _child_run(client, tracked, "drift")
+    assert "drift_share" in drift.data.metrics
+    logged_drift = {a.path for a in client.list_artifacts(drift.info.run_id, "drift")}
+    assert logged_drift == {"drift/drift.html", "drift/drift.json"}
     report = _child_run(client, tracked, "report")
     notebooks = {a.path for a in client.list_artifacts(report.info.run_id, "notebooks")}
     assert notebooks == {
@@ -265,17 +273,33 @@ def _the_experiment_registers_a_challenger_and_the_run_cache_restores(
     assert experiment_run.data.params["train.model.learning_rate"] == "0.05"
     assert experiment_run.info.run_name == "lr-low"
 
-    # Back to the committed learning rate: DVC restores train and evaluate from its run cache.
+    # Back to the committed learning rate: DVC restores train, evaluate and report (the
+    # model card included) from its run cache; drift and eda never depended on the model.
     again = run(
-        ["dvc", "exp", "run", "evaluate", "-S", "train.model.learning_rate=0.1"], cwd=repo_copy
+        ["dvc", "exp", "run", "report", "-S", "train.model.learning_rate=0.1"], cwd=repo_copy
     )
-    assert "Stage 'train' is cached - skipping run, checking out outputs" in again.stdout
-    assert "Stage 'evaluate' is cached - skipping run, checking out outputs" in again.stdout
-    assert "Running stage 'train'" not in again.stdout
+    for stage in ("train", "evaluate", "report"):
+        assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in again.stdout
+    assert "Running stage" not in again.stdout, again.stdout
     trained_again = client.search_runs(
         [baseline.info.experiment_id], filter_string="tags.`tabpipe.stage` = 'train'"
     )
     assert len(trained_again) == 2  # no third training run: nothing was retrained
+
+
+def _an_experiment_on_the_model_pays_for_mlflow_twice_and_no_evidently(
+    readme_output: str, imports_log: Path
+) -> None:
+    """`dvc exp run -S train.*`: no drift, no EDA; MLflow in evaluate and promote only."""
+    seen = stage_imports(imports_log, "lr-low")
+    assert set(seen) == {"tabpipe train", "tabpipe evaluate", "tabpipe report", "tabpipe promote"}
+    with_mlflow = {command for command, found in seen.items() if found["mlflow"]}
+    assert with_mlflow == {"tabpipe evaluate", "tabpipe promote"}, seen
+    assert not any(found["evidently"] for found in seen.values()), seen
+    assert [command for command, found in seen.items() if found["papermill"]] == [
+        "tabpipe report"
+    ], seen
+    assert "promote (challenger): tabpipe-adult v2" in readme_output
 
 
 def _an_impossible_gate_stops_promotion(repo_copy: Path) -> None:

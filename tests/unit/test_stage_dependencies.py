@@ -24,7 +24,7 @@ from scripts.stage_deps import (
 def test_every_stage_declares_exactly_the_code_it_runs_and_the_params_it_reads() -> None:
     stages = declared_stages()
     assert {stage.name for stage in stages} == {
-        "ingest", "split", "train", "evaluate", "drift", "report", "promote",
+        "ingest", "split", "train", "evaluate", "drift", "eda", "report", "promote",
     }  # fmt: skip
     problems = [problem for stage in stages for problem in mismatches(stage)]
     assert problems == [], "fix dvc.yaml (python scripts/stage_deps.py prints the truth):\n" + (
@@ -63,11 +63,11 @@ def test_a_declared_stage_with_an_unknown_command_is_reported() -> None:
     assert mismatches(odd) == ["x: command 'python x.py' is not one stage_deps knows"]
 
 
-def test_the_report_stage_depends_on_what_its_notebooks_import() -> None:
+def test_a_notebook_stage_depends_on_what_its_notebooks_import() -> None:
     """A module only a notebook imports (the EDA's validation report record) still re-runs
-    the report stage when it changes: the kernel runs it."""
-    imported = notebook_imports()
+    the eda stage when it changes: the kernel runs it."""
+    imported = notebook_imports("tabpipe eda")
     assert "tabpipe.records.validation" in imported
-    deps = code_deps("tabpipe report")
+    deps = code_deps("tabpipe eda")
     for module in imported:
         assert str(module_path(module).relative_to(ROOT)) in deps, module

@@ -348,7 +348,7 @@ def compare(
 
 @app.command()
 def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
-    """Run the report notebooks and write the model card; log both to MLflow.
+    """Run the model's notebooks (report.notebooks) and write the model card.
 
     The notebooks are linted, executed with papermill and exported to HTML under
     paths.notebooks_dir; the card is rendered from the pipeline's outputs.
@@ -362,6 +362,25 @@ def report(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
         for notebook in run_report(load_params(params_path)):
             typer.echo(
                 f"report ok: {notebook.source} -> {notebook.html}, code hidden: "
+                f"{notebook.reader_html} ({notebook.seconds} s)"
+            )
+
+
+@app.command()
+def eda(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Run the notebooks on the data alone (report.data_notebooks) into paths.eda_dir.
+
+    They read the validated data and the splits, never the model, so a model-only
+    experiment does not run them. Exit 6 naming the notebook and cell when a rule is
+    broken or a cell raises.
+    """
+    with command(ctx):
+        from tabpipe.repositories.params_file import load_params
+        from tabpipe.services.stages.eda import run_eda
+
+        for notebook in run_eda(load_params(params_path)):
+            typer.echo(
+                f"eda ok: {notebook.source} -> {notebook.html}, code hidden: "
                 f"{notebook.reader_html} ({notebook.seconds} s)"
             )
 

@@ -18,7 +18,7 @@ notebooks_app = typer.Typer(
 def lint(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Notebooks to check (default: report.notebooks).")
+        list[Path] | None, typer.Argument(help="Notebooks to check (default: all listed).")
     ] = None,
     fix: Annotated[
         bool, typer.Option("--fix", help="First strip outputs and execution counts in place.")
@@ -34,7 +34,8 @@ def lint(
         from tabpipe.services.reporting.notebook_rules import raise_on_violations, strip_paths
 
         loaded = load_params(params_path)
-        targets = list(paths) if paths else [Path(p) for p in loaded.report.notebooks]
+        listed = (*loaded.report.data_notebooks, *loaded.report.notebooks)
+        targets = list(paths) if paths else [Path(p) for p in listed]
         if fix:
             for path in strip_paths(targets):
                 typer.echo(f"stripped outputs: {path}")

@@ -136,6 +136,7 @@ class PathsParams(FrozenModel):
     )
     drift_dir: PathField = Path("reports/drift")
     monitoring_dir: PathField = Path("reports/monitoring")
+    eda_dir: PathField = Path("reports/eda")
     notebooks_dir: PathField = Path("reports/notebooks")
     model_card: PathField = Path("reports/model_card.md")
 

@@ -60,11 +60,18 @@ class ModelCardParams(FrozenModel):
 
 
 class ReportParams(FrozenModel):
-    """The report stage: which notebooks run, how, and under which rules."""
+    """The eda and report stages: which notebooks run, how, and under which rules."""
 
+    data_notebooks: Annotated[tuple[PathField, ...], Strict(False)] = Field(
+        (Path("notebooks/01-eda.ipynb"),),
+        description="Notebooks on the data alone (validated data, splits, ingest and split "
+        "records), run by the eda stage (`tabpipe eda`) into paths.eda_dir: a model-only "
+        "experiment never runs them.",
+    )
     notebooks: Annotated[tuple[PathField, ...], Strict(False)] = Field(
-        (Path("notebooks/01-eda.ipynb"), Path("notebooks/02-model-report.ipynb")),
-        description="Notebooks executed in this order by `tabpipe report`.",
+        (Path("notebooks/02-model-report.ipynb"),),
+        description="Notebooks on the model's outputs, run by `tabpipe report` into "
+        "paths.notebooks_dir.",
     )
     kernel_name: str = Field(
         "python3", min_length=1, description="Jupyter kernel; python3 is this environment's."

@@ -121,6 +121,21 @@ def find_training_run(experiment_id: str, model_sha256: str) -> TrainingRunRef |
     )
 
 
+@reaching_server
+def find_child_run(
+    experiment_id: str, parent_run_id: str, stage: str, tags: Mapping[str, str]
+) -> str | None:
+    """The id of a finished ``stage`` run under ``parent_run_id`` carrying ``tags``, if any."""
+    wanted = [f"tags.`{PARENT_TAG}` = '{parent_run_id}'", f"tags.`{STAGE_TAG}` = '{stage}'"]
+    wanted += [f"tags.`{key}` = '{value}'" for key, value in tags.items()]
+    found = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=" and ".join([*wanted, "attributes.status = 'FINISHED'"]),
+        max_results=1,
+    )
+    return str(found[0].info.run_id) if found else None
+
+
 @dataclass(frozen=True)
 class ModelStageRun:
     """A stage's own run about one model, and the training run it is nested under (if any)."""

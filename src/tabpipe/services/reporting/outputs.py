@@ -172,8 +172,12 @@ def _report_lines(status: Status, params: Params, root: Path, digest: str | None
         described = text[start + len(_MODEL_SHA_IN_CARD) :].split("`", 1)[0] if start >= 0 else None
         lines.append(f"  model card       {paths.model_card}" + about(paths.model_card, described))
     notebooks = [
-        root / paths.notebooks_dir / f"{source.stem}{kind}.html"
-        for source in params.report.notebooks
+        root / folder / f"{source.stem}{kind}.html"
+        for folder, sources in (
+            (paths.eda_dir, params.report.data_notebooks),
+            (paths.notebooks_dir, params.report.notebooks),
+        )
+        for source in sources
         for kind in ("", ".reader")
     ]
     shown = [str(html.relative_to(root)) for html in notebooks if html.is_file()]

@@ -3,8 +3,9 @@
 Evidently's data drift preset does the statistics and picks each column's method by
 type and size (Kolmogorov-Smirnov / chi-square up to 1,000 rows, Wasserstein /
 Jensen-Shannon distance above); `drift.per_column_method` and
-`drift.per_column_threshold` override it. The model's prediction is added as a column
-on both sides so that prediction drift is measured with the features and the target.
+`drift.per_column_threshold` override it. With a model (``tabpipe monitor``) its
+prediction is added as a column on both sides, so that prediction drift is measured with
+the features and the target; the drift stage compares data only.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ from loguru import logger
 from tabpipe.errors import DriftDetectedError
 from tabpipe.records.drift import ColumnDrift, DriftReport
 from tabpipe.records.params import DRIFT_PAGE, DRIFT_SUMMARY, DriftParams, Params, Task
-from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories.datasets import read_split, split_path, write_record
-from tabpipe.repositories.drift_report import headed_copy, write_report_html
-from tabpipe.repositories.model_file import load_model, model_digest
+from tabpipe.repositories.drift_report import write_report_html
+from tabpipe.repositories.reports import check_writable
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.params.checks import check_against_schema
-from tabpipe.services.reporting.page_headers import dvc_output_note, tracked_header
-from tabpipe.utils.project import git_state, project_root
+from tabpipe.services.reporting.page_headers import dvc_output_note
 
 PREDICTION = "prediction"
 
@@ -171,12 +170,17 @@ def _column_results(payload: dict[str, Any]) -> list[ColumnDrift]:
 
 
 def run_drift(params: Params, root: Path = Path()) -> DriftReport:
-    """The drift stage: training split vs test split (or drift.current_path), gated."""
+    """The drift stage: training split vs test split (or drift.current_path), gated.
+
+    Data against data: no model is read, so a change of the model (``train.*``) leaves
+    this stage up to date and an experiment never imports Evidently. The prediction's
+    drift needs a model: ``tabpipe monitor`` measures it for a batch against the
+    champion. Nothing here touches MLflow: promote logs the page to the training run.
+    """
     check_against_schema(params, root)
-    logger.info("drift: {} on the splits of {}", params.paths.model, params.paths.split_dir)
     paths = params.paths
-    digest = model_digest(root / paths.model)
-    scorer = scorer_for(load_model(root / paths.model), params, root)
+    check_writable(root / paths.drift_dir)
+    logger.info("drift: the data of {} (no model)", paths.split_dir)
     # On Dask each side is sampled while read (drift.max_rows); the pandas engine samples
     # after reading, in measure_drift. Either way Evidently sees at most max_rows a side.
     bound = params.drift.max_rows if params.engine == "dask" else None
@@ -197,33 +201,15 @@ def run_drift(params: Params, root: Path = Path()) -> DriftReport:
         params.drift,
         reference_name=str(split_path(paths.split_dir, "train")),
         current_name=current_name,
-        scorer=scorer,
-        model_sha256=digest,
     )
-    header = page_header(result.report, params.data.name)
-    title = page_title(result.report, params.data.name)
-    html, summary = write_drift_outputs(
+    write_drift_outputs(
         result,
         root / paths.drift_dir,
-        title=title,
-        header=header | dvc_output_note(params.mlflow.experiment_name, "drift"),
+        title=page_title(result.report, params.data.name),
+        header=page_header(result.report, params.data.name)
+        | dvc_output_note(params.mlflow.experiment_name, "drift"),
     )
-    tracking = store.tracking_store(project_root(root))
-    with store.model_stage_run(
-        tracking, params.mlflow.experiment_name, stage="drift", model_sha256=digest
-    ) as run:
-        store.log_metrics({"drift_share": result.report.drifted_share})
-        tracked = tracked_header(
-            header,
-            run_id=run.run_id,
-            stage="drift",
-            training_run_id=None if run.training is None else run.training.run_id,
-            git=git_state(project_root(root)),
-        )
-        with headed_copy(html, title, tracked) as copy:
-            store.log_artifact(copy, folder="drift")
-        store.log_artifact(summary, folder="drift")
-        raise_on_drift(result.report, enforce=params.drift.enforce)
+    raise_on_drift(result.report, enforce=params.drift.enforce)
     return result.report
 
 

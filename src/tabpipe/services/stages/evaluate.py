@@ -33,6 +33,7 @@ from tabpipe.repositories.plots import write_plots
 from tabpipe.repositories.reports import check_writable, write_json, write_text
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.gate_tables import gates_markdown
+from tabpipe.services.stages.training_run import log_training_run
 from tabpipe.utils.project import project_root
 
 # The measuring (scikit-learn, about a second with SciPy) is imported where it is
@@ -96,7 +97,8 @@ def _plot_tables(
 def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, GatesReport]:
     """Score the model file, check the gates, write the reports, log them to a run of their own.
 
-    The training run is found by the model file's digest and never reopened: this
+    The first evaluation of a model logs its training run (``training_run.py``: train
+    writes files only); it is found by the model file's digest and never reopened: this
     evaluation is a child run of it. The first evaluation of a model also copies the
     split metrics onto the (finished) training run, so that runs compare side by side
     in the MLflow UI; later evaluations (a changed gate, say) never touch it again.
@@ -132,13 +134,16 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
         leakage=_leakage_of(root / paths.model_summary, digest),
         behaviour=evaluation.behaviour,
     )
-    tables = _plot_tables(evaluation, _summary_of(root / paths.model_summary, digest), params)
+    trained = _summary_of(root / paths.model_summary, digest)
+    tables = _plot_tables(evaluation, trained, params)
     write_record(report, root / paths.metrics)
     write_plots(tables, root / paths.plots_dir)
     write_record(gates, root / paths.gates)
     write_json(root / paths.scores, headline_scores(report, gates))
     write_text(root / paths.gates_summary, gates_markdown(gates))
 
+    if trained is not None:  # a model file with its train-stage record
+        log_training_run(params, root, model, splits, trained)
     tracking = store.tracking_store(project_root(root))
     split_metrics = {
         f"{name}_{metric}": value

@@ -54,6 +54,7 @@ from tabpipe.services.analysis.gates import (
 )
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.model_card import registry_description
+from tabpipe.services.stages.tracked_pages import log_pages
 from tabpipe.services.usage.champion import (
     TEST_METRIC_TAG,
     TEST_SHA_TAG,
@@ -120,6 +121,9 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
         raise StaleOutputsError(msg)
     experiment_id = store.connect(tracking, registry.experiment_name)
     store.sweep_stale_runs(experiment_id)
+    training = store.find_training_run(experiment_id, digest)
+    if training is not None:  # the drift page, card and notebooks, whatever is decided
+        log_pages(params, root, experiment_id, training)
     champion_before = store.version_by_alias(
         registry.registered_model_name, registry.champion_alias
     )
@@ -162,7 +166,6 @@ def run_promote(params: Params, root: Path = Path(), version: str | None = None)
             already = f"{decision.why}: {already}; '{registry.champion_alias}' is unchanged"
         outcome = result(True, already, alias=alias, version=holder.version)
         return _record(keyed(outcome, params, root, tracking), params, root)
-    training = store.find_training_run(experiment_id, digest)
     if training is None or not training.model_uri:
         msg = (
             f"no finished run in {tracking.uri} logged {paths.model} (sha256 {digest[:12]}), "

@@ -1,4 +1,4 @@
-"""The report stage: check the notebooks, run them on the pipeline's outputs, log the HTML.
+"""The report stage: check the notebooks, run them on the pipeline's outputs, write the card.
 
 Notebooks get their inputs only through papermill parameters built here from
 ``params.yaml``, so they never hard-code a path or a column the pipeline knows.
@@ -7,7 +7,6 @@ Notebooks get their inputs only through papermill parameters built here from
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from loguru import logger
 
@@ -18,52 +17,17 @@ from tabpipe.records.drift import DriftReport
 from tabpipe.records.evaluation import GatesReport, MetricsReport, ModelSummary
 from tabpipe.records.notebooks import ExecutedNotebook
 from tabpipe.records.params import Params
-from tabpipe.repositories import mlflow_store as store
 from tabpipe.repositories import notebook_runner as runner
 from tabpipe.repositories.datasets import read_record
-from tabpipe.repositories.notebook_exports import export_for_tracking
-from tabpipe.repositories.notebook_runner import NotebookRunOptions
 from tabpipe.repositories.reports import check_writable, write_text
 from tabpipe.repositories.schema_file import schema_columns
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.card_inputs import CardInputs
 from tabpipe.services.reporting.model_card import render_model_card
+from tabpipe.services.reporting.notebook_inputs import notebook_parameters, notebook_run_options
 from tabpipe.services.reporting.notebook_rules import raise_on_violations
-from tabpipe.services.reporting.page_headers import dvc_output_note, tracked_header
+from tabpipe.services.reporting.page_headers import dvc_output_note
 from tabpipe.utils.environment import package_versions
-from tabpipe.utils.project import git_state, project_root
-
-
-def notebook_parameters(params: Params) -> dict[str, Any]:
-    """Every value a notebook may declare in its ``parameters`` cell (paths relative to the root).
-
-    Each notebook receives only the names it declares, so a notebook can be added
-    without changing this list as long as it uses these names.
-    """
-    paths = params.paths
-    return {
-        "dataset_name": params.data.name,
-        "target": params.data.target,
-        "task": params.data.task,
-        "positive_class": params.data.positive_class,
-        "primary_metric": params.primary_metric,
-        "slice_columns": list(params.evaluate.slice_columns),
-        "min_slice_size": params.evaluate.min_slice_size,
-        "min_slice_class_size": params.evaluate.min_slice_class_size,
-        "validated_path": str(paths.validated),
-        "dataset_summary_path": str(paths.dataset_summary),
-        "validation_report_path": str(paths.validation_report),
-        "split_dir": str(paths.split_dir),
-        "split_summary_path": str(paths.split_summary),
-        "model_summary_path": str(paths.model_summary),
-        "metrics_path": str(paths.metrics),
-        "gates_path": str(paths.gates),
-        "plots_dir": str(paths.plots_dir),
-        "drift_summary_path": str(paths.drift_summary),
-        # engine: dask: notebooks read seeded samples, never a whole partitioned dataset
-        "max_rows": params.dask.sample_rows if params.engine == "dask" else None,
-    }
-
 
 CARD_PACKAGES = ("scikit-learn", "pandas", "numpy", "pandera", "mlflow", "skops")
 
@@ -107,7 +71,7 @@ def report_header(params: Params, inputs: CardInputs) -> dict[str, str]:
 
 
 def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
-    """Lint, execute every notebook, then write the model card; log all of it to MLflow.
+    """Lint, execute every notebook, then write the model card (promote logs them to MLflow).
 
     The notebooks run into a fresh folder that replaces the previous one only when
     every notebook ran; the card is written after them, so a failed notebook leaves
@@ -137,24 +101,7 @@ def run_report(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
     )
     write_text(root / params.paths.model_card, card)
     logger.info("report: model card -> {}", params.paths.model_card)
-    _log_to_mlflow(executed, params, root, inputs.model.model_sha256, header)
     return executed
-
-
-def notebook_run_options(
-    params: Params, root: Path, header: dict[str, str] | None = None
-) -> NotebookRunOptions:
-    """How the report stage runs its notebooks (kernel, timeout, parallelism, folders, header)."""
-    report = params.report
-    return NotebookRunOptions(
-        kernel_name=report.kernel_name,
-        cell_timeout_s=report.cell_timeout_s,
-        max_parallel=report.max_parallel,
-        cwd=root,
-        failed_dir=root / params.paths.notebooks_dir,
-        header=header or {},
-        subject=params.data.name,
-    )
 
 
 def execute_all(params: Params, root: Path, out_dir: Path) -> list[ExecutedNotebook]:
@@ -165,31 +112,3 @@ def execute_all(params: Params, root: Path, out_dir: Path) -> list[ExecutedNoteb
         notebook_parameters(params),
         notebook_run_options(params, root),
     )
-
-
-def _log_to_mlflow(
-    executed: list[ExecutedNotebook],
-    params: Params,
-    root: Path,
-    model_sha256: str,
-    header: dict[str, str],
-) -> None:
-    """The card and both HTML exports of each notebook, headed with this run's id and date."""
-    project = project_root(root)
-    tracking = store.tracking_store(project)
-    with store.model_stage_run(
-        tracking, params.mlflow.experiment_name, stage="report", model_sha256=model_sha256
-    ) as run:
-        store.log_artifact(root / params.paths.model_card)
-        headed = tracked_header(
-            header,
-            run_id=run.run_id,
-            stage="report",
-            training_run_id=None if run.training is None else run.training.run_id,
-            git=git_state(project),
-        )
-        with export_for_tracking(executed, headed, params.data.name) as pages:
-            for page in pages:
-                store.log_artifact(page, folder="notebooks")
-        store.log_metrics({"report_seconds": sum(n.seconds for n in executed)})
-    logger.info("report: card and {} HTML file(s) logged to run {}", 2 * len(executed), run.run_id)

@@ -2,13 +2,12 @@
 
 The validation split does the model-selection work: boosting stops adding trees when
 the validation loss stops improving, and an optional search (``train.search``, Optuna)
-scores each trial on it, each trial a child MLflow run of the training run. The test
-split is not touched here.
+scores each trial on it (evaluate logs each trial as a child MLflow run of the training
+run). The test split is not touched here, and neither is MLflow.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +18,14 @@ from threadpoolctl import threadpool_limits
 
 from tabpipe.errors import ParamsError
 from tabpipe.records.dataset import SplitPart, SplitSummary
-from tabpipe.records.evaluation import LeakageCheck, ModelSummary, SearchTrial
+from tabpipe.records.evaluation import LeakageCheck, ModelSummary
 from tabpipe.records.params import Params
-from tabpipe.repositories import mlflow_store as store
-from tabpipe.repositories.datasets import read_record, read_split, split_path, write_record
+from tabpipe.repositories.datasets import read_record, read_split, write_record
 from tabpipe.repositories.model_file import model_digest, save_model
 from tabpipe.repositories.reports import check_writable
 from tabpipe.repositories.schema_file import load_schema
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.utils.hashing import frame_sha256
-from tabpipe.utils.project import git_state, project_root
 
 # scikit-learn (about a second with SciPy) comes with the modelling modules, imported
 # where they are called, so the stage says what it reads before it pays for them.
@@ -100,9 +97,6 @@ def decision_threshold(
     return with_threshold(pipeline, choice.value, positive, rows, labels), choice
 
 
-REFERENCE_MAX_ROWS = 100_000  # training rows kept in the run for `tabpipe monitor`
-
-
 def _training_data(
     params: Params, root: Path
 ) -> tuple[dict[str, pd.DataFrame], dict[str, SplitPart]]:
@@ -121,78 +115,6 @@ def _training_data(
         }
         return splits, {part.name: part for part in summary.parts}
     return {name: read_split(folder, name) for name in ("train", "val")}, {}
-
-
-def _log_lineage(
-    params: Params, splits: dict[str, pd.DataFrame], parts: dict[str, SplitPart]
-) -> None:
-    """Dataset lineage of the train and validation splits in the current run."""
-    for name, frame in splits.items():
-        context = {"train": "training", "val": "validation"}[name]
-        source = split_path(params.paths.split_dir, name)
-        dataset_name = f"{params.data.name}-{name}"
-        if name in parts:  # a partitioned split: no process holds it whole
-            store.log_partitioned_dataset(
-                frame,
-                name=dataset_name,
-                source=source,
-                digest=parts[name].content_sha256,
-                n_rows=parts[name].n_rows,
-                context=context,
-            )
-        else:
-            store.log_dataset(
-                frame, name=dataset_name, source=source, target=params.data.target, context=context
-            )
-
-
-def _run_name(experiment: str, tags: dict[str, str]) -> str:
-    """The DVC experiment's name, else ``train <commit>`` (``+changes`` for a dirty tree)."""
-    if experiment:
-        return experiment
-    commit = tags.get("git.commit", "")
-    if not commit:
-        return "train"
-    return f"train {commit[:8]}" + ("+changes" if tags.get("git.dirty") == "true" else "")
-
-
-def _log_fit(fitted: FittedModel, threshold: ThresholdChoice | None) -> None:
-    """The iterations early stopping kept, the grid's pick and the threshold, on the run."""
-    if fitted.curves:
-        store.log_metric_steps(fitted.curves)
-    if threshold is not None:
-        store.log_params_flat(
-            {"decision_threshold": threshold.value, "threshold_policy": threshold.policy}
-        )
-    if fitted.n_iter is not None:
-        logger.info("train: early stopping kept {} iterations", fitted.n_iter)
-        store.log_metrics({"n_iter": float(fitted.n_iter)})
-    if fitted.best_params:
-        store.set_tags({f"search.best.{k}": str(v) for k, v in fitted.best_params.items()})
-    if fitted.search is not None:
-        found = fitted.search
-        store.set_tags(
-            {"search.sampler": found.sampler, "search.best_trial": str(found.best_trial)}
-        )
-        store.log_metrics(
-            {"search.trials": float(len(found.trials)), "search.best_value": found.best_value}
-        )
-
-
-def _trial_run(params: Params) -> TrialLogger:
-    """Each search trial as a finished child run of the training run: values and score."""
-    metric = params.primary_metric
-
-    def log(trial: SearchTrial) -> None:
-        store.log_child_run(
-            run_name=f"trial {trial.number}",
-            stage="train.trial",
-            params={"trial": trial.params},
-            metrics={} if trial.value is None else {f"val_{metric}": trial.value},
-            tags={"optuna.trial": str(trial.number), "optuna.state": trial.state},
-        )
-
-    return log
 
 
 def _check_features(
@@ -219,7 +141,6 @@ def _check_features(
         )
     if leakage.suspects:
         logger.warning("train: {}", leakage.describe())
-        store.set_tags({"tabpipe.leakage_suspects": ", ".join(leakage.suspects)})
     else:
         logger.info("train: leakage check: {}", leakage.describe())
     return leakage
@@ -252,16 +173,16 @@ def _fit_on_engine(
         len(columns.all),
         params.train.n_threads,
     )
-    return fit_model(params, columns, splits["train"], splits["val"], on_trial=_trial_run(params))
+    return fit_model(params, columns, splits["train"], splits["val"])
 
 
 def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     """The train stage: fit the declared model and record it.
 
     Reads the train and validation splits and the schema; checks leakage (each feature
-    alone) and fits the pipeline; writes the skops model file and models/model.json, and
-    logs params, dataset lineage, the model (with its signature) and the training
-    reference to a new MLflow run.
+    alone) and fits the pipeline; writes the skops model file and models/model.json.
+    Nothing here imports MLflow: the first evaluation of the model logs its training
+    run from these two files (``training_run.py``).
     """
     check_against_schema(params, root)
     check_writable(root / params.paths.model, root / params.paths.model_summary)
@@ -279,76 +200,30 @@ def run_train(params: Params, root: Path = Path()) -> ModelSummary:
     )
     dask = params.engine == "dask"
     splits, parts = _training_data(params, root)
-    project = project_root(root)
-    tracking = store.tracking_store(project)
-    experiment_id = store.connect(tracking, params.mlflow.experiment_name)
-    store.sweep_stale_runs(experiment_id)
-    logger.info(
-        "train: tracking to {} (experiment '{}')", tracking.uri, params.mlflow.experiment_name
+    # A fixed thread count, not the machine's: HistGradientBoosting sums gradients in
+    # parallel, so the model's bytes (and dvc.lock) depend on how many threads there are.
+    with threadpool_limits(limits=params.train.n_threads):
+        leakage = _check_features(params, splits, columns)
+        fitted = _fit_on_engine(params, columns, splits, parts, root)
+    model, threshold = decision_threshold(params, fitted.pipeline, splits["val"], columns)
+    if fitted.n_iter is not None:
+        logger.info("train: early stopping kept {} iterations", fitted.n_iter)
+    save_model(model, root / paths.model)
+    digest = model_digest(root / paths.model)
+    summary = ModelSummary(
+        model_sha256=digest,
+        model_kind=fitted.spec.kind,
+        best_params=fitted.best_params,
+        n_iter=fitted.n_iter,
+        features=tuple(columns.all),
+        train_sha256=parts["train"].content_sha256 if dask else frame_sha256(splits["train"]),
+        val_sha256=parts["val"].content_sha256 if dask else frame_sha256(splits["val"]),
+        leakage=leakage,
+        decision_threshold=None if threshold is None else threshold.value,
+        learning_curve=fitted.curves,
+        threshold_policy=None if threshold is None else threshold.policy,
+        search=fitted.search,
     )
-    experiment = os.environ.get("DVC_EXP_NAME", "")
-    tags = {
-        **git_state(project),
-        "dvc.experiment": experiment,
-        "dataset": params.data.name,
-        "task": params.data.task,
-    }
-    with store.stage_run(
-        experiment_id=experiment_id, stage="train", run_name=_run_name(experiment, tags), tags=tags
-    ):
-        store.log_params_flat(
-            {
-                "data": {
-                    "name": params.data.name,
-                    "target": params.data.target,
-                    "task": params.data.task,
-                    "positive_class": params.data.positive_class,
-                },
-                "train": params.train.model_dump(mode="json"),
-                "evaluate": {"primary_metric": params.primary_metric},
-            }
-        )
-        _log_lineage(params, splits, parts)
-        # A fixed thread count, not the machine's: HistGradientBoosting sums gradients in
-        # parallel, so the model's bytes (and dvc.lock) depend on how many threads there are.
-        with threadpool_limits(limits=params.train.n_threads):
-            leakage = _check_features(params, splits, columns)
-            fitted = _fit_on_engine(params, columns, splits, parts, root)
-        model, threshold = decision_threshold(params, fitted.pipeline, splits["val"], columns)
-        _log_fit(fitted, threshold)
-        save_model(model, root / paths.model)
-        digest = model_digest(root / paths.model)
-        # What `tabpipe monitor` compares new batches with, kept with the model it served.
-        reference = splits["train"]
-        if len(reference) > REFERENCE_MAX_ROWS:
-            reference = reference.sample(n=REFERENCE_MAX_ROWS, random_state=params.train.seed)
-        store.log_reference(reference)
-        logger.info("train: logging the model to MLflow")
-        optional = [name for name, column in schema.columns.items() if column.nullable]
-        model_uri = store.log_sklearn_model(
-            model,
-            splits["train"][columns.all].head(5),
-            optional=optional,
-            metadata=None
-            if threshold is None
-            else {"decision_threshold": threshold.value, "threshold_policy": threshold.policy},
-        )
-        # Set last: a run carries the model's digest only once its model is logged.
-        store.set_tags({store.MODEL_URI_TAG: model_uri, store.MODEL_SHA_TAG: digest})
-        summary = ModelSummary(
-            model_sha256=digest,
-            model_kind=fitted.spec.kind,
-            best_params=fitted.best_params,
-            n_iter=fitted.n_iter,
-            features=tuple(columns.all),
-            train_sha256=parts["train"].content_sha256 if dask else frame_sha256(splits["train"]),
-            val_sha256=parts["val"].content_sha256 if dask else frame_sha256(splits["val"]),
-            leakage=leakage,
-            decision_threshold=None if threshold is None else threshold.value,
-            learning_curve=fitted.curves,
-            threshold_policy=None if threshold is None else threshold.policy,
-            search=fitted.search,
-        )
-        write_record(summary, root / paths.model_summary)
+    write_record(summary, root / paths.model_summary)
     logger.info("train: model -> {} (sha256 {})", paths.model, digest[:12])
     return summary

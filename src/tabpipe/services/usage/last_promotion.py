@@ -22,6 +22,7 @@ from tabpipe.records.evaluation import PromotionResult
 from tabpipe.records.params import Params
 from tabpipe.repositories.datasets import read_record, split_path
 from tabpipe.repositories.mlflow_store.location import TrackingStore, store_stamp
+from tabpipe.services.stages.tracked_pages import pages_sha256
 from tabpipe.services.usage.champion import ModeDecision, now_text
 from tabpipe.utils.hashing import path_sha256
 
@@ -36,6 +37,7 @@ def _inputs_sha256(
     paths = params.paths
     read = [root / paths.gates, root / paths.metrics, split_path(root / paths.split_dir, "test")]
     parts = [digest, *(path_sha256(path) for path in read), mode, alias]
+    parts.append(pages_sha256(params, root))  # the pages promote logs to the training run
     parts += [params.mlflow.registered_model_name, params.mlflow.champion_alias]
     parts += [tracking.uri, stamp]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
