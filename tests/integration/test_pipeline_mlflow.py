@@ -127,12 +127,16 @@ def _assert_report_copies_name_their_run(
     assert "sha256" in on_disk
 
 
-def _assert_drift_page_logged(client: MlflowClient, tracked: Run) -> None:
-    """The drift stage writes files only; promote logs its page under the training run."""
+def _assert_drift_page_logged(client: MlflowClient, tracked: Run) -> Run:
+    """The drift stage writes files only; promote logs its page under the training run.
+
+    Returns the report run that promote logged beside it.
+    """
     drift = _child_run(client, tracked, "drift")
     assert "drift_share" in drift.data.metrics
     logged = {a.path for a in client.list_artifacts(drift.info.run_id, "drift")}
     assert logged == {"drift/drift.html", "drift/drift.json"}
+    return _child_run(client, tracked, "report")
 
 
 def _assert_gate_intervals_logged(evaluation: Run) -> None:
@@ -180,8 +184,7 @@ def _the_runs_and_the_registry_tell_one_story(repo_copy: Path, test: dict[str, f
     artifacts = {a.path for a in client.list_artifacts(evaluation.info.run_id, "plots")}
     assert "plots/roc_curve.png" in artifacts
     assert "plots/score_deciles.png" in artifacts
-    _assert_drift_page_logged(client, tracked)
-    report = _child_run(client, tracked, "report")
+    report = _assert_drift_page_logged(client, tracked)
     notebooks = {a.path for a in client.list_artifacts(report.info.run_id, "notebooks")}
     assert notebooks == {
         f"notebooks/{stem}{kind}.html"
