@@ -43,10 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent  # the environment running this script (.venv)
 GENERATED = ROOT / "data" / "generated"
 ADULT_ROWS = 32_561
-STAGES = ("ingest", "split", "train", "evaluate", "promote", "drift", "report")
-GOALS = {  # issue 28's goals (help_s from issue 14)
-    "small_ratio": 10.0,
-    "large_ratio": 1.5,
+STAGES = ("ingest", "split", "train", "evaluate", "promote", "drift", "eda", "report")
+GOALS = {  # issue 37's ratios to the bare script; the seconds from issues 28 and 14
+    "small_ratio": 15.0,
+    "large_ratio": 2.5,
+    "experiment_ratio": 15.0,
+    "restore_ratio": 4.0,
+    "noop_ratio": 1.0,
     "large_rss_ratio": 1.2,
     "help_s": 0.3,
     "noop_s": 2.0,
@@ -287,6 +290,7 @@ def markdown(result: dict[str, Any]) -> str:
             for s in result["sizes"]
         ]
         lines.append(f"| `tabpipe {stage}` | " + " | ".join(cells) + " |")
+    lines += _ratio_lines(result)
     lines += ["", "| measure | measured | goal |", "|---|---|---|"]
     lines.append(f"| `tabpipe --help` | {result['help_median_s']:.2f} s | <= {GOALS['help_s']} s |")
     for size in result["sizes"]:
@@ -307,6 +311,33 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| < {GOALS['search_experiments']:g} experiments ({search_goal:.1f} s) |",
             ]
     return "\n".join(lines) + "\n"
+
+
+def _ratio_lines(result: dict[str, Any]) -> list[str]:
+    """Issue 37's table: each measure as a ratio to the bare script of its size, goal beside."""
+    lines = ["", "| measure (ratio to the bare script) | ratio | goal |", "|---|---|---|"]
+    for size in result["sizes"]:
+        bare = size["bare_median_s"]
+        small = size["rows"] == ADULT_ROWS
+        goal = GOALS["small_ratio"] if small else GOALS["large_ratio"]
+        lines.append(f"| pipeline at {size['rows']:,} rows | {size['ratio']:.2f}x | <= {goal}x |")
+        if not small:
+            lines.append(
+                f"| peak RSS at {size['rows']:,} rows | {size['rss_ratio']:.2f}x "
+                f"| <= {GOALS['large_rss_ratio']}x |"
+            )
+        if "experiment_s" in size:
+            lines += [
+                f"| `dvc exp run -S {EXPERIMENT}` | {size['experiment_s'] / bare:.2f}x "
+                f"| <= {GOALS['experiment_ratio']}x |",
+                f"| back to an earlier experiment (run cache) | {size['restore_s'] / bare:.2f}x "
+                f"| <= {GOALS['restore_ratio']}x |",
+            ]
+        lines.append(
+            f"| no-op `dvc repro`, {size['rows']:,} rows | "
+            f"{size['noop_repro_median_s'] / bare:.2f}x | <= {GOALS['noop_ratio']}x |"
+        )
+    return lines
 
 
 def update_doc(table: str) -> None:

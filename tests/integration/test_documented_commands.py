@@ -133,7 +133,7 @@ def _outcome(clone: Path, make_output: str) -> dict[str, object]:
         "champion": champion_version(clone, name=name),
         "interval_holds_value": metrics["interval"]["low"] <= value <= metrics["interval"]["high"],
         "report_shows_value": f"{value:.4f}" in report
-        and "data:image/png;base64" in (clone / "reports/notebooks/01-eda.html").read_text(),
+        and "data:image/png;base64" in (clone / "reports/eda/01-eda.html").read_text(),
         "plots": sorted(path.name for path in (clone / "reports/plots").iterdir()),
     }
 

@@ -80,7 +80,7 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
     )
     commit_project(project)
 
-    for stage in ("ingest", "split", "train", "evaluate", "drift"):
+    for stage in ("ingest", "split", "train", "evaluate", "drift", "eda"):
         invoke(stage)
     reported = invoke("report")
     invoke("promote")
@@ -103,10 +103,10 @@ def test_a_new_task_trains_gates_and_reports_with_params_and_schema_only(
         }
     else:
         assert plots - {"learning_curve.json"} == every | {"confusion.csv"}
-    assert reported.count("report ok") == 2
+    assert reported.count("report ok") == 1
     model_report = (project / "reports/notebooks/02-model-report.html").read_text()
     assert f"{metrics['test'][primary]:.4f}" in model_report
-    assert "data:image/png;base64" in (project / "reports/notebooks/01-eda.html").read_text()
+    assert "data:image/png;base64" in (project / "reports/eda/01-eda.html").read_text()
     # Error analysis in the task's own terms, and a card without another task's leftovers.
     errors = metrics["errors"]
     assert (len(errors["deciles"]), len(errors["worst"])) == (10, 10)

@@ -221,11 +221,11 @@ def test_an_unreachable_tracking_server_fails_soon_with_the_uri_and_what_to_chec
     for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)  # tabpipe's defaults
     monkeypatch.delenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", raising=False)
-    invoke("ingest")
-    invoke("split")
+    for stage in ("ingest", "split", "train"):  # no MLflow in these
+        invoke(stage)
 
     started = time.monotonic()
-    result = runner.invoke(app, ["train"])
+    result = runner.invoke(app, ["evaluate"])
     waited = time.monotonic() - started
 
     assert result.exit_code == ExitCode.TRACKING_UNAVAILABLE, result.output
@@ -233,7 +233,7 @@ def test_an_unreachable_tracking_server_fails_soon_with_the_uri_and_what_to_chec
     assert "MLFLOW_TRACKING_URI" in result.output
     assert "Traceback" not in result.output
     assert waited < 60  # bounded retries, not MLflow's four-minute default
-    assert not (small_project / "models/model.skops").exists()
+    assert not (small_project / "reports/metrics.json").exists()  # refused before scoring
 
 
 def test_a_frozen_tracking_server_fails_within_the_bounded_time_with_its_own_exit_code(
@@ -241,13 +241,13 @@ def test_a_frozen_tracking_server_fails_within_the_bounded_time_with_its_own_exi
 ) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     _short_retries(monkeypatch, retries=1, timeout_s=2)
-    invoke("ingest")
-    invoke("split")
+    for stage in ("ingest", "split", "train"):
+        invoke(stage)
     server = _server_process(tracking_server)
     server.send_signal(signal.SIGSTOP)  # accepts connections, never answers
     try:
         started = time.monotonic()
-        result = runner.invoke(app, ["train"])
+        result = runner.invoke(app, ["evaluate"])
         waited = time.monotonic() - started
     finally:
         server.send_signal(signal.SIGCONT)
@@ -256,7 +256,7 @@ def test_a_frozen_tracking_server_fails_within_the_bounded_time_with_its_own_exi
     assert "did not answer after 1 retries (timeout 2 s each)" in result.output
     assert "Traceback" not in result.output
     assert waited < 30  # 2 tries x 2 s, backoff, and one short try to close: not minutes
-    assert not (small_project / "models/model.skops").exists()
+    assert not (small_project / "reports/metrics.json").exists()
 
 
 def test_a_server_lost_in_the_middle_of_a_stage_gives_the_same_message_not_a_bug(

@@ -108,6 +108,10 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
     written = (outputs.metrics, outputs.gates, outputs.scores, outputs.gates_summary)
     check_writable(*(root / path for path in (*written, outputs.plots_dir)))
     logger.info("evaluate: {} on the splits of {}", params.paths.model, params.paths.split_dir)
+    # The store first: an unreachable tracking server fails here, before the scoring work
+    # and before any output is written (exit 8).
+    tracking = store.tracking_store(project_root(root))
+    store.connect(tracking, params.mlflow.experiment_name)
     from tabpipe.services.analysis.evaluation import evaluate_model  # noqa: PLC0415 - sklearn
     from tabpipe.services.analysis.gates import evaluate_gates  # noqa: PLC0415
 
@@ -144,7 +148,6 @@ def run_evaluate(params: Params, root: Path = Path()) -> tuple[MetricsReport, Ga
 
     if trained is not None:  # a model file with its train-stage record
         log_training_run(params, root, model, splits, trained)
-    tracking = store.tracking_store(project_root(root))
     split_metrics = {
         f"{name}_{metric}": value
         for name in SPLIT_NAMES

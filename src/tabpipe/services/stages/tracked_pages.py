@@ -117,8 +117,11 @@ def _log_report(
         export_for_tracking,
         reader_path,
     )
+    from tabpipe.services.reporting.card_sources import (  # noqa: PLC0415
+        card_inputs,
+        report_header,
+    )
     from tabpipe.services.reporting.page_headers import tracked_header  # noqa: PLC0415
-    from tabpipe.services.stages.report import card_inputs, report_header  # noqa: PLC0415
 
     executed = [
         ExecutedNotebook(
