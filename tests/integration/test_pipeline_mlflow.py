@@ -122,6 +122,11 @@ def _assert_report_copies_name_their_run(
         assert expected in headed
     assert "<title>Model report: adult</title>" in headed
     assert "hl-ipython3" not in headed, "the reader's copy hides the code"
+    # The data notebook's copy keeps its own stage's header: the data, no model.
+    eda = (logged / "01-eda.reader.html").read_text()
+    assert "this page describes the data alone" in eda
+    assert "DVC stage <code>eda" in eda
+    assert report.info.run_id in eda
     on_disk = (repo_copy / "reports/notebooks/02-model-report.reader.html").read_text()
     assert report.info.run_id not in on_disk
     assert "sha256" in on_disk

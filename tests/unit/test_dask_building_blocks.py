@@ -230,3 +230,15 @@ def test_a_wrong_key_on_dask_is_refused_from_the_header_before_any_cluster_or_st
     with pytest.raises(ParamsError, match=r"--key: customer_id not a column of .*batch\.csv"):
         run_predict(batch, tmp_path / "out.parquet", params, keys=["customer_id"], root=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv"]  # no store, no output
+
+
+def test_the_dask_starting_score_is_computed_from_the_whole_split_not_on_the_workers() -> None:
+    """XGBoost's own estimate is summed in float32 across workers: its last bits vary."""
+    from tabpipe.services.engines.dask_train import base_score
+
+    counts = pd.Series([750, 250], index=["<=50K", ">50K"])
+    assert base_score(counts, None, mean=None) == {"base_score": 0.25}
+    balanced = np.array([1000 / (2 * 750), 1000 / (2 * 250)])
+    assert base_score(counts, balanced, mean=None) == {"base_score": pytest.approx(0.5)}
+    assert base_score(None, None, mean=3.5) == {"base_score": 3.5}
+    assert base_score(pd.Series([1, 2, 3], index=["a", "b", "c"]), None, mean=None) == {}

@@ -156,7 +156,7 @@ def status(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) 
 
 @app.command()
 def train(ctx: typer.Context, params_path: ParamsOption = Path("params.yaml")) -> None:
-    """Fit the declared scikit-learn pipeline and log it to MLflow."""
+    """Fit the declared pipeline; write the model file and models/model.json (no MLflow)."""
     with command(ctx):
         from tabpipe.repositories.params_file import load_params
         from tabpipe.services.stages.train import run_train

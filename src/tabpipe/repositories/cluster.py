@@ -23,6 +23,7 @@ from loguru import logger
 from tabpipe.errors import ClusterError, TabpipeError
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
     from distributed import Client
 
     from tabpipe.records.params import DaskParams
@@ -43,6 +44,9 @@ def dask_client(settings: DaskParams, *, stage: str) -> Iterator[Client]:
         # Tasks with no worker to run on fail after this instead of waiting forever.
         "distributed.scheduler.no-workers-timeout": timeout,
         "dataframe.convert-string": False,  # keep object/category columns as pandas has them
+        # A task stays where the scheduler placed it: derived from pinned partitions, it
+        # runs on the worker that holds them.
+        "distributed.scheduler.work-stealing": False,
     }
     address = os.environ.get(ADDRESS_VARIABLE)
     with dask.config.set(config):
@@ -66,7 +70,10 @@ def dask_client(settings: DaskParams, *, stage: str) -> Iterator[Client]:
         where = address or f"a LocalCluster of {settings.n_workers} worker(s)"
         logger.info("{}: Dask on {}; dashboard {}", stage, where, client.dashboard_link)
         try:
-            client.wait_for_workers(1, timeout=settings.timeout_s)
+            # Every worker of a LocalCluster: one that joins late would change where the
+            # partitions live, and so the model (see pinned_partitions).
+            every = 1 if address else settings.n_workers
+            client.wait_for_workers(every, timeout=settings.timeout_s)
             yield client
         except TabpipeError:
             raise
@@ -76,6 +83,27 @@ def dask_client(settings: DaskParams, *, stage: str) -> Iterator[Client]:
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def pinned_partitions(client: Client, frame: dd.DataFrame) -> dd.DataFrame:
+    """``frame`` computed with partition i held by the i-th worker (by name), modulo their count.
+
+    XGBoost on Dask gives the same model only when every run puts the same partitions on
+    the same workers (its ranks follow the workers' names; xgboost#8701). Left to the
+    scheduler, the placement, and so the model's bytes, vary with the machine's load.
+    """
+    import dask.dataframe as dd  # noqa: PLC0415
+    from distributed import wait  # noqa: PLC0415
+
+    workers = client.scheduler_info()["workers"]
+    ordered = [address for address, _ in sorted(workers.items(), key=lambda w: str(w[1]["name"]))]
+    futures = [
+        client.compute(part, workers=[ordered[i % len(ordered)]], allow_other_workers=False)
+        for i, part in enumerate(frame.to_delayed())
+    ]
+    wait(futures)
+    pinned: dd.DataFrame = dd.from_delayed(futures, meta=frame._meta, divisions=frame.divisions)
+    return pinned
 
 
 def _connect(address: str, timeout_s: int) -> Client:

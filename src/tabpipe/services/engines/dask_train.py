@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from tabpipe.records.params import Params, XGBoostSpec
-from tabpipe.repositories.cluster import dask_client
+from tabpipe.repositories.cluster import dask_client, pinned_partitions
 from tabpipe.repositories.datasets import split_path
 from tabpipe.repositories.partitioned import lazy_frame
 from tabpipe.services.boosting import (
@@ -55,9 +55,6 @@ def fit_on_dask(
         raise TypeError(msg)
     target, task = params.data.target, params.data.task
     folder = root / params.paths.split_dir
-    kwargs = xgboost_params(
-        spec, columns=columns, seed=params.train.seed, n_threads=params.dask.threads_per_worker
-    )
     with dask_client(params.dask, stage="train") as client:
         train = lazy_frame(split_path(folder, "train"))
         val = lazy_frame(split_path(folder, "val"))
@@ -65,13 +62,16 @@ def fit_on_dask(
         classification = task == "classification"
         found = compute(
             *[train[name].astype(object).drop_duplicates() for name in columns.categorical],
-            *([train[target].value_counts()] if classification else []),
+            train[target].value_counts() if classification else train[target].mean(),
         )
         # The classes as LabelEncoder orders them: by value, in the target's own dtype.
         # A categorical target counts every category (zeros too) in category order.
         counts = class_counts_by_value(found[-1]) if classification else None
         classes = None if counts is None else counts.index.to_numpy()
         class_weights = balanced_weights(counts) if spec.class_weight == "balanced" else None
+        kwargs = xgboost_params(
+            spec, columns=columns, seed=params.train.seed, n_threads=params.dask.threads_per_worker
+        ) | base_score(counts, class_weights, mean=None if classification else found[-1])
         found = found[: len(columns.categorical)]
         preprocess = tree_preprocessor(columns).fit(_category_frame(columns, found))
         names = [str(name) for name in preprocess.get_feature_names_out()]
@@ -100,11 +100,12 @@ def fit_on_dask(
             meta[weight] = pd.Series(dtype="float64")
         # One opaque step per split, so features and labels keep the same partitions
         # (Dask's optimiser may merge partitions of a single projected column otherwise).
-        encoded_train = train.map_partitions(encode, meta=meta)
+        # Each partition on a fixed worker, so that the same data gives the same model bytes.
+        encoded_train = pinned_partitions(client, train.map_partitions(encode, meta=meta))
         x_train, y_train = encoded_train[names], encoded_train[label]
         eval_set = None
         if spec.early_stopping:
-            encoded_val = val.map_partitions(encode, meta=meta)
+            encoded_val = pinned_partitions(client, val.map_partitions(encode, meta=meta))
             eval_set = [(encoded_val[names], encoded_val[label])]
         learner: Any = (dxgb.DaskXGBClassifier if classes is not None else dxgb.DaskXGBRegressor)(
             **kwargs, callbacks=[RoundLogger()]
@@ -122,6 +123,30 @@ def fit_on_dask(
     pipeline = Pipeline([("preprocess", preprocess), ("model", model)])
     rounds = getattr(model, "best_iteration", None)
     return pipeline, rounds, curves
+
+
+def base_score(
+    counts: pd.Series | None,
+    class_weights: npt.NDArray[np.float64] | None,
+    *,
+    mean: float | None,
+) -> dict[str, float]:
+    """XGBoost's starting prediction, computed here from the whole train split.
+
+    Left to XGBoost, it is estimated on the workers and summed across them in float32:
+    its last bits, and so every leaf value and the model's bytes, then depend on which
+    partitions each worker holds (0.2414204 in one run, 0.24142039 in the next, with the
+    same data). Binary: the (weighted) share of the positive class, a probability, as
+    ``binary:logistic`` expects; regression: the target's mean. Multiclass keeps
+    XGBoost's own. Returns the ``base_score`` keyword, or nothing.
+    """
+    if counts is None:
+        return {} if mean is None else {"base_score": float(mean)}
+    if len(counts) != 2:  # noqa: PLR2004 - binary only
+        return {}
+    weights = np.ones(2) if class_weights is None else class_weights
+    weighted = counts.to_numpy(dtype="float64") * weights
+    return {"base_score": float(weighted[1] / weighted.sum())}
 
 
 def class_counts_by_value(counts: pd.Series) -> pd.Series:

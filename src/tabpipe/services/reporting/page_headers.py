@@ -7,7 +7,13 @@ copies logged to MLflow replace that note with the run, the commit and the date.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from tabpipe import __version__
 from tabpipe.utils.text import utc_now_text
+
+if TYPE_CHECKING:
+    from tabpipe.records.dataset import DatasetSummary
 
 RUN_KEY = "Run, commit, date"
 
@@ -42,3 +48,13 @@ def tracked_header(
     )
     header["Date"] = utc_now_text()
     return header
+
+
+def data_header(dataset: DatasetSummary, experiment: str) -> dict[str, str]:
+    """What a page on the data alone (the eda stage's) opens with: the data, by full digest."""
+    return {
+        "Dataset": f"`{dataset.name}`: `{dataset.source_path}` (sha256 `{dataset.source_sha256}`)",
+        "Validated data": f"{dataset.n_rows:,} rows, content sha256 `{dataset.content_sha256}`",
+        "Model": "none: this page describes the data alone",
+        "Produced by": f"tabpipe {__version__}, DVC stage `eda`",
+    } | dvc_output_note(experiment, "eda")

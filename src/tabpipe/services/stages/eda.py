@@ -13,7 +13,6 @@ from pathlib import Path
 
 from loguru import logger
 
-from tabpipe import __version__
 from tabpipe.records.dataset import DatasetSummary
 from tabpipe.records.notebooks import ExecutedNotebook
 from tabpipe.records.params import Params
@@ -23,18 +22,7 @@ from tabpipe.repositories.reports import check_writable
 from tabpipe.services.params.checks import check_against_schema
 from tabpipe.services.reporting.notebook_inputs import notebook_parameters, notebook_run_options
 from tabpipe.services.reporting.notebook_rules import raise_on_violations
-from tabpipe.services.reporting.page_headers import dvc_output_note
-
-
-def data_header(params: Params, root: Path) -> dict[str, str]:
-    """What each data notebook's page opens with: the data it describes, by full digest."""
-    dataset = read_record(root / params.paths.dataset_summary, DatasetSummary)
-    return {
-        "Dataset": f"`{dataset.name}`: `{dataset.source_path}` (sha256 `{dataset.source_sha256}`)",
-        "Validated data": f"{dataset.n_rows:,} rows, content sha256 `{dataset.content_sha256}`",
-        "Model": "none: this page describes the data alone",
-        "Produced by": f"tabpipe {__version__}, DVC stage `eda`",
-    } | dvc_output_note(params.mlflow.experiment_name, "eda")
+from tabpipe.services.reporting.page_headers import data_header
 
 
 def run_eda(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
@@ -44,7 +32,9 @@ def run_eda(params: Params, root: Path = Path()) -> list[ExecutedNotebook]:
     sources = [root / path for path in params.report.data_notebooks]
     logger.info("eda: {} notebook(s) on the data alone", len(sources))
     raise_on_violations(sources, params.report.rules)
-    options = notebook_run_options(params, root, data_header(params, root))
+    dataset = read_record(root / params.paths.dataset_summary, DatasetSummary)
+    header = data_header(dataset, params.mlflow.experiment_name)
+    options = notebook_run_options(params, root, header)
     return runner.run_notebooks(
         sources,
         root / params.paths.eda_dir,

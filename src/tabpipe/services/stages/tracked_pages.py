@@ -10,7 +10,9 @@ the pages, so an unchanged promote logs nothing again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from loguru import logger
@@ -30,7 +32,11 @@ def page_files(params: Params, root: Path) -> list[Path]:
     """The files promote logs as pages (those present): drift, card, notebook exports."""
     paths = params.paths
     candidates = [root / paths.drift_page, root / paths.drift_summary, root / paths.model_card]
-    candidates += [html for _, html, _ in _notebook_exports(params, root)]
+    candidates += [
+        html
+        for folder, sources in _notebook_folders(params)
+        for _, html, _ in _notebook_exports(root / folder, sources)
+    ]
     return [path for path in candidates if path.is_file()]
 
 
@@ -42,77 +48,72 @@ def pages_sha256(params: Params, root: Path) -> str:
     return digest.hexdigest()
 
 
-def _notebook_exports(params: Params, root: Path) -> list[tuple[Path, Path, Path]]:
-    """Each notebook's source, HTML export and executed copy, by the runner's names."""
-    paths = params.paths
-    found = []
-    for folder, sources in (
-        (paths.eda_dir, params.report.data_notebooks),
-        (paths.notebooks_dir, params.report.notebooks),
-    ):
-        for source in sources:
-            stem = Path(source).stem
-            found.append(
-                (Path(source), root / folder / f"{stem}.html", root / folder / f"{stem}.ipynb")
-            )
-    return found
+def _notebook_folders(params: Params) -> list[tuple[Path, tuple[Path, ...]]]:
+    """Where each stage runs its notebooks: eda's (data alone), then report's (the model)."""
+    paths, report = params.paths, params.report
+    return [(paths.eda_dir, report.data_notebooks), (paths.notebooks_dir, report.notebooks)]
+
+
+def _notebook_exports(folder: Path, sources: tuple[Path, ...]) -> list[tuple[Path, Path, Path]]:
+    """Each notebook's source, HTML export and executed copy in ``folder`` (the runner's names)."""
+    return [
+        (Path(source), folder / f"{Path(source).stem}.html", folder / f"{Path(source).stem}.ipynb")
+        for source in sources
+    ]
+
+
+Headed = Callable[[dict[str, str]], dict[str, str]]
 
 
 def log_pages(
     params: Params, root: Path, experiment_id: str, training: store.TrainingRunRef
 ) -> None:
-    """Log the drift page and the report's card and notebooks under ``training`` (once)."""
+    """Log the drift page and the notebooks and card under ``training`` (once per content)."""
     key = pages_sha256(params, root)
     if store.find_child_run(experiment_id, training.run_id, "report", {PAGES_TAG: key}):
         return
     logger.info("promote: logging the drift page, card and notebooks to run {}", training.run_id)
     git = git_state(project_root(root))
-    tags = {PAGES_TAG: key}
+
+    @contextlib.contextmanager
+    def child_run(stage: str) -> Iterator[Headed]:
+        """A ``stage`` run under the training run; yields what heads a page logged in it."""
+        from tabpipe.services.reporting.page_headers import tracked_header  # noqa: PLC0415
+
+        with store.stage_run(
+            experiment_id=experiment_id,
+            stage=stage,
+            parent_run_id=training.run_id,
+            tags={PAGES_TAG: key},
+        ) as run_id:
+            yield lambda base: tracked_header(
+                base, run_id=run_id, stage=stage, training_run_id=training.run_id, git=git
+            )
+
     if (root / params.paths.drift_summary).is_file():
-        _log_drift(params, root, experiment_id, training, tags, git)
-    _log_report(params, root, experiment_id, training, tags, git)
+        with child_run("drift") as headed:
+            _log_drift(params, root, headed)
+    with child_run("report") as headed:
+        _log_report(params, root, headed)
 
 
-def _log_drift(
-    params: Params,
-    root: Path,
-    experiment_id: str,
-    training: store.TrainingRunRef,
-    tags: dict[str, str],
-    git: dict[str, str],
-) -> None:
+def _log_drift(params: Params, root: Path, headed: Headed) -> None:
     from tabpipe.repositories.drift_report import headed_copy  # noqa: PLC0415
-    from tabpipe.services.reporting.page_headers import tracked_header  # noqa: PLC0415
     from tabpipe.services.stages.drift import page_header, page_title  # noqa: PLC0415
 
     paths = params.paths
     report = read_record(root / paths.drift_summary, DriftReport)
-    with store.stage_run(
-        experiment_id=experiment_id, stage="drift", parent_run_id=training.run_id, tags=tags
-    ) as run_id:
-        store.log_metrics({"drift_share": report.drifted_share})
-        header = tracked_header(
-            page_header(report, params.data.name),
-            run_id=run_id,
-            stage="drift",
-            training_run_id=training.run_id,
-            git=git,
-        )
-        if (root / paths.drift_page).is_file():
-            title = page_title(report, params.data.name)
-            with headed_copy(root / paths.drift_page, title, header) as copy:
-                store.log_artifact(copy, folder="drift")
-        store.log_artifact(root / paths.drift_summary, folder="drift")
+    store.log_metrics({"drift_share": report.drifted_share})
+    if (root / paths.drift_page).is_file():
+        title = page_title(report, params.data.name)
+        header = headed(page_header(report, params.data.name))
+        with headed_copy(root / paths.drift_page, title, header) as copy:
+            store.log_artifact(copy, folder="drift")
+    store.log_artifact(root / paths.drift_summary, folder="drift")
 
 
-def _log_report(
-    params: Params,
-    root: Path,
-    experiment_id: str,
-    training: store.TrainingRunRef,
-    tags: dict[str, str],
-    git: dict[str, str],
-) -> None:
+def _log_report(params: Params, root: Path, headed: Headed) -> None:
+    """The card, and each notebook's exports headed as its own stage heads them on disk."""
     from tabpipe.repositories.notebook_exports import (  # noqa: PLC0415 - nbconvert
         export_for_tracking,
         reader_path,
@@ -121,31 +122,27 @@ def _log_report(
         card_inputs,
         report_header,
     )
-    from tabpipe.services.reporting.page_headers import tracked_header  # noqa: PLC0415
+    from tabpipe.services.reporting.page_headers import data_header  # noqa: PLC0415
 
-    executed = [
-        ExecutedNotebook(
-            source=source,
-            executed=notebook,
-            html=html,
-            reader_html=reader_path(html),
-            parameters=(),
-            seconds=0.0,
-        )
-        for source, html, notebook in _notebook_exports(params, root)
-        if notebook.is_file()
+    store.log_artifact(root / params.paths.model_card)
+    inputs = card_inputs(params, root)
+    headers = [
+        data_header(inputs.dataset, params.mlflow.experiment_name),
+        report_header(params, inputs),
     ]
-    with store.stage_run(
-        experiment_id=experiment_id, stage="report", parent_run_id=training.run_id, tags=tags
-    ) as run_id:
-        store.log_artifact(root / params.paths.model_card)
-        header = tracked_header(
-            report_header(params, card_inputs(params, root)),
-            run_id=run_id,
-            stage="report",
-            training_run_id=training.run_id,
-            git=git,
-        )
-        with export_for_tracking(executed, header, params.data.name) as pages:
+    for (folder, sources), header in zip(_notebook_folders(params), headers, strict=True):
+        executed = [
+            ExecutedNotebook(
+                source=source,
+                executed=notebook,
+                html=html,
+                reader_html=reader_path(html),
+                parameters=(),  # not read when exporting: the executed copy holds them
+                seconds=0.0,
+            )
+            for source, html, notebook in _notebook_exports(root / folder, sources)
+            if notebook.is_file()
+        ]
+        with export_for_tracking(executed, headed(header), params.data.name) as pages:
             for page in pages:
                 store.log_artifact(page, folder="notebooks")
